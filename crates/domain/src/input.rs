@@ -1,0 +1,263 @@
+//! Parsed user input: a value of these types has already been checked, so nothing re-checks it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a piece of user input was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// The prompt was empty or only white space.
+    #[error("the prompt is empty: say what the agent should do")]
+    EmptyPrompt,
+    /// The title was empty after trimming.
+    #[error("the title is empty: give a title or leave it out to derive one from the prompt")]
+    EmptyTitle,
+    /// The title was too long.
+    #[error("the title has {len} characters; at most {max} are allowed")]
+    TitleTooLong {
+        /// Characters given.
+        len: usize,
+        /// Characters allowed.
+        max: usize,
+    },
+    /// The working directory was not an absolute path.
+    #[error("the working directory `{0}` is not an absolute path")]
+    RelativeWorkingDir(String),
+    /// `--max-turns` was zero.
+    #[error("max turns must be at least 1")]
+    ZeroMaxTurns,
+}
+
+/// What the user asks the agent to do: never empty.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Prompt(String);
+
+impl Prompt {
+    /// Accepts any text that is not blank; the text is kept verbatim (no trimming).
+    pub fn parse(text: impl Into<String>) -> Result<Self, InputError> {
+        let text = text.into();
+        if text.trim().is_empty() {
+            return Err(InputError::EmptyPrompt);
+        }
+        Ok(Self(text))
+    }
+
+    /// The prompt text, verbatim.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Prompts can be long and private: Debug shows only their size.
+impl fmt::Debug for Prompt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Prompt({} bytes)", self.0.len())
+    }
+}
+
+impl TryFrom<String> for Prompt {
+    type Error = InputError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(text)
+    }
+}
+
+impl From<Prompt> for String {
+    fn from(prompt: Prompt) -> Self {
+        prompt.0
+    }
+}
+
+/// A session's title as shown on the dashboard: trimmed, one line, 1..=120 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SessionTitle(String);
+
+impl SessionTitle {
+    /// The longest title accepted, in characters.
+    pub const MAX_CHARS: usize = 120;
+
+    /// Accepts a non-blank title of at most [`Self::MAX_CHARS`] characters; line breaks become spaces.
+    pub fn parse(text: &str) -> Result<Self, InputError> {
+        let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if one_line.is_empty() {
+            return Err(InputError::EmptyTitle);
+        }
+        let len = one_line.chars().count();
+        if len > Self::MAX_CHARS {
+            return Err(InputError::TitleTooLong {
+                len,
+                max: Self::MAX_CHARS,
+            });
+        }
+        Ok(Self(one_line))
+    }
+
+    /// A title derived from the prompt: its first words, cut to 60 characters with an ellipsis.
+    pub fn from_prompt(prompt: &Prompt) -> Self {
+        const CUT: usize = 60;
+        let one_line = prompt
+            .as_str()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if one_line.chars().count() <= CUT {
+            return Self(one_line);
+        }
+        let mut cut: String = one_line.chars().take(CUT - 1).collect();
+        cut.push('…');
+        Self(cut)
+    }
+
+    /// The title text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SessionTitle {
+    type Error = InputError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text)
+    }
+}
+
+impl From<SessionTitle> for String {
+    fn from(title: SessionTitle) -> Self {
+        title.0
+    }
+}
+
+/// The directory a session's agent runs in: an absolute path, stored as text.
+///
+/// The domain never touches the file system: whether the directory exists is the
+/// launcher's business (it refuses a missing one before anything runs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WorkingDir(String);
+
+impl WorkingDir {
+    /// Accepts an absolute path (`/…`).
+    pub fn parse(path: impl Into<String>) -> Result<Self, InputError> {
+        let path = path.into();
+        if !path.starts_with('/') {
+            return Err(InputError::RelativeWorkingDir(path));
+        }
+        Ok(Self(path))
+    }
+
+    /// The path text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for WorkingDir {
+    type Error = InputError;
+    fn try_from(path: String) -> Result<Self, Self::Error> {
+        Self::parse(path)
+    }
+}
+
+impl From<WorkingDir> for String {
+    fn from(dir: WorkingDir) -> Self {
+        dir.0
+    }
+}
+
+impl fmt::Display for WorkingDir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The user's options passed through to the agent CLI.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgentOptions {
+    /// `--model`.
+    pub model: Option<String>,
+    /// `--permission-mode`.
+    pub permission_mode: Option<String>,
+    /// `--allowedTools`, one entry per tool pattern.
+    pub allowed_tools: Vec<String>,
+    /// `--disallowedTools`, one entry per tool pattern.
+    pub disallowed_tools: Vec<String>,
+    /// `--max-turns` (at least 1).
+    pub max_turns: Option<u32>,
+    /// `--append-system-prompt`.
+    pub append_system_prompt: Option<String>,
+    /// `--add-dir`, one entry per directory.
+    pub add_dirs: Vec<String>,
+    /// Extra arguments appended verbatim (as argv entries, never through a shell).
+    pub extra_args: Vec<String>,
+}
+
+impl AgentOptions {
+    /// Checks the options that have rules of their own.
+    pub fn validate(self) -> Result<Self, InputError> {
+        if self.max_turns == Some(0) {
+            return Err(InputError::ZeroMaxTurns);
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_prompt_is_refused_but_odd_text_is_kept_verbatim() {
+        assert_eq!(Prompt::parse(" \n\t"), Err(InputError::EmptyPrompt));
+        let hostile = "-p $(touch /tmp/pwned) \"quoted\"\nnext line ";
+        assert_eq!(Prompt::parse(hostile).unwrap().as_str(), hostile);
+    }
+
+    #[test]
+    fn prompt_debug_does_not_print_the_prompt() {
+        let prompt = Prompt::parse("secret plan").unwrap();
+        assert_eq!(format!("{prompt:?}"), "Prompt(11 bytes)");
+    }
+
+    #[test]
+    fn title_from_a_long_prompt_is_cut_with_an_ellipsis() {
+        let prompt = Prompt::parse("word ".repeat(40)).unwrap();
+        let title = SessionTitle::from_prompt(&prompt);
+        assert_eq!(title.as_str().chars().count(), 60);
+        assert!(title.as_str().ends_with('…'));
+    }
+
+    #[test]
+    fn title_is_folded_to_one_line_and_bounded() {
+        assert_eq!(
+            SessionTitle::parse(" fix \n tests ").unwrap().as_str(),
+            "fix tests"
+        );
+        assert_eq!(SessionTitle::parse("   "), Err(InputError::EmptyTitle));
+        assert!(matches!(
+            SessionTitle::parse(&"x".repeat(121)),
+            Err(InputError::TitleTooLong { len: 121, max: 120 })
+        ));
+    }
+
+    #[test]
+    fn working_dir_must_be_absolute() {
+        assert!(WorkingDir::parse("/srv/app").is_ok());
+        assert_eq!(
+            WorkingDir::parse("srv/app"),
+            Err(InputError::RelativeWorkingDir("srv/app".into()))
+        );
+    }
+
+    #[test]
+    fn zero_max_turns_is_refused() {
+        let options = AgentOptions {
+            max_turns: Some(0),
+            ..AgentOptions::default()
+        };
+        assert_eq!(options.validate(), Err(InputError::ZeroMaxTurns));
+    }
+}

@@ -1,0 +1,355 @@
+//! The lifecycle state machine: one pure function decides every change of a session.
+//!
+//! [`transition`] takes the current session, an event and the time, and returns the new
+//! session with the effects the supervisor must carry out, in order. It never performs
+//! them. Illegal (status, event) pairs are errors, never silent no-ops.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::agent::RunExit;
+use crate::ids::RunId;
+use crate::input::Prompt;
+use crate::session::{Run, RunKind, RunOutcome, RunUsage, Session, SessionStatus};
+
+/// Everything that moves a session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LifecycleEvent {
+    /// A run slot is free: launch the queued run.
+    LaunchRequested,
+    /// The agent process was spawned.
+    Spawned {
+        /// Its process id.
+        pid: u32,
+    },
+    /// The agent process could not be spawned.
+    LaunchFailed {
+        /// Why, in plain words.
+        message: String,
+    },
+    /// The agent reported its conversation (`system/init`).
+    AgentEstablished,
+    /// The run's process exited and was reaped.
+    RunExited {
+        /// How it ended.
+        exit: RunExit,
+        /// Cost and usage from its result line, if it wrote one.
+        usage: Option<RunUsage>,
+    },
+    /// The user asked to stop the session.
+    InterruptRequested,
+    /// The graceful stop did not take effect in time: stop forcefully (silently).
+    StopEscalated,
+    /// The interrupt deadline passed and the run is still alive.
+    InterruptDeadlinePassed {
+        /// How long the interrupt was given.
+        after: Duration,
+    },
+    /// The user asked to continue the conversation with a follow-up prompt.
+    ResumeRequested {
+        /// The new run's id.
+        run_id: RunId,
+        /// The follow-up prompt.
+        prompt: Prompt,
+    },
+    /// The process that owned the session died; recovery stopped whatever was left.
+    OwnerLost {
+        /// What happened, for `last_error`.
+        reason: String,
+    },
+}
+
+impl LifecycleEvent {
+    /// A short snake-case name, for tables and traces.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::LaunchRequested => "launch_requested",
+            Self::Spawned { .. } => "spawned",
+            Self::LaunchFailed { .. } => "launch_failed",
+            Self::AgentEstablished => "agent_established",
+            Self::RunExited { .. } => "run_exited",
+            Self::InterruptRequested => "interrupt_requested",
+            Self::StopEscalated => "stop_escalated",
+            Self::InterruptDeadlinePassed { .. } => "interrupt_deadline_passed",
+            Self::ResumeRequested { .. } => "resume_requested",
+            Self::OwnerLost { .. } => "owner_lost",
+        }
+    }
+}
+
+/// How hard to stop a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StopMode {
+    /// Ask the agent to stop (stdin interrupt request, then SIGINT if stdin is gone).
+    Graceful,
+    /// Kill the agent's process group and every recorded descendant's group.
+    Forceful,
+}
+
+/// Whether a launch begins a conversation or continues one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationMode {
+    /// `--session-id <id>`: the agent has no conversation for this id yet.
+    New,
+    /// `--resume <id>`: continue the established conversation.
+    Resume,
+}
+
+/// A change to the run history that must be stored with the session, in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunChange {
+    /// A new run was requested.
+    Created(Run),
+    /// The run's process was spawned.
+    Spawned {
+        /// The run.
+        run_id: RunId,
+        /// Its process id.
+        pid: u32,
+    },
+    /// The run ended.
+    Ended {
+        /// The run.
+        run_id: RunId,
+        /// When.
+        ended_at: DateTime<Utc>,
+        /// How.
+        outcome: RunOutcome,
+        /// Exit code, if the process exited.
+        exit_code: Option<i32>,
+    },
+}
+
+/// Something the supervisor must do because of a transition, in the listed order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Store the new session (and run change) in one transaction.
+    Persist,
+    /// Spawn the agent for the active run.
+    Launch {
+        /// New conversation or resume.
+        mode: ConversationMode,
+    },
+    /// Ask the live run to stop.
+    Stop(StopMode),
+    /// Tell subscribers about the new session value (always after `Persist`).
+    Announce,
+}
+
+/// The outcome of a legal transition: the new value and what to do about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// The session after the event.
+    pub session: Session,
+    /// The run history change to store with it, if any.
+    pub run_change: Option<RunChange>,
+    /// Effects to carry out, in order.
+    pub effects: Vec<Effect>,
+}
+
+/// Why an event cannot apply to a session in its current status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{event} is not possible while the session is {status}")]
+pub struct TransitionError {
+    /// The session's status.
+    pub status: SessionStatus,
+    /// The refused event's name.
+    pub event: &'static str,
+}
+
+/// The message stored when an interrupt gives up.
+pub fn interrupt_timeout_message(after: Duration) -> String {
+    format!(
+        "interrupt timed out after {} s; the agent is still running",
+        after.as_secs()
+    )
+}
+
+/// Decides what `event` does to `session` at `now`.
+///
+/// One `match` over (status, event) on purpose: the whole table reads in one place, and
+/// adding a status or an event fails to compile until every pair is decided.
+///
+/// # Errors
+/// [`TransitionError`] when the event is not legal in the session's status; the session
+/// is then unchanged and nothing must be carried out.
+#[allow(clippy::too_many_lines, clippy::needless_pass_by_value)]
+pub fn transition(
+    session: &Session,
+    event: LifecycleEvent,
+    now: DateTime<Utc>,
+) -> Result<Transition, TransitionError> {
+    use SessionStatus as S;
+
+    let refuse = |event: &LifecycleEvent| TransitionError {
+        status: session.status,
+        event: event.name(),
+    };
+    let mut next = session.clone();
+    next.updated_at = now;
+    let active_run = session.active_run_id;
+
+    let (run_change, effects) = match (session.status, &event) {
+        (S::Queued, LifecycleEvent::LaunchRequested) => {
+            next.status = S::Starting;
+            let mode = if session.agent_established {
+                ConversationMode::Resume
+            } else {
+                ConversationMode::New
+            };
+            (
+                None,
+                vec![Effect::Persist, Effect::Launch { mode }, Effect::Announce],
+            )
+        }
+        (S::Starting, LifecycleEvent::Spawned { pid }) => {
+            next.status = S::Running;
+            let change = active_run.map(|run_id| RunChange::Spawned { run_id, pid: *pid });
+            (change, announced())
+        }
+        (S::Starting, LifecycleEvent::LaunchFailed { message }) => {
+            next.status = S::Failed;
+            next.last_error = Some(message.clone());
+            let outcome = RunOutcome::Failed {
+                kind: crate::session::FailureKind::LaunchFailed,
+                message: message.clone(),
+            };
+            (ended(active_run, now, outcome, None), announced())
+        }
+        (S::Running | S::Interrupting, LifecycleEvent::AgentEstablished) => {
+            if session.agent_established {
+                return Ok(Transition {
+                    session: session.clone(),
+                    run_change: None,
+                    effects: Vec::new(),
+                });
+            }
+            next.agent_established = true;
+            (None, announced())
+        }
+        (S::Starting | S::Running | S::Interrupting, LifecycleEvent::RunExited { exit, usage }) => {
+            let interrupting = session.status == S::Interrupting;
+            let outcome = match &exit.outcome {
+                RunOutcome::Completed => RunOutcome::Completed,
+                RunOutcome::Interrupted => RunOutcome::Interrupted,
+                RunOutcome::Failed { .. } if interrupting => RunOutcome::Interrupted,
+                failed @ RunOutcome::Failed { .. } => failed.clone(),
+            };
+            (next.status, next.last_error) = match &outcome {
+                RunOutcome::Completed => (S::Completed, None),
+                RunOutcome::Interrupted => (S::Interrupted, None),
+                RunOutcome::Failed { message, .. } => (S::Failed, Some(message.clone())),
+            };
+            if let Some(usage) = usage {
+                next.totals = session.totals.plus(usage);
+            }
+            (ended(active_run, now, outcome, exit.exit_code), announced())
+        }
+        (S::Queued, LifecycleEvent::InterruptRequested) => {
+            next.status = S::Interrupted;
+            next.last_error = None;
+            (
+                ended(active_run, now, RunOutcome::Interrupted, None),
+                announced(),
+            )
+        }
+        (S::Running, LifecycleEvent::InterruptRequested) => {
+            next.status = S::Interrupting;
+            next.last_error = None;
+            let effects = vec![
+                Effect::Persist,
+                Effect::Stop(StopMode::Graceful),
+                Effect::Announce,
+            ];
+            (None, effects)
+        }
+        (S::Interrupting, LifecycleEvent::StopEscalated) => {
+            // Silent on purpose: nothing the user sees changes, so nothing is stored or announced.
+            return Ok(Transition {
+                session: session.clone(),
+                run_change: None,
+                effects: vec![Effect::Stop(StopMode::Forceful)],
+            });
+        }
+        (S::Interrupting, LifecycleEvent::InterruptDeadlinePassed { after }) => {
+            next.status = S::Running;
+            next.last_error = Some(interrupt_timeout_message(*after));
+            (None, announced())
+        }
+        (
+            S::Interrupted | S::Completed | S::Failed,
+            LifecycleEvent::ResumeRequested { run_id, prompt },
+        ) => {
+            next.status = S::Queued;
+            next.resume_count = session.resume_count + 1;
+            next.active_run_id = Some(*run_id);
+            next.last_resume_at = Some(now);
+            next.last_error = None;
+            let run = Run::requested(*run_id, session.id, RunKind::Resume, prompt.clone(), now);
+            (Some(RunChange::Created(run)), announced())
+        }
+        (
+            S::Queued | S::Starting | S::Running | S::Interrupting,
+            LifecycleEvent::OwnerLost { reason },
+        ) => {
+            next.status = S::Interrupted;
+            next.last_error = Some(reason.clone());
+            (
+                ended(active_run, now, RunOutcome::Interrupted, None),
+                announced(),
+            )
+        }
+        (
+            S::Queued
+            | S::Starting
+            | S::Running
+            | S::Interrupting
+            | S::Interrupted
+            | S::Completed
+            | S::Failed,
+            LifecycleEvent::LaunchRequested
+            | LifecycleEvent::Spawned { .. }
+            | LifecycleEvent::LaunchFailed { .. }
+            | LifecycleEvent::AgentEstablished
+            | LifecycleEvent::RunExited { .. }
+            | LifecycleEvent::InterruptRequested
+            | LifecycleEvent::StopEscalated
+            | LifecycleEvent::InterruptDeadlinePassed { .. }
+            | LifecycleEvent::ResumeRequested { .. }
+            | LifecycleEvent::OwnerLost { .. },
+        ) => return Err(refuse(&event)),
+    };
+
+    Ok(Transition {
+        session: next,
+        run_change,
+        effects,
+    })
+}
+
+fn announced() -> Vec<Effect> {
+    vec![Effect::Persist, Effect::Announce]
+}
+
+fn ended(
+    run_id: Option<RunId>,
+    now: DateTime<Utc>,
+    outcome: RunOutcome,
+    exit_code: Option<i32>,
+) -> Option<RunChange> {
+    run_id.map(|run_id| RunChange::Ended {
+        run_id,
+        ended_at: now,
+        outcome,
+        exit_code,
+    })
+}
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;

@@ -1,0 +1,27 @@
+//! Ports: the traits the domain owns and adapters implement.
+//!
+//! Each method documents its error contract. With the `mocks` feature (and in this
+//! crate's tests) every port has a mockall mock named `Mock<Trait>`.
+
+mod clock;
+mod ids;
+mod launcher;
+mod store;
+mod updates;
+
+pub use clock::{Clock, SystemClock};
+pub use ids::{IdGenerator, RandomIds};
+pub use launcher::{AgentLauncher, LaunchError, RunControl, RunHandle, RunSpec, StopError};
+pub use store::{SessionQuery, SessionStore, SessionWrite, StoreError};
+pub use updates::{BroadcastUpdates, SessionUpdate, UpdatePublisher};
+
+#[cfg(any(test, feature = "mocks"))]
+pub use clock::MockClock;
+#[cfg(any(test, feature = "mocks"))]
+pub use ids::MockIdGenerator;
+#[cfg(any(test, feature = "mocks"))]
+pub use launcher::{MockAgentLauncher, MockRunControl};
+#[cfg(any(test, feature = "mocks"))]
+pub use store::MockSessionStore;
+#[cfg(any(test, feature = "mocks"))]
+pub use updates::MockUpdatePublisher;

@@ -1,0 +1,108 @@
+//! The session store port: sessions, their run history and transcripts.
+
+use async_trait::async_trait;
+
+use crate::agent::TranscriptEntry;
+use crate::ids::{RunId, SessionId};
+use crate::lifecycle::RunChange;
+use crate::session::{Run, Session, SessionStatus};
+
+/// One lifecycle transition's writes: stored together in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionWrite {
+    /// The session's new value (inserted or replaced).
+    pub session: Session,
+    /// The run history change, if any.
+    pub run_change: Option<RunChange>,
+}
+
+/// Which sessions to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionQuery {
+    /// Only sessions in this status.
+    pub status: Option<SessionStatus>,
+    /// At most this many, newest `updated_at` first.
+    pub limit: Option<usize>,
+}
+
+/// Why the store could not do what was asked. Nothing partial was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// Another process held the database longer than the busy timeout.
+    #[error("the database is busy: {message}; try again")]
+    Busy {
+        /// Details.
+        message: String,
+    },
+    /// The disk or the database's size limit is full.
+    #[error("the database is full: {message}; free some disk space")]
+    Full {
+        /// Details.
+        message: String,
+    },
+    /// The referenced session or run does not exist.
+    #[error("{what} was not found in the database")]
+    NotFound {
+        /// What was missing, e.g. `session 8d12e9c7`.
+        what: String,
+    },
+    /// Any other storage failure.
+    #[error("storage failed: {message}")]
+    Failed {
+        /// Details.
+        message: String,
+    },
+}
+
+/// Durable storage of sessions, runs and transcripts.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a session's new value and its run change in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError`]; on error nothing of `write` was stored.
+    async fn save(&self, write: &SessionWrite) -> Result<(), StoreError>;
+
+    /// Reads one session.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read; a missing session is `Ok(None)`.
+    async fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError>;
+
+    /// Lists sessions, newest `updated_at` first.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError>;
+
+    /// A session's runs, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    async fn runs(&self, session_id: SessionId) -> Result<Vec<Run>, StoreError>;
+
+    /// Appends transcript entries (in `seq` order) in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError`]; on error none of `entries` was stored. [`StoreError::NotFound`]
+    /// if a run does not exist.
+    async fn append_events(&self, entries: &[TranscriptEntry]) -> Result<(), StoreError>;
+
+    /// A run's entries with `seq > after` (all when `after` is `None`), at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    async fn events_after(
+        &self,
+        run_id: RunId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<TranscriptEntry>, StoreError>;
+
+    /// Deletes a session with its runs and transcript; `Ok(false)` if it did not exist.
+    ///
+    /// # Errors
+    /// [`StoreError`]; on error nothing was deleted.
+    async fn delete_session(&self, id: SessionId) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,64 @@
+//! The update publisher port: how the supervisor announces what it has stored.
+
+use tokio::sync::broadcast;
+
+use crate::agent::TranscriptEntry;
+use crate::ids::SessionId;
+use crate::session::Session;
+
+/// Something subscribers should know. Always announced after it was stored.
+#[allow(clippy::large_enum_variant)] // short-lived values; boxing would only add noise at every use
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionUpdate {
+    /// A session's new value.
+    Session(Session),
+    /// New transcript entries of a session's active run.
+    Transcript {
+        /// The session.
+        session_id: SessionId,
+        /// The entries, in `seq` order.
+        entries: Vec<TranscriptEntry>,
+    },
+}
+
+/// Announces updates to subscribers.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait UpdatePublisher: Send + Sync {
+    /// Announces one update; never blocks and never fails (slow subscribers lag).
+    fn publish(&self, update: SessionUpdate);
+
+    /// A new subscription, seeing updates published from now on.
+    fn subscribe(&self) -> broadcast::Receiver<SessionUpdate>;
+}
+
+/// A tokio broadcast channel: subscribers that fall behind by `capacity` updates lag.
+#[derive(Debug, Clone)]
+pub struct BroadcastUpdates {
+    sender: broadcast::Sender<SessionUpdate>,
+}
+
+impl BroadcastUpdates {
+    /// A publisher keeping up to `capacity` updates for slow subscribers.
+    pub fn new(capacity: usize) -> Self {
+        let (sender, _) = broadcast::channel(capacity.max(1));
+        Self { sender }
+    }
+}
+
+impl Default for BroadcastUpdates {
+    /// Capacity 1024.
+    fn default() -> Self {
+        Self::new(1024)
+    }
+}
+
+impl UpdatePublisher for BroadcastUpdates {
+    fn publish(&self, update: SessionUpdate) {
+        // No subscriber is not an error: the update is already stored.
+        let _ = self.sender.send(update);
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<SessionUpdate> {
+        self.sender.subscribe()
+    }
+}

@@ -1,0 +1,57 @@
+//! What the supervisor's operations can refuse or fail with.
+
+use std::time::Duration;
+
+use crate::ids::SessionId;
+use crate::lifecycle::TransitionError;
+use crate::ports::StoreError;
+use crate::session::SessionStatus;
+
+/// Why a supervisor operation did not happen (or, for an interrupt, did not finish).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SupervisorError {
+    /// No such session.
+    #[error("session {0} was not found: check the id with `lulu list`")]
+    NotFound(SessionId),
+    /// Another lifecycle operation on this session is in flight.
+    #[error("another operation on session {0} is in progress; try again when it has finished")]
+    OperationInProgress(SessionId),
+    /// Interrupt of a session that has no live run.
+    #[error("session {id} is {status}: there is no running agent to interrupt")]
+    NotRunning {
+        /// The session.
+        id: SessionId,
+        /// Its status.
+        status: SessionStatus,
+    },
+    /// Resume of a session that is still live.
+    #[error("session {id} is {status}: only an interrupted, completed or failed session can be resumed; interrupt it first")]
+    NotResumable {
+        /// The session.
+        id: SessionId,
+        /// Its status.
+        status: SessionStatus,
+    },
+    /// The session's run is owned by another Lulu process.
+    #[error("session {id} is {status} and its run belongs to another Lulu process")]
+    NotOwnedHere {
+        /// The session.
+        id: SessionId,
+        /// Its status.
+        status: SessionStatus,
+    },
+    /// The interrupt deadline passed; the agent is still running.
+    #[error("interrupt of session {id} timed out after {} s; the agent is still running", after.as_secs())]
+    InterruptTimedOut {
+        /// The session.
+        id: SessionId,
+        /// The deadline that passed.
+        after: Duration,
+    },
+    /// The store failed; nothing was changed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The state machine refused the change.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+}

@@ -1,0 +1,350 @@
+//! The session supervisor: the only mutator of lifecycle state.
+//!
+//! Every change goes through [`transition`](crate::lifecycle::transition); its effects are
+//! carried out in order, so a change is always stored before it is announced. A
+//! per-session gate refuses a second lifecycle operation while one is in flight, and
+//! operations on different sessions never wait on each other.
+
+mod error;
+mod gate;
+mod live;
+mod tasks;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::{broadcast, Semaphore};
+use tracing::{info, warn};
+
+pub use error::SupervisorError;
+
+use crate::ids::SessionId;
+use crate::input::Prompt;
+use crate::interrupt::{InterruptPolicy, InterruptStep};
+use crate::lifecycle::{transition, Effect, LifecycleEvent, RunChange, StopMode};
+use crate::ports::{
+    AgentLauncher, Clock, IdGenerator, SessionStore, SessionUpdate, SessionWrite, UpdatePublisher,
+};
+use crate::session::{Session, SessionSpec, SessionStatus};
+use gate::OperationGate;
+use live::LiveSession;
+
+/// The adapters the supervisor works through.
+#[derive(Clone)]
+pub struct Ports {
+    /// Durable storage.
+    pub store: Arc<dyn SessionStore>,
+    /// Starts agent runs.
+    pub launcher: Arc<dyn AgentLauncher>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// New ids.
+    pub ids: Arc<dyn IdGenerator>,
+    /// Announces stored changes.
+    pub updates: Arc<dyn UpdatePublisher>,
+}
+
+/// Tunables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SupervisorConfig {
+    /// When to retry forcefully and when to give up an interrupt.
+    pub interrupt: InterruptPolicy,
+    /// How many runs may be alive at once; further sessions wait as `queued`.
+    pub max_running: usize,
+}
+
+impl Default for SupervisorConfig {
+    /// The default interrupt policy and 8 runs at once.
+    fn default() -> Self {
+        Self {
+            interrupt: InterruptPolicy::default(),
+            max_running: 8,
+        }
+    }
+}
+
+/// Starts, interrupts and resumes sessions; cheap to clone (all clones share one state).
+#[derive(Clone)]
+pub struct SessionSupervisor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ports: Ports,
+    config: SupervisorConfig,
+    gate: Arc<OperationGate>,
+    live: Mutex<HashMap<SessionId, Arc<LiveSession>>>,
+    slots: Arc<Semaphore>,
+}
+
+impl SessionSupervisor {
+    /// A supervisor over the given ports.
+    pub fn new(ports: Ports, config: SupervisorConfig) -> Self {
+        let slots = Arc::new(Semaphore::new(config.max_running.max(1)));
+        Self {
+            inner: Arc::new(Inner {
+                ports,
+                config,
+                gate: Arc::default(),
+                live: Mutex::default(),
+                slots,
+            }),
+        }
+    }
+
+    /// Updates announced from now on: session values and transcript entries, each after it was stored.
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionUpdate> {
+        self.inner.ports.updates.subscribe()
+    }
+
+    /// Creates a session, stores it as `queued` and launches it as soon as a run slot is free.
+    ///
+    /// Returns the stored session; follow it with [`subscribe`](Self::subscribe) or
+    /// [`wait_until_settled`](Self::wait_until_settled).
+    ///
+    /// # Errors
+    /// [`SupervisorError::Store`] if the session could not be stored; nothing was started.
+    #[tracing::instrument(skip_all)]
+    pub async fn start(&self, spec: SessionSpec) -> Result<Session, SupervisorError> {
+        let ports = &self.inner.ports;
+        let (session, run) = Session::queued(
+            ports.ids.session_id(),
+            ports.ids.run_id(),
+            spec,
+            ports.clock.now(),
+        );
+        let write = SessionWrite {
+            session: session.clone(),
+            run_change: Some(RunChange::Created(run)),
+        };
+        ports.store.save(&write).await?;
+        ports
+            .updates
+            .publish(SessionUpdate::Session(session.clone()));
+        info!(session_id = %session.id, "session queued");
+        self.launch_when_ready(&session);
+        Ok(session)
+    }
+
+    /// Continues an interrupted, completed or failed session with a follow-up prompt, in
+    /// the same session row: `resume_count + 1`, a new run, `--resume` if the agent's
+    /// conversation was established (else a fresh start with the same id).
+    ///
+    /// Returns the session as stored (`queued`); the run launches when a slot is free.
+    ///
+    /// # Errors
+    /// `OperationInProgress`, `NotFound`, `NotResumable` (still live), `NotOwnedHere`, `Store`.
+    #[tracing::instrument(skip(self, prompt), fields(session_id = %id))]
+    pub async fn resume(&self, id: SessionId, prompt: Prompt) -> Result<Session, SupervisorError> {
+        let _pass = self.enter_now(id)?;
+        if let Some(live) = self.live(id) {
+            let status = live.state.lock().await.status;
+            return Err(SupervisorError::NotResumable { id, status });
+        }
+        let stored = self
+            .inner
+            .ports
+            .store
+            .session(id)
+            .await?
+            .ok_or(SupervisorError::NotFound(id))?;
+        if stored.status.is_live() {
+            return Err(SupervisorError::NotOwnedHere {
+                id,
+                status: stored.status,
+            });
+        }
+        let run_id = self.inner.ports.ids.run_id();
+        let mut session = stored;
+        self.apply(
+            &mut session,
+            LifecycleEvent::ResumeRequested { run_id, prompt },
+        )
+        .await?;
+        info!(resume_count = session.resume_count, %run_id, "session resumed");
+        self.launch_when_ready(&session);
+        Ok(session)
+    }
+
+    /// Stops a running session: a graceful stop, one silent forceful retry after the grace
+    /// period, and a give-up at the deadline. A queued session is interrupted at once.
+    ///
+    /// Returns the session once its run has exited (normally `interrupted`; `completed` if
+    /// the turn finished first).
+    ///
+    /// # Errors
+    /// `OperationInProgress`, `NotFound`, `NotRunning`, `NotOwnedHere`, `Store`, and
+    /// `InterruptTimedOut` when the deadline passed: the session is `running` again, with
+    /// `last_error` saying so.
+    #[tracing::instrument(skip(self), fields(session_id = %id))]
+    pub async fn interrupt(&self, id: SessionId) -> Result<Session, SupervisorError> {
+        let _pass = self.enter_now(id)?;
+        let Some(live) = self.live(id) else {
+            return Err(self.not_live_here(id).await);
+        };
+        let policy = self.inner.config.interrupt;
+        let clock = &self.inner.ports.clock;
+        let began = clock.monotonic();
+        let mut attempts = 0;
+        loop {
+            match policy.next_step(attempts, clock.monotonic() - began) {
+                InterruptStep::StopGracefully => {
+                    let mut state = live.state.lock().await;
+                    match state.status {
+                        SessionStatus::Queued => {
+                            self.apply(&mut state, LifecycleEvent::InterruptRequested)
+                                .await?;
+                            let session = state.clone();
+                            drop(state);
+                            self.settle(&live, &session);
+                            info!("queued session interrupted before it started");
+                            return Ok(session);
+                        }
+                        SessionStatus::Running => {
+                            self.apply(&mut state, LifecycleEvent::InterruptRequested)
+                                .await?;
+                        }
+                        status @ (SessionStatus::Starting
+                        | SessionStatus::Interrupting
+                        | SessionStatus::Interrupted
+                        | SessionStatus::Completed
+                        | SessionStatus::Failed) => {
+                            return Err(SupervisorError::NotRunning { id, status });
+                        }
+                    }
+                    drop(state);
+                    live.stop(StopMode::Graceful).await;
+                    attempts += 1;
+                }
+                InterruptStep::WaitUntil(elapsed) => {
+                    tokio::select! {
+                        session = live.settled() => return Ok(session),
+                        () = clock.sleep_until(began + elapsed) => {}
+                    }
+                }
+                InterruptStep::StopForcefully => {
+                    let mut state = live.state.lock().await;
+                    if !state.status.is_live() {
+                        return Ok(state.clone());
+                    }
+                    self.apply(&mut state, LifecycleEvent::StopEscalated)
+                        .await?;
+                    drop(state);
+                    info!("graceful stop did not take effect in time; retrying forcefully");
+                    live.stop(StopMode::Forceful).await;
+                    attempts += 1;
+                }
+                InterruptStep::GiveUp => {
+                    let mut state = live.state.lock().await;
+                    if !state.status.is_live() {
+                        return Ok(state.clone());
+                    }
+                    let after = policy.deadline();
+                    self.apply(
+                        &mut state,
+                        LifecycleEvent::InterruptDeadlinePassed { after },
+                    )
+                    .await?;
+                    warn!(?after, "interrupt gave up: the agent is still running");
+                    return Err(SupervisorError::InterruptTimedOut { id, after });
+                }
+            }
+        }
+    }
+
+    /// Waits until the session is no longer live here, and returns its final value.
+    ///
+    /// # Errors
+    /// `NotFound`, or `Store` when it has to be read back.
+    pub async fn wait_until_settled(&self, id: SessionId) -> Result<Session, SupervisorError> {
+        if let Some(live) = self.live(id) {
+            return Ok(live.settled().await);
+        }
+        self.inner
+            .ports
+            .store
+            .session(id)
+            .await?
+            .ok_or(SupervisorError::NotFound(id))
+    }
+
+    /// Ids of the sessions this supervisor owns a queued or live run for.
+    pub fn live_sessions(&self) -> Vec<SessionId> {
+        self.live_map().keys().copied().collect()
+    }
+
+    fn enter_now(&self, id: SessionId) -> Result<gate::GatePass, SupervisorError> {
+        self.inner
+            .gate
+            .try_enter(id)
+            .ok_or(SupervisorError::OperationInProgress(id))
+    }
+
+    fn live_map(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Arc<LiveSession>>> {
+        self.inner
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn live(&self, id: SessionId) -> Option<Arc<LiveSession>> {
+        self.live_map().get(&id).cloned()
+    }
+
+    async fn not_live_here(&self, id: SessionId) -> SupervisorError {
+        match self.inner.ports.store.session(id).await {
+            Err(error) => error.into(),
+            Ok(None) => SupervisorError::NotFound(id),
+            Ok(Some(session)) if session.status.is_live() => SupervisorError::NotOwnedHere {
+                id,
+                status: session.status,
+            },
+            Ok(Some(session)) => SupervisorError::NotRunning {
+                id,
+                status: session.status,
+            },
+        }
+    }
+
+    /// Applies `event` to `session`: stores, then announces, per the transition's effects.
+    /// Returns the effects left for the caller (launch, stop). On error nothing changed.
+    async fn apply(
+        &self,
+        session: &mut Session,
+        event: LifecycleEvent,
+    ) -> Result<Vec<Effect>, SupervisorError> {
+        let name = event.name();
+        let next = transition(session, event, self.inner.ports.clock.now())?;
+        let mut actions = Vec::new();
+        for effect in next.effects {
+            match effect {
+                Effect::Persist => {
+                    let write = SessionWrite {
+                        session: next.session.clone(),
+                        run_change: next.run_change.clone(),
+                    };
+                    self.inner.ports.store.save(&write).await?;
+                }
+                Effect::Announce => {
+                    self.inner
+                        .ports
+                        .updates
+                        .publish(SessionUpdate::Session(next.session.clone()));
+                }
+                action @ (Effect::Launch { .. } | Effect::Stop(_)) => actions.push(action),
+            }
+        }
+        tracing::debug!(session_id = %session.id, event = name, from = %session.status, to = %next.session.status, "transition");
+        *session = next.session;
+        Ok(actions)
+    }
+
+    /// Marks a live session as settled and forgets it.
+    fn settle(&self, live: &LiveSession, session: &Session) {
+        live.settle(session.clone());
+        self.live_map().remove(&session.id);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,247 @@
+//! The supervisor's background work: launching queued runs and following live ones.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tracing::{error, info, warn, Instrument};
+
+use super::{LiveSession, SessionSupervisor};
+use crate::agent::{AgentEvent, RunExit, RunUpdate, TranscriptEntry};
+use crate::ids::RunId;
+use crate::lifecycle::{ConversationMode, Effect, LifecycleEvent, StopMode};
+use crate::ports::{RunHandle, RunSpec, SessionUpdate};
+use crate::session::{FailureKind, RunOutcome, RunUsage, Session, SessionStatus};
+
+/// Most entries stored in one transaction.
+const MAX_BATCH: usize = 512;
+/// How often a store write (a batch, a terminal transition) is tried against a failing store before giving up.
+const SETTLE_ATTEMPTS: u32 = 5;
+
+impl SessionSupervisor {
+    /// Registers `session` as live and launches its active run once a slot is free.
+    pub(super) fn launch_when_ready(&self, session: &Session) {
+        let live = Arc::new(LiveSession::new(session.clone()));
+        self.live_map().insert(session.id, Arc::clone(&live));
+        let supervisor = self.clone();
+        let span =
+            tracing::info_span!("run", session_id = %session.id, run_id = ?session.active_run_id);
+        tokio::spawn(async move { supervisor.launch(live).await }.instrument(span));
+    }
+
+    async fn launch(self, live: Arc<LiveSession>) {
+        let permit = Arc::clone(&self.inner.slots)
+            .acquire_owned()
+            .await
+            .expect("the slot semaphore is never closed");
+        let id = live.id;
+        let _pass = self.inner.gate.enter(id).await;
+        let mut state = live.state.lock().await;
+        if state.status != SessionStatus::Queued {
+            // Interrupted while it waited for a slot: it has settled already.
+            return;
+        }
+        let mode = match self
+            .apply(&mut state, LifecycleEvent::LaunchRequested)
+            .await
+        {
+            Ok(actions) => launch_mode(&actions),
+            Err(error) => {
+                error!(%error, "could not mark the session starting; it stays queued");
+                self.live_map().remove(&id);
+                return;
+            }
+        };
+        let run_id = state
+            .active_run_id
+            .expect("a queued session always has its requested run");
+        let prompt = self.run_prompt(&state, run_id).await;
+        let spec = RunSpec {
+            session_id: id,
+            run_id,
+            cwd: state.cwd.clone(),
+            prompt,
+            options: state.options.clone(),
+            mode,
+        };
+        match self.inner.ports.launcher.launch(spec).await {
+            Err(launch_error) => {
+                warn!(%launch_error, "agent could not be launched");
+                let event = LifecycleEvent::LaunchFailed {
+                    message: launch_error.to_string(),
+                };
+                self.settle_with(&live, &mut state, event).await;
+            }
+            Ok(handle) => {
+                let RunHandle {
+                    pid,
+                    updates,
+                    control,
+                } = handle;
+                live.attach(control);
+                if let Err(error) = self
+                    .apply(&mut state, LifecycleEvent::Spawned { pid })
+                    .await
+                {
+                    error!(%error, pid, "could not record the spawned agent; stopping it");
+                    drop(state);
+                    live.stop(StopMode::Forceful).await;
+                } else {
+                    info!(pid, "agent running");
+                    drop(state);
+                }
+                let pump = self.clone().follow(live, run_id, updates, permit);
+                tokio::spawn(pump.in_current_span());
+            }
+        }
+    }
+
+    /// The prompt of the run being launched: the session's first prompt, or the follow-up.
+    async fn run_prompt(&self, session: &Session, run_id: RunId) -> crate::input::Prompt {
+        if session.resume_count == 0 {
+            return session.prompt.clone();
+        }
+        match self.inner.ports.store.runs(session.id).await {
+            Ok(runs) => runs
+                .into_iter()
+                .find(|run| run.id == run_id)
+                .map_or_else(|| session.prompt.clone(), |run| run.prompt),
+            Err(error) => {
+                error!(%error, "could not read the follow-up prompt; using the first prompt");
+                session.prompt.clone()
+            }
+        }
+    }
+
+    /// Follows a live run: stores its events in batches, announces them, and applies its exit.
+    async fn follow(
+        self,
+        live: Arc<LiveSession>,
+        run_id: RunId,
+        mut updates: mpsc::Receiver<RunUpdate>,
+        _slot: OwnedSemaphorePermit,
+    ) {
+        let mut seq = 0_u64;
+        let mut usage: Option<RunUsage> = None;
+        let exit = loop {
+            let Some(first) = updates.recv().await else {
+                break crashed("the agent's output ended without an exit status");
+            };
+            let mut batch = Vec::new();
+            let mut exit = None;
+            let mut next = Some(first);
+            while let Some(update) = next.take() {
+                match update {
+                    RunUpdate::Exited(run_exit) => exit = Some(run_exit),
+                    RunUpdate::Event(event) => {
+                        if let AgentEvent::Result {
+                            usage: reported, ..
+                        } = &event
+                        {
+                            usage = Some(reported.clone());
+                        }
+                        batch.push(TranscriptEntry {
+                            run_id,
+                            seq,
+                            at: self.inner.ports.clock.now(),
+                            event,
+                        });
+                        seq += 1;
+                        if batch.len() < MAX_BATCH {
+                            next = updates.try_recv().ok();
+                        }
+                    }
+                }
+            }
+            self.store_batch(&live, batch).await;
+            if let Some(exit) = exit {
+                break exit;
+            }
+        };
+        let mut state = live.state.lock().await;
+        let event = LifecycleEvent::RunExited { exit, usage };
+        self.settle_with(&live, &mut state, event).await;
+    }
+
+    async fn store_batch(&self, live: &LiveSession, batch: Vec<TranscriptEntry>) {
+        if batch.is_empty() {
+            return;
+        }
+        let establishes = batch
+            .iter()
+            .any(|entry| matches!(entry.event, AgentEvent::Init { .. }));
+        let ports = &self.inner.ports;
+        let mut attempt = 1;
+        while let Err(error) = ports.store.append_events(&batch).await {
+            if attempt == SETTLE_ATTEMPTS {
+                // Never announce what was not stored.
+                error!(%error, lines = batch.len(), "could not store transcript lines; they are lost");
+                return;
+            }
+            warn!(%error, attempt, "could not store transcript lines; retrying");
+            self.back_off(attempt).await;
+            attempt += 1;
+        }
+        ports.updates.publish(SessionUpdate::Transcript {
+            session_id: live.id,
+            entries: batch,
+        });
+        if establishes {
+            let mut state = live.state.lock().await;
+            if let Err(error) = self
+                .apply(&mut state, LifecycleEvent::AgentEstablished)
+                .await
+            {
+                error!(%error, "could not record that the conversation is established");
+            }
+        }
+    }
+
+    /// Applies a terminal event, retrying a failing store a few times, then settles.
+    async fn settle_with(&self, live: &LiveSession, state: &mut Session, event: LifecycleEvent) {
+        for attempt in 1..=SETTLE_ATTEMPTS {
+            match self.apply(state, event.clone()).await {
+                Ok(_) => break,
+                Err(error) if attempt < SETTLE_ATTEMPTS => {
+                    warn!(%error, attempt, "could not store the run's end; retrying");
+                    self.back_off(attempt).await;
+                }
+                Err(error) => {
+                    error!(%error, "could not store the run's end; recovery will settle it");
+                }
+            }
+        }
+        info!(status = %state.status, "run settled");
+        self.settle(live, state);
+    }
+}
+
+impl SessionSupervisor {
+    /// Waits a little longer after each failed attempt against the store.
+    async fn back_off(&self, attempt: u32) {
+        let clock = &self.inner.ports.clock;
+        clock
+            .sleep_until(clock.monotonic() + Duration::from_millis(200) * attempt)
+            .await;
+    }
+}
+
+fn launch_mode(actions: &[Effect]) -> ConversationMode {
+    actions
+        .iter()
+        .find_map(|effect| match effect {
+            Effect::Launch { mode } => Some(*mode),
+            Effect::Persist | Effect::Stop(_) | Effect::Announce => None,
+        })
+        .expect("launch_requested always asks for a launch")
+}
+
+fn crashed(message: &str) -> RunExit {
+    RunExit {
+        outcome: RunOutcome::Failed {
+            kind: FailureKind::Crashed,
+            message: message.to_owned(),
+        },
+        exit_code: None,
+    }
+}

@@ -1,0 +1,618 @@
+//! Supervisor behaviour under fakes and mocks, with tokio's paused clock (no real sleeps).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mockall::predicate::eq;
+use mockall::Sequence;
+use tokio::sync::mpsc;
+use tokio::time::{timeout, Instant};
+
+use super::*;
+use crate::agent::{AgentEvent, RunUpdate};
+use crate::input::Prompt;
+use crate::lifecycle::ConversationMode;
+use crate::ports::{
+    BroadcastUpdates, LaunchError, MockAgentLauncher, MockRunControl, MockSessionStore,
+    MockUpdatePublisher, RunHandle, StoreError,
+};
+use crate::session::{FailureKind, RunKind, RunOutcome, RunUsage};
+use crate::testing::{
+    spec, wait_for_status, FakeLauncher, FakeRun, Journal, MemoryStore, SequentialIds,
+    StopResponse, TestClock,
+};
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+struct Harness {
+    supervisor: SessionSupervisor,
+    store: MemoryStore,
+    journal: Journal,
+    launched: mpsc::UnboundedReceiver<FakeRun>,
+}
+
+fn harness(stop_response: StopResponse) -> Harness {
+    harness_with(stop_response, SupervisorConfig::default(), None)
+}
+
+fn harness_with(
+    stop_response: StopResponse,
+    config: SupervisorConfig,
+    failure: Option<LaunchError>,
+) -> Harness {
+    let clock = TestClock::new();
+    let journal = Journal::timed(clock);
+    let store = MemoryStore::with_journal(journal.clone());
+    let (mut launcher, launched) = FakeLauncher::new(stop_response, journal.clone());
+    if let Some(error) = failure {
+        launcher = launcher.failing_with(error);
+    }
+    let ports = Ports {
+        store: Arc::new(store.clone()),
+        launcher: Arc::new(launcher),
+        clock: Arc::new(clock),
+        ids: Arc::new(SequentialIds::default()),
+        updates: Arc::new(BroadcastUpdates::default()),
+    };
+    Harness {
+        supervisor: SessionSupervisor::new(ports, config),
+        store,
+        journal,
+        launched,
+    }
+}
+
+impl Harness {
+    async fn next_launch(&mut self) -> FakeRun {
+        timeout(PATIENCE, self.launched.recv())
+            .await
+            .expect("a run was launched in time")
+            .expect("the launcher lives")
+    }
+
+    async fn becomes(&self, id: SessionId, status: SessionStatus) -> Session {
+        timeout(PATIENCE, wait_for_status(&self.store, id, status))
+            .await
+            .expect("status reached in time")
+    }
+
+    /// Starts a session and waits until its agent runs and has said hello.
+    async fn running(&mut self, prompt: &str) -> (SessionId, FakeRun) {
+        let session = self.supervisor.start(spec(prompt)).await.expect("stored");
+        let run = self.next_launch().await;
+        run.emit(init()).await;
+        self.becomes(session.id, SessionStatus::Running).await;
+        (session.id, run)
+    }
+
+    async fn settled(&self, id: SessionId) -> Session {
+        timeout(PATIENCE, self.supervisor.wait_until_settled(id))
+            .await
+            .expect("settled in time")
+            .expect("readable")
+    }
+}
+
+fn init() -> AgentEvent {
+    AgentEvent::Init {
+        model: "claude-opus-4-8".into(),
+        cwd: "/srv/app".into(),
+        version: "2.1.197".into(),
+        tools: vec!["Bash".into()],
+    }
+}
+
+fn result(cost_usd: f64) -> AgentEvent {
+    AgentEvent::Result {
+        subtype: "success".into(),
+        is_error: false,
+        text: Some("done".into()),
+        errors: Vec::new(),
+        terminal_reason: Some("completed".into()),
+        usage: RunUsage {
+            cost_usd,
+            input_tokens: 1000,
+            output_tokens: 50,
+            num_turns: 1,
+            duration_ms: 700,
+        },
+    }
+}
+
+async fn complete(run: &FakeRun, cost_usd: f64) {
+    run.emit(AgentEvent::AssistantText {
+        text: "done".into(),
+    })
+    .await;
+    run.emit(result(cost_usd)).await;
+    run.exit(RunOutcome::Completed, 0).await;
+}
+
+fn prompt(text: &str) -> Prompt {
+    Prompt::parse(text).unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn interrupt_of_one_session_leaves_the_other_running() {
+    let mut h = harness(StopResponse::ExitOnGraceful);
+    let (a, run_a) = h.running("task A").await;
+    let (b, run_b) = h.running("task B").await;
+
+    let interrupted = h.supervisor.interrupt(a).await.expect("interrupted");
+
+    assert_eq!(interrupted.status, SessionStatus::Interrupted);
+    assert_eq!(run_a.stops(), vec![StopMode::Graceful]);
+    assert!(run_b.stops().is_empty(), "B was never asked to stop");
+    assert_eq!(
+        h.store.session(b).await.unwrap().unwrap().status,
+        SessionStatus::Running
+    );
+    complete(&run_b, 0.25).await;
+    let b_done = h.settled(b).await;
+    assert_eq!(b_done.status, SessionStatus::Completed);
+    assert!((b_done.totals.cost_usd - 0.25).abs() < 1e-9);
+}
+
+/// A launcher whose single run never exits, stopped through a strict mock.
+fn launcher_with_control(control: MockRunControl) -> (MockAgentLauncher, mpsc::Sender<RunUpdate>) {
+    let (updates, receiver) = mpsc::channel(8);
+    let handle = Arc::new(Mutex::new(Some(RunHandle {
+        pid: 4242,
+        updates: receiver,
+        control: Arc::new(control),
+    })));
+    let mut launcher = MockAgentLauncher::new();
+    launcher
+        .expect_launch()
+        .times(1)
+        .returning(move |_| Ok(handle.lock().unwrap().take().expect("launched once")));
+    (launcher, updates)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_agent_ignoring_stops_gets_exactly_one_forceful_retry_and_the_interrupt_gives_up_at_ten_seconds(
+) {
+    let calls: Arc<Mutex<Vec<(StopMode, Instant)>>> = Arc::default();
+    let mut control = MockRunControl::new();
+    let mut order = Sequence::new();
+    for mode in [StopMode::Graceful, StopMode::Forceful] {
+        let calls = Arc::clone(&calls);
+        control
+            .expect_stop()
+            .with(eq(mode))
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(move |mode| {
+                calls.lock().unwrap().push((mode, Instant::now()));
+                Ok(())
+            });
+    }
+    let (launcher, updates) = launcher_with_control(control);
+    let store = MemoryStore::default();
+    let ports = Ports {
+        store: Arc::new(store.clone()),
+        launcher: Arc::new(launcher),
+        clock: Arc::new(TestClock::new()),
+        ids: Arc::new(SequentialIds::default()),
+        updates: Arc::new(BroadcastUpdates::default()),
+    };
+    let supervisor = SessionSupervisor::new(ports, SupervisorConfig::default());
+    let id = supervisor
+        .start(spec("ignore every stop"))
+        .await
+        .unwrap()
+        .id;
+    wait_for_status(&store, id, SessionStatus::Running).await;
+
+    let began = Instant::now();
+    let error = supervisor.interrupt(id).await.unwrap_err();
+
+    assert_eq!(
+        error,
+        SupervisorError::InterruptTimedOut {
+            id,
+            after: Duration::from_secs(10)
+        }
+    );
+    assert_eq!(
+        Instant::now() - began,
+        Duration::from_secs(10),
+        "gave up exactly at the deadline"
+    );
+    let offsets: Vec<(StopMode, Duration)> = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(mode, at)| (*mode, *at - began))
+        .collect();
+    assert_eq!(
+        offsets,
+        vec![
+            (StopMode::Graceful, Duration::ZERO),
+            (StopMode::Forceful, Duration::from_secs(2))
+        ]
+    );
+    let session = store.session(id).await.unwrap().unwrap();
+    assert_eq!(session.status, SessionStatus::Running);
+    assert_eq!(
+        session.last_error.as_deref(),
+        Some("interrupt timed out after 10 s; the agent is still running")
+    );
+    drop(updates);
+}
+
+#[tokio::test(start_paused = true)]
+async fn resume_continues_the_same_row_with_a_new_run_in_history() {
+    let mut h = harness(StopResponse::ExitOnGraceful);
+    let (id, first) = h.running("write the parser").await;
+    complete(&first, 0.5).await;
+    let done = h.settled(id).await;
+    assert_eq!(done.status, SessionStatus::Completed);
+
+    tokio::time::advance(Duration::from_secs(30)).await;
+    let queued = h
+        .supervisor
+        .resume(id, prompt("now add tests"))
+        .await
+        .expect("resumed");
+    let second = h.next_launch().await;
+    second.emit(init()).await;
+    complete(&second, 0.25).await;
+    let resumed = h.settled(id).await;
+
+    assert_eq!(queued.status, SessionStatus::Queued);
+    assert_eq!(second.spec.session_id, id, "same conversation id");
+    assert_eq!(second.spec.mode, ConversationMode::Resume);
+    assert_eq!(second.spec.prompt, prompt("now add tests"));
+    assert_ne!(second.spec.run_id, first.spec.run_id);
+    assert_eq!(resumed.id, id);
+    assert_eq!(resumed.status, SessionStatus::Completed);
+    assert_eq!(resumed.resume_count, 1);
+    assert_eq!(resumed.active_run_id, Some(second.spec.run_id));
+    assert_eq!(resumed.last_resume_at, Some(queued.updated_at));
+    assert!(resumed.last_resume_at > Some(done.updated_at));
+    assert_eq!(resumed.created_at, done.created_at);
+    assert!(
+        (resumed.totals.cost_usd - 0.75).abs() < 1e-9,
+        "costs of both runs add up"
+    );
+    assert_eq!(resumed.totals.num_turns, 2);
+    let runs = h.store.runs(id).await.unwrap();
+    let history: Vec<_> = runs
+        .iter()
+        .map(|run| (run.id, run.kind, run.outcome.clone()))
+        .collect();
+    assert_eq!(
+        history,
+        vec![
+            (
+                first.spec.run_id,
+                RunKind::Start,
+                Some(RunOutcome::Completed)
+            ),
+            (
+                second.spec.run_id,
+                RunKind::Resume,
+                Some(RunOutcome::Completed)
+            ),
+        ]
+    );
+    assert_eq!(
+        h.store
+            .list_sessions(&crate::ports::SessionQuery::default())
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "no new session row"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_operation_on_a_session_is_refused_while_the_first_is_in_flight() {
+    let mut h = harness(StopResponse::ExitOnForceful);
+    let (id, run) = h.running("slow to stop").await;
+    let (other, _other_run) = h.running("unrelated").await;
+    let interrupt = tokio::spawn({
+        let supervisor = h.supervisor.clone();
+        async move { supervisor.interrupt(id).await }
+    });
+    h.becomes(id, SessionStatus::Interrupting).await;
+
+    assert_eq!(
+        h.supervisor.resume(id, prompt("too soon")).await,
+        Err(SupervisorError::OperationInProgress(id))
+    );
+    assert_eq!(
+        h.supervisor.interrupt(id).await,
+        Err(SupervisorError::OperationInProgress(id))
+    );
+    let other_done = h
+        .supervisor
+        .interrupt(other)
+        .await
+        .expect("other sessions never wait");
+    assert_eq!(other_done.status, SessionStatus::Interrupted);
+
+    let interrupted = interrupt
+        .await
+        .unwrap()
+        .expect("the first operation finishes");
+    assert_eq!(interrupted.status, SessionStatus::Interrupted);
+    assert_eq!(run.stops(), vec![StopMode::Graceful, StopMode::Forceful]);
+    let resumed = h
+        .supervisor
+        .resume(id, prompt("now"))
+        .await
+        .expect("accepted right after");
+    assert_eq!(resumed.status, SessionStatus::Queued);
+    assert_eq!(h.next_launch().await.spec.session_id, id);
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_change_is_stored_before_it_is_announced() {
+    let mut order = Sequence::new();
+    let mut store = MockSessionStore::new();
+    let mut updates = MockUpdatePublisher::new();
+    for status in [
+        SessionStatus::Queued,
+        SessionStatus::Starting,
+        SessionStatus::Failed,
+    ] {
+        store
+            .expect_save()
+            .withf(move |write| write.session.status == status)
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_| Ok(()));
+        updates
+            .expect_publish()
+            .withf(move |update| matches!(update, SessionUpdate::Session(s) if s.status == status))
+            .times(1)
+            .in_sequence(&mut order)
+            .return_const(());
+    }
+    let (launcher, _launched) = FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
+    let launcher = launcher.failing_with(LaunchError::BinaryNotFound {
+        binary: "claude".into(),
+    });
+    let ports = Ports {
+        store: Arc::new(store),
+        launcher: Arc::new(launcher),
+        clock: Arc::new(TestClock::new()),
+        ids: Arc::new(SequentialIds::default()),
+        updates: Arc::new(updates),
+    };
+    let supervisor = SessionSupervisor::new(ports, SupervisorConfig::default());
+
+    let id = supervisor.start(spec("hello")).await.unwrap().id;
+    let failed = timeout(PATIENCE, supervisor.wait_until_settled(id))
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(failed.status, SessionStatus::Failed);
+    assert!(failed
+        .last_error
+        .unwrap()
+        .contains("`claude` was not found"));
+    drop(supervisor); // verifies every expectation was met exactly
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_change_the_store_refuses_is_never_announced() {
+    let mut store = MockSessionStore::new();
+    store.expect_save().returning(|_| {
+        Err(StoreError::Full {
+            message: "database or disk is full".into(),
+        })
+    });
+    let mut updates = MockUpdatePublisher::new();
+    updates.expect_publish().never();
+    let mut launcher = MockAgentLauncher::new();
+    launcher.expect_launch().never();
+    let ports = Ports {
+        store: Arc::new(store),
+        launcher: Arc::new(launcher),
+        clock: Arc::new(TestClock::new()),
+        ids: Arc::new(SequentialIds::default()),
+        updates: Arc::new(updates),
+    };
+    let supervisor = SessionSupervisor::new(ports, SupervisorConfig::default());
+
+    let error = supervisor.start(spec("hello")).await.unwrap_err();
+
+    assert!(matches!(
+        error,
+        SupervisorError::Store(StoreError::Full { .. })
+    ));
+    assert!(supervisor.live_sessions().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn sessions_beyond_the_limit_wait_queued_and_start_in_order() {
+    let config = SupervisorConfig {
+        max_running: 1,
+        ..SupervisorConfig::default()
+    };
+    let mut h = harness_with(StopResponse::ExitOnGraceful, config, None);
+    let (a, run_a) = h.running("first").await;
+    let b = h.supervisor.start(spec("second")).await.unwrap().id;
+    let c = h.supervisor.start(spec("third")).await.unwrap().id;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        h.launched.try_recv().is_err(),
+        "nothing launched beyond the limit"
+    );
+    assert_eq!(
+        h.store.session(b).await.unwrap().unwrap().status,
+        SessionStatus::Queued
+    );
+
+    complete(&run_a, 0.1).await;
+    h.settled(a).await;
+    let run_b = h.next_launch().await;
+    assert_eq!(run_b.spec.session_id, b);
+    assert!(h.launched.try_recv().is_err(), "c still waits for b");
+    complete(&run_b, 0.1).await;
+    assert_eq!(h.next_launch().await.spec.session_id, c);
+}
+
+#[tokio::test(start_paused = true)]
+async fn interrupting_a_queued_session_settles_it_without_launching() {
+    let config = SupervisorConfig {
+        max_running: 1,
+        ..SupervisorConfig::default()
+    };
+    let mut h = harness_with(StopResponse::ExitOnGraceful, config, None);
+    let (a, run_a) = h.running("first").await;
+    let b = h.supervisor.start(spec("second")).await.unwrap().id;
+
+    let interrupted = h
+        .supervisor
+        .interrupt(b)
+        .await
+        .expect("interrupted at once");
+    complete(&run_a, 0.1).await;
+    h.settled(a).await;
+
+    assert_eq!(interrupted.status, SessionStatus::Interrupted);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(h.launched.try_recv().is_err(), "b was never launched");
+    let runs = h.store.runs(b).await.unwrap();
+    assert_eq!(runs[0].outcome, Some(RunOutcome::Interrupted));
+    assert_eq!(runs[0].pid, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_launch_failure_fails_the_session_with_the_reason() {
+    let error = LaunchError::WorkingDirMissing {
+        cwd: "/srv/gone".into(),
+    };
+    let h = harness_with(
+        StopResponse::ExitOnGraceful,
+        SupervisorConfig::default(),
+        Some(error),
+    );
+    let id = h.supervisor.start(spec("hello")).await.unwrap().id;
+
+    let failed = h.settled(id).await;
+
+    assert_eq!(failed.status, SessionStatus::Failed);
+    assert_eq!(
+        failed.last_error.as_deref(),
+        Some("the working directory `/srv/gone` does not exist or is not a directory")
+    );
+    let run = &h.store.runs(id).await.unwrap()[0];
+    assert!(matches!(
+        run.outcome,
+        Some(RunOutcome::Failed {
+            kind: FailureKind::LaunchFailed,
+            ..
+        })
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_whose_output_ends_without_an_exit_is_failed_as_crashed() {
+    let mut h = harness(StopResponse::ExitOnGraceful);
+    let (id, run) = h.running("hello").await;
+    drop(run);
+
+    let crashed = h.settled(id).await;
+
+    assert_eq!(crashed.status, SessionStatus::Failed);
+    assert_eq!(
+        crashed.last_error.as_deref(),
+        Some("the agent's output ended without an exit status")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn transcript_lines_are_stored_in_order_before_they_are_announced() {
+    let mut h = harness(StopResponse::ExitOnGraceful);
+    let mut updates = h.supervisor.subscribe();
+    let (id, run) = h.running("hello").await;
+    complete(&run, 0.1).await;
+    h.settled(id).await;
+
+    let stored = h.store.events();
+    let seqs: Vec<u64> = stored.iter().map(|entry| entry.seq).collect();
+    assert_eq!(seqs, vec![0, 1, 2]);
+    let kinds: Vec<&str> = stored.iter().map(|entry| entry.event.kind()).collect();
+    assert_eq!(kinds, vec!["init", "assistant_text", "result"]);
+    let mut announced = Vec::new();
+    while let Ok(update) = updates.try_recv() {
+        if let SessionUpdate::Transcript { entries, .. } = update {
+            announced.extend(entries);
+        }
+    }
+    assert_eq!(announced, stored);
+}
+
+#[tokio::test(start_paused = true)]
+async fn resume_and_interrupt_of_unknown_or_idle_sessions_are_refused_clearly() {
+    let mut h = harness(StopResponse::ExitOnGraceful);
+    let unknown = crate::testing::session_id(99);
+    assert_eq!(
+        h.supervisor.interrupt(unknown).await,
+        Err(SupervisorError::NotFound(unknown))
+    );
+    let (id, run) = h.running("hello").await;
+    assert_eq!(
+        h.supervisor.resume(id, prompt("x")).await,
+        Err(SupervisorError::NotResumable {
+            id,
+            status: SessionStatus::Running
+        })
+    );
+    complete(&run, 0.0).await;
+    h.settled(id).await;
+    assert_eq!(
+        h.supervisor.interrupt(id).await,
+        Err(SupervisorError::NotRunning {
+            id,
+            status: SessionStatus::Completed
+        })
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn lifecycle_start_then_complete() {
+    let mut h = harness(StopResponse::ExitOnGraceful);
+    let (id, run) = h.running("write a haiku").await;
+    tokio::time::advance(Duration::from_millis(500)).await;
+    complete(&run, 0.01).await;
+    h.settled(id).await;
+    insta::assert_snapshot!(h.journal.text());
+}
+
+#[tokio::test(start_paused = true)]
+async fn lifecycle_start_interrupt_resume_complete() {
+    let mut h = harness(StopResponse::ExitOnGraceful);
+    let (id, _first) = h.running("refactor the module").await;
+    tokio::time::advance(Duration::from_secs(3)).await;
+    h.supervisor.interrupt(id).await.unwrap();
+    tokio::time::advance(Duration::from_secs(60)).await;
+    h.supervisor
+        .resume(id, prompt("carry on, but keep the API"))
+        .await
+        .unwrap();
+    let second = h.next_launch().await;
+    second.emit(init()).await;
+    complete(&second, 0.02).await;
+    h.settled(id).await;
+    insta::assert_snapshot!(h.journal.text());
+}
+
+#[tokio::test(start_paused = true)]
+async fn lifecycle_interrupt_that_times_out() {
+    let mut h = harness(StopResponse::Never);
+    let (id, run) = h.running("never stop").await;
+    let error = h.supervisor.interrupt(id).await.unwrap_err();
+    assert!(matches!(error, SupervisorError::InterruptTimedOut { .. }));
+    tokio::time::advance(Duration::from_secs(1)).await;
+    complete(&run, 0.03).await;
+    h.settled(id).await;
+    insta::assert_snapshot!(h.journal.text());
+}
