@@ -68,6 +68,10 @@ uuid_id!(
     /// Identifies one process execution (a run) of a session.
     RunId
 );
+uuid_id!(
+    /// Identifies one Lulu process acting as the owner of the runs it spawned.
+    OwnerId
+);
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,7 @@ pub mod input;
 pub mod interrupt;
 pub mod lifecycle;
 pub mod ports;
+pub mod process;
 pub mod projection;
 pub mod session;
 pub mod supervisor;
@@ -22,13 +23,14 @@ pub mod supervisor;
 pub mod testing;
 
 pub use agent::{AgentEvent, RunExit, RunUpdate, TranscriptEntry};
-pub use ids::{InvalidId, RunId, SessionId};
+pub use ids::{InvalidId, OwnerId, RunId, SessionId};
 pub use input::{AgentOptions, InputError, Prompt, SessionTitle, WorkingDir};
 pub use interrupt::{InterruptPolicy, InterruptStep};
 pub use lifecycle::{
     transition, ConversationMode, Effect, LifecycleEvent, RunChange, StopMode, Transition,
     TransitionError,
 };
+pub use process::ProcessRecord;
 pub use session::{
     FailureKind, Run, RunKind, RunOutcome, RunUsage, Session, SessionSpec, SessionStatus,
     UsageTotals,
