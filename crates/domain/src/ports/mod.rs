@@ -6,12 +6,14 @@
 mod clock;
 mod ids;
 mod launcher;
+mod slots;
 mod store;
 mod updates;
 
 pub use clock::{Clock, SystemClock};
 pub use ids::{IdGenerator, RandomIds};
 pub use launcher::{AgentLauncher, LaunchError, RunControl, RunHandle, RunSpec, StopError};
+pub use slots::{LocalSlots, RunSlot, RunSlots, SlotError};
 pub use store::{SessionQuery, SessionStore, SessionWrite, StoreError};
 pub use updates::{BroadcastUpdates, SessionUpdate, UpdatePublisher};
 
@@ -21,6 +23,8 @@ pub use clock::MockClock;
 pub use ids::MockIdGenerator;
 #[cfg(any(test, feature = "mocks"))]
 pub use launcher::{MockAgentLauncher, MockRunControl};
+#[cfg(any(test, feature = "mocks"))]
+pub use slots::MockRunSlots;
 #[cfg(any(test, feature = "mocks"))]
 pub use store::MockSessionStore;
 #[cfg(any(test, feature = "mocks"))]

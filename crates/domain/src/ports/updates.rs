@@ -19,6 +19,8 @@ pub enum SessionUpdate {
         /// The entries, in `seq` order.
         entries: Vec<TranscriptEntry>,
     },
+    /// A session was deleted with its runs and transcript.
+    Deleted(SessionId),
 }
 
 /// Announces updates to subscribers.

@@ -32,6 +32,14 @@ pub enum SupervisorError {
         /// Its status.
         status: SessionStatus,
     },
+    /// Delete of a session whose run is still queued or alive.
+    #[error("session {id} is {status}: interrupt it before deleting it")]
+    StillLive {
+        /// The session.
+        id: SessionId,
+        /// Its status.
+        status: SessionStatus,
+    },
     /// The session's run is owned by another Lulu process.
     #[error("session {id} is {status} and its run belongs to another Lulu process")]
     NotOwnedHere {

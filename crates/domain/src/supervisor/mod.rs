@@ -13,7 +13,7 @@ mod tasks;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::{broadcast, Semaphore};
+use tokio::sync::broadcast;
 use tracing::{info, warn};
 
 pub use error::SupervisorError;
@@ -23,7 +23,8 @@ use crate::input::Prompt;
 use crate::interrupt::{InterruptPolicy, InterruptStep};
 use crate::lifecycle::{transition, Effect, LifecycleEvent, RunChange, StopMode};
 use crate::ports::{
-    AgentLauncher, Clock, IdGenerator, SessionStore, SessionUpdate, SessionWrite, UpdatePublisher,
+    AgentLauncher, Clock, IdGenerator, RunSlots, SessionStore, SessionUpdate, SessionWrite,
+    UpdatePublisher,
 };
 use crate::session::{Session, SessionSpec, SessionStatus};
 use gate::OperationGate;
@@ -42,25 +43,15 @@ pub struct Ports {
     pub ids: Arc<dyn IdGenerator>,
     /// Announces stored changes.
     pub updates: Arc<dyn UpdatePublisher>,
+    /// Limits how many runs are alive at once.
+    pub slots: Arc<dyn RunSlots>,
 }
 
 /// Tunables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SupervisorConfig {
     /// When to retry forcefully and when to give up an interrupt.
     pub interrupt: InterruptPolicy,
-    /// How many runs may be alive at once; further sessions wait as `queued`.
-    pub max_running: usize,
-}
-
-impl Default for SupervisorConfig {
-    /// The default interrupt policy and 8 runs at once.
-    fn default() -> Self {
-        Self {
-            interrupt: InterruptPolicy::default(),
-            max_running: 8,
-        }
-    }
 }
 
 /// Starts, interrupts and resumes sessions; cheap to clone (all clones share one state).
@@ -74,20 +65,17 @@ struct Inner {
     config: SupervisorConfig,
     gate: Arc<OperationGate>,
     live: Mutex<HashMap<SessionId, Arc<LiveSession>>>,
-    slots: Arc<Semaphore>,
 }
 
 impl SessionSupervisor {
     /// A supervisor over the given ports.
     pub fn new(ports: Ports, config: SupervisorConfig) -> Self {
-        let slots = Arc::new(Semaphore::new(config.max_running.max(1)));
         Self {
             inner: Arc::new(Inner {
                 ports,
                 config,
                 gate: Arc::default(),
                 live: Mutex::default(),
-                slots,
             }),
         }
     }
@@ -250,6 +238,64 @@ impl SessionSupervisor {
                 }
             }
         }
+    }
+
+    /// Settles a live session whose owning process died: its recorded processes must
+    /// already be stopped. Moves it to `interrupted` with `reason` as `last_error`.
+    /// A session that is not live, or is owned by this supervisor, is returned unchanged.
+    ///
+    /// # Errors
+    /// `OperationInProgress`, `NotFound`, `Store`.
+    #[tracing::instrument(skip(self, reason), fields(session_id = %id))]
+    pub async fn recover(&self, id: SessionId, reason: String) -> Result<Session, SupervisorError> {
+        let _pass = self.enter_now(id)?;
+        if let Some(live) = self.live(id) {
+            return Ok(live.state.lock().await.clone());
+        }
+        let mut session = self
+            .inner
+            .ports
+            .store
+            .session(id)
+            .await?
+            .ok_or(SupervisorError::NotFound(id))?;
+        if !session.status.is_live() {
+            return Ok(session);
+        }
+        self.apply(&mut session, LifecycleEvent::OwnerLost { reason })
+            .await?;
+        warn!("recovered a session whose owner died");
+        Ok(session)
+    }
+
+    /// Deletes a session that has no live run, with its runs and transcript.
+    ///
+    /// # Errors
+    /// `OperationInProgress`, `StillLive` (interrupt it first), `NotFound`, `Store`.
+    #[tracing::instrument(skip(self), fields(session_id = %id))]
+    pub async fn delete(&self, id: SessionId) -> Result<(), SupervisorError> {
+        let _pass = self.enter_now(id)?;
+        if let Some(live) = self.live(id) {
+            let status = live.state.lock().await.status;
+            return Err(SupervisorError::StillLive { id, status });
+        }
+        let store = &self.inner.ports.store;
+        let session = store
+            .session(id)
+            .await?
+            .ok_or(SupervisorError::NotFound(id))?;
+        if session.status.is_live() {
+            return Err(SupervisorError::StillLive {
+                id,
+                status: session.status,
+            });
+        }
+        if !store.delete_session(id).await? {
+            return Err(SupervisorError::NotFound(id));
+        }
+        self.inner.ports.updates.publish(SessionUpdate::Deleted(id));
+        info!("session deleted");
+        Ok(())
     }
 
     /// Waits until the session is no longer live here, and returns its final value.

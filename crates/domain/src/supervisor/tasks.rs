@@ -3,14 +3,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::mpsc;
 use tracing::{error, info, warn, Instrument};
 
 use super::{LiveSession, SessionSupervisor};
 use crate::agent::{AgentEvent, RunExit, RunUpdate, TranscriptEntry};
 use crate::ids::RunId;
 use crate::lifecycle::{ConversationMode, Effect, LifecycleEvent, StopMode};
-use crate::ports::{RunHandle, RunSpec, SessionUpdate};
+use crate::ports::{RunHandle, RunSlot, RunSpec, SessionUpdate};
 use crate::session::{FailureKind, RunOutcome, RunUsage, Session, SessionStatus};
 
 /// Most entries stored in one transaction.
@@ -30,10 +30,9 @@ impl SessionSupervisor {
     }
 
     async fn launch(self, live: Arc<LiveSession>) {
-        let permit = Arc::clone(&self.inner.slots)
-            .acquire_owned()
-            .await
-            .expect("the slot semaphore is never closed");
+        let Some(slot) = self.wait_for_slot(&live).await else {
+            return;
+        };
         let id = live.id;
         let _pass = self.inner.gate.enter(id).await;
         let mut state = live.state.lock().await;
@@ -90,9 +89,25 @@ impl SessionSupervisor {
                     info!(pid, "agent running");
                     drop(state);
                 }
-                let pump = self.clone().follow(live, run_id, updates, permit);
+                let pump = self.clone().follow(live, run_id, updates, slot);
                 tokio::spawn(pump.in_current_span());
             }
+        }
+    }
+
+    /// Waits for a run slot; `None` if the session settled meanwhile (interrupted while queued).
+    async fn wait_for_slot(&self, live: &LiveSession) -> Option<RunSlot> {
+        let mut attempt = 1;
+        loop {
+            tokio::select! {
+                acquired = self.inner.ports.slots.acquire(live.id) => match acquired {
+                    Ok(slot) => return Some(slot),
+                    Err(error) => warn!(%error, attempt, "no run slot yet; retrying"),
+                },
+                _ = live.settled() => return None,
+            }
+            self.back_off(attempt.min(SETTLE_ATTEMPTS)).await;
+            attempt += 1;
         }
     }
 
@@ -119,7 +134,7 @@ impl SessionSupervisor {
         live: Arc<LiveSession>,
         run_id: RunId,
         mut updates: mpsc::Receiver<RunUpdate>,
-        _slot: OwnedSemaphorePermit,
+        _slot: RunSlot,
     ) {
         let mut seq = 0_u64;
         let mut usage: Option<RunUsage> = None;

@@ -12,8 +12,9 @@ use super::*;
 use crate::agent::{AgentEvent, RunUpdate};
 use crate::input::Prompt;
 use crate::lifecycle::ConversationMode;
+use crate::lifecycle::RunChange;
 use crate::ports::{
-    BroadcastUpdates, LaunchError, MockAgentLauncher, MockRunControl, MockSessionStore,
+    BroadcastUpdates, LaunchError, LocalSlots, MockAgentLauncher, MockRunControl, MockSessionStore,
     MockUpdatePublisher, RunHandle, StoreError,
 };
 use crate::session::{FailureKind, RunKind, RunOutcome, RunUsage};
@@ -32,12 +33,12 @@ struct Harness {
 }
 
 fn harness(stop_response: StopResponse) -> Harness {
-    harness_with(stop_response, SupervisorConfig::default(), None)
+    harness_with(stop_response, 8, None)
 }
 
 fn harness_with(
     stop_response: StopResponse,
-    config: SupervisorConfig,
+    max_running: usize,
     failure: Option<LaunchError>,
 ) -> Harness {
     let clock = TestClock::new();
@@ -53,9 +54,10 @@ fn harness_with(
         clock: Arc::new(clock),
         ids: Arc::new(SequentialIds::default()),
         updates: Arc::new(BroadcastUpdates::default()),
+        slots: Arc::new(LocalSlots::new(max_running)),
     };
     Harness {
-        supervisor: SessionSupervisor::new(ports, config),
+        supervisor: SessionSupervisor::new(ports, SupervisorConfig::default()),
         store,
         journal,
         launched,
@@ -195,6 +197,7 @@ async fn an_agent_ignoring_stops_gets_exactly_one_forceful_retry_and_the_interru
         clock: Arc::new(TestClock::new()),
         ids: Arc::new(SequentialIds::default()),
         updates: Arc::new(BroadcastUpdates::default()),
+        slots: Arc::new(LocalSlots::new(8)),
     };
     let supervisor = SessionSupervisor::new(ports, SupervisorConfig::default());
     let id = supervisor
@@ -382,6 +385,7 @@ async fn every_change_is_stored_before_it_is_announced() {
         clock: Arc::new(TestClock::new()),
         ids: Arc::new(SequentialIds::default()),
         updates: Arc::new(updates),
+        slots: Arc::new(LocalSlots::new(8)),
     };
     let supervisor = SessionSupervisor::new(ports, SupervisorConfig::default());
 
@@ -417,6 +421,7 @@ async fn a_change_the_store_refuses_is_never_announced() {
         clock: Arc::new(TestClock::new()),
         ids: Arc::new(SequentialIds::default()),
         updates: Arc::new(updates),
+        slots: Arc::new(LocalSlots::new(8)),
     };
     let supervisor = SessionSupervisor::new(ports, SupervisorConfig::default());
 
@@ -431,11 +436,7 @@ async fn a_change_the_store_refuses_is_never_announced() {
 
 #[tokio::test(start_paused = true)]
 async fn sessions_beyond_the_limit_wait_queued_and_start_in_order() {
-    let config = SupervisorConfig {
-        max_running: 1,
-        ..SupervisorConfig::default()
-    };
-    let mut h = harness_with(StopResponse::ExitOnGraceful, config, None);
+    let mut h = harness_with(StopResponse::ExitOnGraceful, 1, None);
     let (a, run_a) = h.running("first").await;
     let b = h.supervisor.start(spec("second")).await.unwrap().id;
     let c = h.supervisor.start(spec("third")).await.unwrap().id;
@@ -460,11 +461,7 @@ async fn sessions_beyond_the_limit_wait_queued_and_start_in_order() {
 
 #[tokio::test(start_paused = true)]
 async fn interrupting_a_queued_session_settles_it_without_launching() {
-    let config = SupervisorConfig {
-        max_running: 1,
-        ..SupervisorConfig::default()
-    };
-    let mut h = harness_with(StopResponse::ExitOnGraceful, config, None);
+    let mut h = harness_with(StopResponse::ExitOnGraceful, 1, None);
     let (a, run_a) = h.running("first").await;
     let b = h.supervisor.start(spec("second")).await.unwrap().id;
 
@@ -489,11 +486,7 @@ async fn a_launch_failure_fails_the_session_with_the_reason() {
     let error = LaunchError::WorkingDirMissing {
         cwd: "/srv/gone".into(),
     };
-    let h = harness_with(
-        StopResponse::ExitOnGraceful,
-        SupervisorConfig::default(),
-        Some(error),
-    );
+    let h = harness_with(StopResponse::ExitOnGraceful, 8, Some(error));
     let id = h.supervisor.start(spec("hello")).await.unwrap().id;
 
     let failed = h.settled(id).await;
@@ -575,6 +568,75 @@ async fn resume_and_interrupt_of_unknown_or_idle_sessions_are_refused_clearly() 
             status: SessionStatus::Completed
         })
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_session_whose_owner_died_is_recovered_as_interrupted_with_the_reason() {
+    let h = harness(StopResponse::ExitOnGraceful);
+    let (mut orphan, run) = Session::queued(
+        crate::testing::session_id(7),
+        crate::testing::run_id(7),
+        spec("left behind"),
+        crate::testing::epoch(),
+    );
+    orphan.status = SessionStatus::Running;
+    let write = SessionWrite {
+        session: orphan.clone(),
+        run_change: Some(RunChange::Created(run)),
+    };
+    h.store.save(&write).await.unwrap();
+
+    let reason = "its owner (lulu pid 4711) died; the agent was stopped".to_owned();
+    let recovered = h
+        .supervisor
+        .recover(orphan.id, reason.clone())
+        .await
+        .unwrap();
+
+    assert_eq!(recovered.status, SessionStatus::Interrupted);
+    assert_eq!(recovered.last_error, Some(reason));
+    let runs = h.store.runs(orphan.id).await.unwrap();
+    assert_eq!(runs[0].outcome, Some(RunOutcome::Interrupted));
+    let again = h
+        .supervisor
+        .recover(orphan.id, "twice".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        again, recovered,
+        "recovering a settled session changes nothing"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn delete_refuses_a_live_session_and_removes_a_settled_one() {
+    let mut h = harness(StopResponse::ExitOnGraceful);
+    let mut updates = h.supervisor.subscribe();
+    let (id, run) = h.running("hello").await;
+    assert_eq!(
+        h.supervisor.delete(id).await,
+        Err(SupervisorError::StillLive {
+            id,
+            status: SessionStatus::Running
+        })
+    );
+    complete(&run, 0.0).await;
+    h.settled(id).await;
+
+    h.supervisor.delete(id).await.unwrap();
+
+    assert_eq!(h.store.session(id).await.unwrap(), None);
+    assert!(h.store.runs(id).await.unwrap().is_empty());
+    assert!(h.store.events().is_empty());
+    assert_eq!(
+        h.supervisor.delete(id).await,
+        Err(SupervisorError::NotFound(id))
+    );
+    let mut deleted = false;
+    while let Ok(update) = updates.try_recv() {
+        deleted |= update == SessionUpdate::Deleted(id);
+    }
+    assert!(deleted, "the deletion was announced");
 }
 
 #[tokio::test(start_paused = true)]
