@@ -72,6 +72,10 @@ uuid_id!(
     /// Identifies one Lulu process acting as the owner of the runs it spawned.
     OwnerId
 );
+uuid_id!(
+    /// Identifies one cross-process control request.
+    ControlRequestId
+);
 
 #[cfg(test)]
 mod tests {

@@ -23,7 +23,7 @@ pub mod supervisor;
 pub mod testing;
 
 pub use agent::{AgentEvent, RunExit, RunUpdate, TranscriptEntry};
-pub use ids::{InvalidId, OwnerId, RunId, SessionId};
+pub use ids::{ControlRequestId, InvalidId, OwnerId, RunId, SessionId};
 pub use input::{AgentOptions, InputError, Prompt, SessionTitle, WorkingDir};
 pub use interrupt::{InterruptPolicy, InterruptStep};
 pub use lifecycle::{

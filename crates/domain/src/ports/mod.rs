@@ -4,6 +4,7 @@
 //! crate's tests) every port has a mockall mock named `Mock<Trait>`.
 
 mod clock;
+mod control;
 mod ids;
 mod launcher;
 mod slots;
@@ -11,6 +12,9 @@ mod store;
 mod updates;
 
 pub use clock::{Clock, SystemClock};
+pub use control::{
+    ControlAction, ControlAnswer, ControlRequest, ControlStore, OwnedSession, OwnerLease,
+};
 pub use ids::{IdGenerator, RandomIds};
 pub use launcher::{AgentLauncher, LaunchError, RunControl, RunHandle, RunSpec, StopError};
 pub use slots::{LocalSlots, RunSlot, RunSlots, SlotError};
@@ -19,6 +23,8 @@ pub use updates::{BroadcastUpdates, SessionUpdate, UpdatePublisher};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use clock::MockClock;
+#[cfg(any(test, feature = "mocks"))]
+pub use control::MockControlStore;
 #[cfg(any(test, feature = "mocks"))]
 pub use ids::MockIdGenerator;
 #[cfg(any(test, feature = "mocks"))]
