@@ -110,14 +110,21 @@ pub trait ControlStore: Send + Sync {
     /// [`StoreError`].
     async fn leases(&self) -> Result<Vec<OwnerLease>, StoreError>;
 
+    /// Forgets an owner found gone: drops its lease and its claims on settled sessions.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn forget_owner(&self, owner: OwnerId) -> Result<(), StoreError>;
+
     /// Every live session with its owner stamp.
     ///
     /// # Errors
     /// [`StoreError`].
     async fn live_sessions(&self) -> Result<Vec<OwnedSession>, StoreError>;
 
-    /// Makes this store's owner the owner of a settled, unowned session, so no other
-    /// process starts an operation on it meanwhile. `Ok(false)` if it is owned or live.
+    /// Makes this store's owner the owner of a settled session that no current lease owns,
+    /// so no other process starts an operation on it meanwhile. `Ok(false)` if it is live
+    /// or owned by an owner with a current lease.
     ///
     /// # Errors
     /// [`StoreError`].

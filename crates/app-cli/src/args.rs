@@ -1,0 +1,255 @@
+//! The command line interface. Names are an interface: scripts and the desktop app rely on them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run many Claude Code sessions side by side: start, watch, interrupt and resume them.
+#[derive(Debug, Parser)]
+#[command(name = "lulu", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// The session database.
+    #[arg(long, global = true, env = "LULU_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// The Claude Code CLI to run.
+    #[arg(
+        long,
+        global = true,
+        env = "LULU_CLAUDE_BIN",
+        value_name = "PATH",
+        default_value = "claude"
+    )]
+    pub claude_bin: PathBuf,
+
+    /// More diagnostics on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a session and stream its transcript (Ctrl-C interrupts it).
+    Run(RunArgs),
+    /// List sessions, newest first.
+    List(ListArgs),
+    /// Show every field of a session and its run history.
+    Show(ShowArgs),
+    /// Print a session's stored transcript, or follow it live.
+    Logs(LogsArgs),
+    /// Interrupt a running session and wait for the outcome.
+    Interrupt(InterruptArgs),
+    /// Continue a session's conversation with a follow-up prompt.
+    Resume(ResumeArgs),
+    /// Delete a session with its runs and transcript.
+    Rm(RmArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Own a detached run (started by `run --detach` / `resume --detach`).
+    #[command(hide = true)]
+    OwnDetached(OwnDetachedArgs),
+}
+
+/// Options passed through to the agent.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AgentArgs {
+    /// Model for the agent (passed as --model).
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Permission mode (passed as --permission-mode).
+    #[arg(long, value_name = "MODE")]
+    pub permission_mode: Option<String>,
+    /// A tool the agent may use without asking (repeatable).
+    #[arg(long = "allowed-tools", value_name = "TOOL")]
+    pub allowed_tools: Vec<String>,
+    /// A tool the agent must not use (repeatable).
+    #[arg(long = "disallowed-tools", value_name = "TOOL")]
+    pub disallowed_tools: Vec<String>,
+    /// Stop after this many agent turns.
+    #[arg(long, value_name = "N")]
+    pub max_turns: Option<u32>,
+    /// Text appended to the agent's system prompt.
+    #[arg(long, value_name = "TEXT")]
+    pub append_system_prompt: Option<String>,
+    /// Another directory the agent may access (repeatable).
+    #[arg(long = "add-dir", value_name = "DIR")]
+    pub add_dirs: Vec<PathBuf>,
+}
+
+/// `lulu run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Directory the agent works in (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Title on the dashboard (default: the prompt's first words).
+    #[arg(long, value_name = "TITLE")]
+    pub title: Option<String>,
+    /// Options for the agent.
+    #[command(flatten)]
+    pub agent: AgentArgs,
+    /// Print the session id and return at once; a background lulu process owns the run.
+    #[arg(long)]
+    pub detach: bool,
+    /// What the agent should do (the words are joined with spaces).
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROMPT")]
+    pub prompt: Vec<String>,
+}
+
+/// `lulu list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only sessions in this status.
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<lulu_domain::SessionStatus>,
+    /// At most this many sessions.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Print JSON (an array of sessions).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lulu show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Session id, or a unique prefix of at least 4 characters.
+    pub id: String,
+    /// Print JSON (the session with its runs).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lulu logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Session id, or a unique prefix of at least 4 characters.
+    pub id: String,
+    /// Keep printing new lines until the run ends.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Print one JSON object per transcript line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lulu interrupt`.
+#[derive(Debug, Args)]
+pub struct InterruptArgs {
+    /// Session id, or a unique prefix of at least 4 characters.
+    pub id: String,
+    /// Print the resulting session as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lulu resume`.
+#[derive(Debug, Clone, Args)]
+pub struct ResumeArgs {
+    /// Session id, or a unique prefix of at least 4 characters.
+    pub id: String,
+    /// Print the session id and return at once; a background lulu process owns the run.
+    #[arg(long)]
+    pub detach: bool,
+    /// The follow-up prompt (the words are joined with spaces).
+    #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROMPT")]
+    pub prompt: Vec<String>,
+}
+
+/// `lulu rm`.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Session id, or a unique prefix of at least 4 characters.
+    pub id: String,
+    /// Interrupt a live session first instead of refusing.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `lulu completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: Shell,
+}
+
+/// Shells with completion scripts.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
+}
+
+/// The hidden owner of a detached run.
+#[derive(Debug, Args)]
+pub struct OwnDetachedArgs {
+    /// What to start or resume, as JSON (see `lulu_runtime::detach::DetachedRequest`).
+    #[arg(long)]
+    pub request: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_interface_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_prompt_may_start_with_a_dash_and_span_words() {
+        let cli =
+            Cli::try_parse_from(["lulu", "run", "--detach", "-rf", "everything", "--now"]).unwrap();
+        let Command::Run(run) = cli.command else {
+            panic!("parsed as run")
+        };
+        assert!(run.detach);
+        assert_eq!(run.prompt.join(" "), "-rf everything --now");
+    }
+
+    #[test]
+    fn repeatable_options_collect() {
+        let cli = Cli::try_parse_from([
+            "lulu",
+            "run",
+            "--allowed-tools",
+            "Bash",
+            "--allowed-tools",
+            "Read",
+            "--add-dir",
+            "/tmp",
+            "go",
+        ])
+        .unwrap();
+        let Command::Run(run) = cli.command else {
+            panic!("parsed as run")
+        };
+        assert_eq!(run.agent.allowed_tools, ["Bash", "Read"]);
+        assert_eq!(run.agent.add_dirs, [PathBuf::from("/tmp")]);
+    }
+
+    #[test]
+    fn a_bad_status_is_a_usage_error() {
+        let error = Cli::try_parse_from(["lulu", "list", "--status", "paused"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(error
+            .to_string()
+            .contains("`paused` is not a session status"));
+    }
+}

@@ -1,0 +1,114 @@
+//! Printing transcripts: stored (`logs`), tailed from the database (`logs --follow`), and
+//! the lines of a run this process owns (`run`, `resume`).
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use lulu_domain::{Run, RunId, SessionId, TranscriptEntry};
+use lulu_runtime::Runtime;
+
+use super::Context;
+use crate::args::LogsArgs;
+use crate::render::json::EntryJson;
+use crate::render::transcript::{event_line, run_header};
+
+/// How many entries one database read fetches.
+const PAGE: usize = 1000;
+
+/// How transcript entries are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Prints entries in `format`; returns the last seq printed.
+pub fn print_entries(entries: &[TranscriptEntry], format: Format) -> Option<u64> {
+    let mut out = anstream::stdout().lock();
+    for entry in entries {
+        let line = match format {
+            Format::Json => serde_json::to_string(&EntryJson::of(entry)).unwrap_or_default(),
+            Format::Text => event_line(&entry.event),
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
+    entries.last().map(|entry| entry.seq)
+}
+
+/// Prints every stored entry of `run` after `after`; returns the last seq printed.
+pub async fn print_stored(
+    runtime: &Runtime,
+    run: RunId,
+    mut after: Option<u64>,
+    format: Format,
+) -> anyhow::Result<Option<u64>> {
+    loop {
+        let page = runtime.transcript(run, after, PAGE).await?;
+        if page.is_empty() {
+            return Ok(after);
+        }
+        after = print_entries(&page, format).or(after);
+    }
+}
+
+fn print_header(number: usize, run: &Run, format: Format) {
+    if format == Format::Text {
+        anstream::println!("{}", run_header(number, run));
+    }
+}
+
+/// `lulu logs [--follow]`.
+pub async fn logs(context: &Context, args: &LogsArgs) -> anyhow::Result<ExitCode> {
+    let runtime = context.open().await?;
+    let id = runtime.resolve(&args.id).await?;
+    let format = if args.json {
+        Format::Json
+    } else {
+        Format::Text
+    };
+    let details = runtime.details(id).await?;
+    let mut last = None;
+    for (index, run) in details.runs.iter().enumerate() {
+        print_header(index + 1, run, format);
+        last = print_stored(&runtime, run.id, None, format).await?;
+    }
+    if args.follow {
+        follow_from_database(&runtime, id, details.runs.len(), last, format).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Tails the session's latest run from the database until it settles (works whichever
+/// process owns it). A run started meanwhile (a resume) is followed too.
+async fn follow_from_database(
+    runtime: &Runtime,
+    id: SessionId,
+    mut runs_seen: usize,
+    mut last: Option<u64>,
+    format: Format,
+) -> anyhow::Result<()> {
+    loop {
+        let session = runtime.session(id).await?;
+        let details = runtime.details(id).await?;
+        if details.runs.len() > runs_seen {
+            for (index, run) in details.runs.iter().enumerate().skip(runs_seen) {
+                print_header(index + 1, run, format);
+                last = print_stored(runtime, run.id, None, format).await?;
+            }
+            runs_seen = details.runs.len();
+        } else if let Some(run) = details.runs.last() {
+            last = print_stored(runtime, run.id, last, format).await?;
+        }
+        if !session.status.is_live() {
+            // Settled: everything it wrote was stored before the status changed.
+            if let Some(run) = details.runs.last() {
+                print_stored(runtime, run.id, last, format).await?;
+            }
+            return Ok(());
+        }
+        runtime.pause().await;
+    }
+}

@@ -1,0 +1,48 @@
+//! `lulu list` and `lulu show`.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use lulu_domain::ports::SessionQuery;
+
+use super::Context;
+use crate::args::{ListArgs, ShowArgs};
+use crate::render::json::SessionJson;
+use crate::render::sessions::{session_details, session_table};
+
+/// `lulu list`.
+pub async fn list(context: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
+    let runtime = context.open().await?;
+    let query = SessionQuery {
+        status: args.status,
+        limit: args.limit,
+    };
+    let sessions = runtime.list(&query).await?;
+    let mut out = anstream::stdout().lock();
+    if args.json {
+        let json: Vec<SessionJson> = sessions.iter().map(SessionJson::of).collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+    } else {
+        write!(out, "{}", session_table(&sessions, chrono::Utc::now()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lulu show`.
+pub async fn show(context: &Context, args: &ShowArgs) -> anyhow::Result<ExitCode> {
+    let runtime = context.open().await?;
+    let id = runtime.resolve(&args.id).await?;
+    let details = runtime.details(id).await?;
+    let mut out = anstream::stdout().lock();
+    if args.json {
+        let json = SessionJson::with_runs(&details.session, &details.runs);
+        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+    } else {
+        write!(
+            out,
+            "{}",
+            session_details(&details.session, &details.runs, chrono::Utc::now())
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

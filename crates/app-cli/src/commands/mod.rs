@@ -1,0 +1,88 @@
+//! One module per subcommand: translate arguments, call the runtime, render the result.
+
+mod follow;
+mod inspect;
+mod interrupt;
+mod remove;
+mod run;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::CommandFactory as _;
+
+use lulu_runtime::{Runtime, RuntimeConfig};
+
+use crate::args::{Cli, Command, Shell};
+
+/// What every command needs to reach the database and the agent.
+pub struct Context {
+    /// The resolved configuration.
+    pub config: RuntimeConfig,
+}
+
+impl Context {
+    /// Resolves the configuration from the parsed flags and the environment.
+    pub fn resolve(cli: &Cli) -> anyhow::Result<Self> {
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        let db_path = match &cli.db {
+            Some(path) => lulu_runtime::config::absolute(path, &cwd),
+            None => lulu_runtime::default_db_path()?,
+        };
+        let max_running = std::env::var("LULU_MAX_RUNNING").ok();
+        let config = RuntimeConfig::new(db_path, cli.claude_bin.clone())
+            .with_max_running_from(max_running.as_deref())?;
+        Ok(Self { config })
+    }
+
+    /// Opens the database (recovering sessions whose owner died).
+    pub async fn open(&self) -> anyhow::Result<Arc<Runtime>> {
+        Ok(Arc::new(lulu_runtime::open(self.config.clone()).await?))
+    }
+
+    /// The environment a detached owner needs to agree with this process.
+    pub fn detached_env(&self) -> Vec<(&'static str, OsString)> {
+        vec![
+            ("LULU_DB", self.config.db_path.clone().into_os_string()),
+            (
+                "LULU_CLAUDE_BIN",
+                self.config.claude_bin.clone().into_os_string(),
+            ),
+            (
+                "LULU_MAX_RUNNING",
+                self.config.max_running.to_string().into(),
+            ),
+        ]
+    }
+}
+
+/// Runs the parsed command.
+pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Completions(args) = &cli.command {
+        print_completions(args.shell);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let context = Context::resolve(&cli)?;
+    match cli.command {
+        Command::Run(args) => run::run(&context, args).await,
+        Command::Resume(args) => run::resume(&context, args).await,
+        Command::OwnDetached(args) => run::own_detached(&context, &args).await,
+        Command::List(args) => inspect::list(&context, &args).await,
+        Command::Show(args) => inspect::show(&context, &args).await,
+        Command::Logs(args) => follow::logs(&context, &args).await,
+        Command::Interrupt(args) => interrupt::interrupt(&context, &args).await,
+        Command::Rm(args) => remove::remove(&context, &args).await,
+        Command::Completions(_) => unreachable!("handled above"),
+    }
+}
+
+fn print_completions(shell: Shell) {
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    clap_complete::generate(shell, &mut Cli::command(), "lulu", &mut std::io::stdout());
+}

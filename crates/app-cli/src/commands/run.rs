@@ -1,0 +1,326 @@
+//! `lulu run` and `lulu resume`: in the foreground (stream until the run settles, Ctrl-C
+//! interrupts) or detached (a background owner; print the id and return).
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::broadcast::error::RecvError;
+
+use lulu_domain::ports::SessionUpdate;
+use lulu_domain::{
+    AgentOptions, FailureKind, Prompt, RunOutcome, Session, SessionSpec, SessionStatus,
+    SessionTitle, WorkingDir,
+};
+use lulu_runtime::detach::{self, DetachedRequest};
+use lulu_runtime::{Runtime, RuntimeError};
+
+use super::follow::{print_entries, print_stored, Format};
+use super::Context;
+use crate::args::{AgentArgs, OwnDetachedArgs, ResumeArgs, RunArgs};
+use crate::exit;
+use crate::render::style::{paint, DIM, WARN};
+use crate::render::transcript::final_line;
+
+/// `lulu run`.
+pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let request = start_request(&args)?;
+    if args.detach {
+        return detached(context, &request);
+    }
+    let runtime = context.open().await?;
+    runtime.serve().await?;
+    let DetachedRequest::Start {
+        title,
+        cwd,
+        prompt,
+        options,
+    } = request
+    else {
+        unreachable!("start_request builds a start")
+    };
+    let spec = spec(title.as_deref(), cwd, prompt, options)?;
+    let mut updates = runtime.subscribe();
+    let started = runtime.start(spec).await;
+    let session = match started {
+        Ok(session) => session,
+        Err(error) => {
+            runtime.shutdown().await;
+            return Err(error.into());
+        }
+    };
+    println!("{}", session.id);
+    foreground(&runtime, &mut updates, session).await
+}
+
+/// `lulu resume`.
+pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitCode> {
+    let prompt = Prompt::parse(args.prompt.join(" "))?;
+    let runtime = context.open().await?;
+    let id = runtime.resolve(&args.id).await?;
+    if args.detach {
+        let request = DetachedRequest::Resume {
+            id,
+            prompt: prompt.as_str().to_owned(),
+        };
+        return detached(context, &request);
+    }
+    runtime.serve().await?;
+    let mut updates = runtime.subscribe();
+    let session = match runtime.resume(id, prompt).await {
+        Ok(session) => session,
+        Err(error) => {
+            runtime.shutdown().await;
+            return Err(error.into());
+        }
+    };
+    println!("{}", session.id);
+    foreground(&runtime, &mut updates, session).await
+}
+
+/// The hidden `own-detached`: own one run in the background until it settles.
+pub async fn own_detached(context: &Context, args: &OwnDetachedArgs) -> anyhow::Result<ExitCode> {
+    detach::leave_terminal()?;
+    let request: DetachedRequest =
+        serde_json::from_str(&args.request).context("the detached request is not valid JSON")?;
+    let outcome = own(context, request).await;
+    let mut stdout = std::io::stdout().lock();
+    match outcome {
+        Err(error) => {
+            let _ = writeln!(stdout, "error {error:#}");
+            Ok(ExitCode::from(exit::FAILED))
+        }
+        Ok((runtime, session)) => {
+            let _ = writeln!(stdout, "ok {}", session.id);
+            let _ = stdout.flush();
+            drop(stdout);
+            tokio::select! {
+                settled = runtime.wait_until_settled(session.id) => {
+                    if let Err(error) = settled {
+                        tracing::error!(%error, "lost track of the detached session");
+                    }
+                }
+                () = termination() => tracing::info!("asked to stop; interrupting the detached session"),
+            }
+            runtime.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn own(
+    context: &Context,
+    request: DetachedRequest,
+) -> anyhow::Result<(Arc<Runtime>, Session)> {
+    let runtime = context.open().await?;
+    runtime.serve().await?;
+    let session = match request {
+        DetachedRequest::Start {
+            title,
+            cwd,
+            prompt,
+            options,
+        } => {
+            runtime
+                .start(spec(title.as_deref(), cwd, prompt, options)?)
+                .await
+        }
+        DetachedRequest::Resume { id, prompt } => runtime.resume(id, Prompt::parse(prompt)?).await,
+    };
+    match session {
+        Ok(session) => Ok((runtime, session)),
+        Err(error) => {
+            runtime.shutdown().await;
+            Err(error.into())
+        }
+    }
+}
+
+fn detached(context: &Context, request: &DetachedRequest) -> anyhow::Result<ExitCode> {
+    let lulu = std::env::current_exe()
+        .context("cannot find the lulu executable to run in the background")?;
+    let env = context.detached_env();
+    let env: Vec<(&str, &std::ffi::OsStr)> = env
+        .iter()
+        .map(|(name, value)| (*name, value.as_os_str()))
+        .collect();
+    let log = detach::owner_log_path(&context.config.db_path);
+    let id = detach::spawn_owner(&lulu, request, &env, &log)?;
+    println!("{id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn start_request(args: &RunArgs) -> anyhow::Result<DetachedRequest> {
+    let cwd = match &args.cwd {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let cwd = std::path::absolute(&cwd)
+        .with_context(|| format!("cannot make {} absolute", cwd.display()))?;
+    let cwd = cwd
+        .to_str()
+        .with_context(|| format!("the directory {} is not valid UTF-8", cwd.display()))?
+        .to_owned();
+    Ok(DetachedRequest::Start {
+        title: args.title.clone(),
+        cwd,
+        prompt: args.prompt.join(" "),
+        options: agent_options(&args.agent)?,
+    })
+}
+
+fn agent_options(args: &AgentArgs) -> anyhow::Result<AgentOptions> {
+    let add_dirs = args
+        .add_dirs
+        .iter()
+        .map(|dir| {
+            dir.to_str()
+                .map(str::to_owned)
+                .with_context(|| format!("the directory {} is not valid UTF-8", dir.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let options = AgentOptions {
+        model: args.model.clone(),
+        permission_mode: args.permission_mode.clone(),
+        allowed_tools: args.allowed_tools.clone(),
+        disallowed_tools: args.disallowed_tools.clone(),
+        max_turns: args.max_turns,
+        append_system_prompt: args.append_system_prompt.clone(),
+        add_dirs,
+        extra_args: Vec::new(),
+    };
+    Ok(options.validate()?)
+}
+
+fn spec(
+    title: Option<&str>,
+    cwd: String,
+    prompt: String,
+    options: AgentOptions,
+) -> anyhow::Result<SessionSpec> {
+    Ok(SessionSpec {
+        title: title.map(SessionTitle::parse).transpose()?,
+        cwd: WorkingDir::parse(cwd)?,
+        prompt: Prompt::parse(prompt)?,
+        options,
+    })
+}
+
+/// Streams a session this process owns until it settles; Ctrl-C (or SIGTERM/SIGHUP)
+/// interrupts it through the supervisor. Returns the exit code for its final status.
+async fn foreground(
+    runtime: &Arc<Runtime>,
+    updates: &mut tokio::sync::broadcast::Receiver<SessionUpdate>,
+    session: Session,
+) -> anyhow::Result<ExitCode> {
+    let began = Instant::now();
+    let id = session.id;
+    let mut run = session.active_run_id;
+    let mut last_seq: Option<u64> = None;
+    let mut interrupt: Option<tokio::task::JoinHandle<Result<Session, RuntimeError>>> = None;
+    let mut said_queued = false;
+    let stop = termination();
+    tokio::pin!(stop);
+    let settled = loop {
+        tokio::select! {
+            update = updates.recv() => match update {
+                Ok(SessionUpdate::Transcript { session_id, entries }) if session_id == id => {
+                    let fresh: Vec<_> = entries
+                        .into_iter()
+                        .filter(|entry| Some(entry.run_id) == run && last_seq.is_none_or(|last| entry.seq > last))
+                        .collect();
+                    last_seq = print_entries(&fresh, Format::Text).or(last_seq);
+                }
+                Ok(SessionUpdate::Session(session)) if session.id == id => {
+                    run = session.active_run_id;
+                    if session.status == SessionStatus::Queued && !said_queued {
+                        said_queued = true;
+                        eprintln_dim("queued: waiting for a free run slot (LULU_MAX_RUNNING)");
+                    }
+                    if !session.status.is_live() {
+                        break session;
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => {
+                    if let Some(run) = run {
+                        last_seq = print_stored(runtime, run, last_seq, Format::Text).await?;
+                    }
+                }
+                Err(RecvError::Closed) => break runtime.session(id).await?,
+            },
+            () = &mut stop, if interrupt.is_none() => {
+                eprintln_dim("interrupting… (the agent gets a graceful stop, then a forceful one)");
+                let runtime = Arc::clone(runtime);
+                interrupt = Some(tokio::spawn(async move { runtime.interrupt(id).await }));
+            }
+        }
+    };
+    if let Some(run) = run {
+        print_stored(runtime, run, last_seq, Format::Text).await?;
+    }
+    if let Some(task) = interrupt {
+        if let Ok(Err(error)) = task.await {
+            anstream::eprintln!("lulu: {error}");
+        }
+    }
+    anstream::println!("{}", final_line(&settled, elapsed_ms(began)));
+    explain_failure(runtime, &settled).await;
+    runtime.shutdown().await;
+    Ok(exit::for_settled(settled.status))
+}
+
+fn elapsed_ms(began: Instant) -> u64 {
+    u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn eprintln_dim(text: &str) {
+    anstream::eprintln!("{}", paint(DIM, text));
+}
+
+/// Says what to do about failures a user can act on.
+async fn explain_failure(runtime: &Runtime, session: &Session) {
+    if session.status != SessionStatus::Failed {
+        return;
+    }
+    let Ok(details) = runtime.details(session.id).await else {
+        return;
+    };
+    let Some(RunOutcome::Failed { kind, .. }) =
+        details.runs.last().and_then(|run| run.outcome.clone())
+    else {
+        return;
+    };
+    let hint = match kind {
+        FailureKind::ConversationNotFound => format!(
+            "Claude Code has no conversation {} for {}: its transcript was deleted, or it was made in another directory. \
+             The session's history is kept; start over with `lulu run --cwd {} PROMPT`.",
+            session.id, session.cwd, session.cwd
+        ),
+        FailureKind::LaunchFailed => "check --claude-bin / LULU_CLAUDE_BIN and the session's directory".to_owned(),
+        FailureKind::SessionIdInUse
+        | FailureKind::InvalidArguments
+        | FailureKind::ApiError
+        | FailureKind::Crashed => return,
+    };
+    anstream::eprintln!("{}", paint(WARN, &hint));
+}
+
+/// Resolves on the first Ctrl-C, SIGTERM or SIGHUP.
+async fn termination() {
+    let (Ok(mut terminate), Ok(mut hangup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+        _ = hangup.recv() => {}
+    }
+}

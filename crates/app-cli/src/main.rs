@@ -1,0 +1,58 @@
+//! `lulu`: the command line front end of Lulu.
+//!
+//! It parses arguments, calls the runtime's use cases and renders their results; every
+//! lifecycle decision lives in the domain and the runtime. User output goes to stdout,
+//! errors and progress to stderr, diagnostics (`RUST_LOG`, `-v`) through tracing.
+//! Exit codes: 0 done, 1 failed, 2 usage error, 130 interrupted.
+
+mod args;
+mod commands;
+mod exit;
+mod render;
+mod spinner;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use tracing_subscriber::EnvFilter;
+
+use crate::args::Cli;
+use crate::render::style::{paint, ERROR};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&anyhow::Error::from(error)),
+    };
+    match runtime.block_on(commands::dispatch(cli)) {
+        Ok(code) => code,
+        Err(error) => fail(&error),
+    }
+}
+
+fn fail(error: &anyhow::Error) -> ExitCode {
+    anstream::eprintln!("{} {error:#}", paint(ERROR, "lulu: error:"));
+    ExitCode::from(exit::FAILED)
+}
+
+/// `RUST_LOG` wins; otherwise warnings, `-v` info, `-vv` debug, `-q` errors only.
+fn init_tracing(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

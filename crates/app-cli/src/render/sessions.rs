@@ -1,0 +1,210 @@
+//! `list` and `show` as people read them.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+
+use lulu_domain::{Run, Session};
+
+use super::style::{self, paint, BOLD, DIM, ERROR};
+use super::text::{age, cut, money, one_line, timestamp};
+
+/// The `list` table: one session per line, newest first (the caller's order).
+pub fn session_table(sessions: &[Session], now: DateTime<Utc>) -> String {
+    if sessions.is_empty() {
+        return paint(DIM, "no sessions yet: start one with `lulu run PROMPT`\n");
+    }
+    let rows: Vec<[String; 7]> = sessions
+        .iter()
+        .map(|session| {
+            [
+                session.id.short(),
+                session.status.as_str().to_owned(),
+                cut(session.title.as_str(), 40),
+                cut(session.cwd.as_str(), 32),
+                session.resume_count.to_string(),
+                money(session.totals.cost_usd),
+                age(session.updated_at, now),
+            ]
+        })
+        .collect();
+    let header = ["ID", "STATUS", "TITLE", "CWD", "RESUMES", "COST", "UPDATED"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    push_row(&mut out, &header.map(str::to_owned), &widths, |_, cell| {
+        paint(BOLD, cell)
+    });
+    for (row, session) in rows.iter().zip(sessions) {
+        push_row(&mut out, row, &widths, |column, cell| match column {
+            1 => paint(style::status(session.status), cell),
+            _ => cell.to_owned(),
+        });
+    }
+    out
+}
+
+fn push_row(
+    out: &mut String,
+    cells: &[String; 7],
+    widths: &[usize; 7],
+    paint_cell: impl Fn(usize, &str) -> String,
+) {
+    let last = cells.len() - 1;
+    for (column, (cell, width)) in cells.iter().zip(widths).enumerate() {
+        let padding = if column == last {
+            0
+        } else {
+            width - cell.chars().count() + 2
+        };
+        out.push_str(&paint_cell(column, cell));
+        out.push_str(&" ".repeat(padding));
+    }
+    out.push('\n');
+}
+
+/// `show`: every field, then the run history.
+pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    let mut field = |name: &str, value: String| {
+        let _ = writeln!(out, "{}  {value}", paint(BOLD, &format!("{name:<12}")));
+    };
+    field("Session", session.id.to_string());
+    field("Title", session.title.as_str().to_owned());
+    field(
+        "Status",
+        paint(style::status(session.status), session.status.as_str()),
+    );
+    field("Directory", session.cwd.to_string());
+    field("Created", timestamp(session.created_at));
+    field(
+        "Updated",
+        format!(
+            "{} ({})",
+            timestamp(session.updated_at),
+            age(session.updated_at, now)
+        ),
+    );
+    field(
+        "Resumed",
+        match session.last_resume_at {
+            Some(at) => {
+                let times = if session.resume_count == 1 {
+                    "time"
+                } else {
+                    "times"
+                };
+                format!(
+                    "{} {times}, last at {}",
+                    session.resume_count,
+                    timestamp(at)
+                )
+            }
+            None => "never".to_owned(),
+        },
+    );
+    field(
+        "Active run",
+        session
+            .active_run_id
+            .map_or_else(|| "-".to_owned(), |id| id.to_string()),
+    );
+    field(
+        "Conversation",
+        if session.agent_established {
+            "established (resumes use --resume)"
+        } else {
+            "not established yet"
+        }
+        .to_owned(),
+    );
+    let totals = session.totals;
+    field(
+        "Usage",
+        format!(
+            "{} · {} turns · {} input / {} output tokens",
+            money(totals.cost_usd),
+            totals.num_turns,
+            totals.input_tokens,
+            totals.output_tokens
+        ),
+    );
+    field(
+        "Last error",
+        session
+            .last_error
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), |error| paint(ERROR, error)),
+    );
+    field("Prompt", one_line(session.prompt.as_str(), 100));
+    let options = describe_options(&session.options);
+    if !options.is_empty() {
+        field("Options", options);
+    }
+    out.push('\n');
+    out.push_str(&run_table(runs));
+    out
+}
+
+fn describe_options(options: &lulu_domain::AgentOptions) -> String {
+    let mut parts = Vec::new();
+    let mut one = |name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            parts.push(format!("{name}={value}"));
+        }
+    };
+    one("model", options.model.clone());
+    one("permission-mode", options.permission_mode.clone());
+    one(
+        "max-turns",
+        options.max_turns.map(|turns| turns.to_string()),
+    );
+    let list = |values: &[String]| (!values.is_empty()).then(|| values.join(","));
+    one("allowed-tools", list(&options.allowed_tools));
+    one("disallowed-tools", list(&options.disallowed_tools));
+    one("add-dir", list(&options.add_dirs));
+    one(
+        "append-system-prompt",
+        options
+            .append_system_prompt
+            .as_deref()
+            .map(|text| cut(text, 40)),
+    );
+    one("extra-args", list(&options.extra_args));
+    parts.join(" ")
+}
+
+fn run_table(runs: &[Run]) -> String {
+    let mut out = paint(
+        BOLD,
+        &format!(
+            "{:<3} {:<8}  {:<6}  {:<20}  {:<20}  {:>7}  {:<22}  {:>4}  PROMPT",
+            "#", "RUN", "KIND", "STARTED", "ENDED", "PID", "OUTCOME", "EXIT"
+        ),
+    );
+    out.push('\n');
+    for (index, run) in runs.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{:<3} {:<8}  {:<6}  {:<20}  {:<20}  {:>7}  {:<22}  {:>4}  {}",
+            index + 1,
+            run.id.short(),
+            run.kind.as_str(),
+            timestamp(run.started_at),
+            run.ended_at.map_or_else(|| "-".to_owned(), timestamp),
+            run.pid
+                .map_or_else(|| "-".to_owned(), |pid| pid.to_string()),
+            run.outcome
+                .as_ref()
+                .map_or("running", lulu_domain::RunOutcome::label),
+            run.exit_code
+                .map_or_else(|| "-".to_owned(), |code| code.to_string()),
+            one_line(run.prompt.as_str(), 50),
+        );
+    }
+    out
+}

@@ -1,0 +1,234 @@
+//! Snapshots of everything `lulu` prints, with fixed ids and times.
+
+use std::fmt::Write as _;
+
+use chrono::Duration;
+
+use lulu_domain::testing::{epoch, run_id, sample_session};
+use lulu_domain::{
+    AgentEvent, FailureKind, Prompt, Run, RunKind, RunOutcome, RunUsage, Session, SessionStatus,
+    TranscriptEntry,
+};
+
+use super::json::{EntryJson, SessionJson};
+use super::sessions::{session_details, session_table};
+use super::transcript::{event_line, final_line, run_header};
+
+fn plain(text: &str) -> String {
+    anstream::adapter::strip_str(text).to_string()
+}
+
+fn sessions() -> Vec<Session> {
+    let statuses = [
+        SessionStatus::Running,
+        SessionStatus::Interrupted,
+        SessionStatus::Completed,
+        SessionStatus::Failed,
+        SessionStatus::Queued,
+    ];
+    let mut sessions: Vec<Session> = (1..)
+        .zip(statuses)
+        .map(|(n, status)| {
+            let mut session = sample_session(n);
+            session.status = status;
+            session.updated_at = epoch() + Duration::seconds(i64::from(n) * 400);
+            session.resume_count = n - 1;
+            session
+        })
+        .collect();
+    sessions.reverse();
+    sessions
+}
+
+fn history() -> (Session, Vec<Run>) {
+    let mut session = sample_session(1);
+    session.status = SessionStatus::Completed;
+    session.resume_count = 1;
+    session.agent_established = true;
+    session.active_run_id = Some(run_id(2));
+    session.last_resume_at = Some(epoch() + Duration::minutes(10));
+    session.updated_at = epoch() + Duration::minutes(11);
+    session.options.model = Some("sonnet".into());
+    session.options.allowed_tools = vec!["Bash".into(), "Read".into()];
+    let first = Run {
+        pid: Some(4242),
+        ended_at: Some(epoch() + Duration::minutes(2)),
+        outcome: Some(RunOutcome::Interrupted),
+        exit_code: Some(0),
+        ..Run::requested(
+            run_id(1),
+            session.id,
+            RunKind::Start,
+            session.prompt.clone(),
+            epoch(),
+        )
+    };
+    let second = Run {
+        pid: Some(4300),
+        ended_at: Some(epoch() + Duration::minutes(11)),
+        outcome: Some(RunOutcome::Completed),
+        exit_code: Some(0),
+        ..Run::requested(
+            run_id(2),
+            session.id,
+            RunKind::Resume,
+            Prompt::parse("Carry on,\nbut keep the public API").unwrap(),
+            epoch() + Duration::minutes(10),
+        )
+    };
+    (session, vec![first, second])
+}
+
+fn transcript() -> Vec<AgentEvent> {
+    vec![
+        AgentEvent::Init {
+            model: "claude-opus-4-8[1m]".into(),
+            cwd: "/srv/app".into(),
+            version: "2.1.197".into(),
+            tools: vec!["Bash".into()],
+        },
+        AgentEvent::Thinking {
+            text: "The test fails because\nthe parser drops the last token.".into(),
+        },
+        AgentEvent::AssistantText {
+            text: "I'll run the tests first.\n".into(),
+        },
+        AgentEvent::ToolUse {
+            id: "toolu_1".into(),
+            name: "Bash".into(),
+            input_json:
+                r#"{"command":"cargo test -p parser","description":"Run the parser tests"}"#.into(),
+        },
+        AgentEvent::ToolResult {
+            tool_use_id: "toolu_1".into(),
+            content: "running 12 tests\ntest result: FAILED. 11 passed; 1 failed".into(),
+            is_error: false,
+        },
+        AgentEvent::ToolUse {
+            id: "toolu_2".into(),
+            name: "TodoWrite".into(),
+            input_json: format!(r#"{{"todos":["{}"]}}"#, "x".repeat(200)),
+        },
+        AgentEvent::ToolResult {
+            tool_use_id: "toolu_2".into(),
+            content: "User rejected tool use".into(),
+            is_error: true,
+        },
+        AgentEvent::ApiRetry {
+            attempt: 2,
+            max_retries: 10,
+            retry_delay_ms: 1200,
+            error_status: Some(529),
+            error: "overloaded_error".into(),
+        },
+        AgentEvent::UserText {
+            text: "[Request interrupted by user]".into(),
+        },
+        AgentEvent::Other {
+            type_name: "system/status".into(),
+            raw_json: r#"{"type":"system","subtype":"status"}"#.into(),
+        },
+        AgentEvent::Diagnostic {
+            message: "skipped a malformed output line (expected value at line 1 column 1)".into(),
+        },
+        AgentEvent::Result {
+            subtype: "success".into(),
+            is_error: false,
+            text: Some("Fixed.".into()),
+            errors: vec![],
+            terminal_reason: Some("completed".into()),
+            usage: RunUsage {
+                cost_usd: 0.0973,
+                input_tokens: 19_458,
+                output_tokens: 312,
+                num_turns: 3,
+                duration_ms: 12_345,
+            },
+        },
+        AgentEvent::Result {
+            subtype: "error_during_execution".into(),
+            is_error: true,
+            text: None,
+            errors: vec!["No conversation found with session ID: a0000001".into()],
+            terminal_reason: None,
+            usage: RunUsage::default(),
+        },
+    ]
+}
+
+#[test]
+fn list_table() {
+    let now = epoch() + Duration::seconds(2_100);
+    insta::assert_snapshot!(plain(&session_table(&sessions(), now)));
+}
+
+#[test]
+fn list_table_when_empty_says_how_to_start() {
+    insta::assert_snapshot!(plain(&session_table(&[], epoch())));
+}
+
+#[test]
+fn show_details_with_run_history() {
+    let (session, runs) = history();
+    insta::assert_snapshot!(plain(&session_details(
+        &session,
+        &runs,
+        epoch() + Duration::minutes(15)
+    )));
+}
+
+#[test]
+fn logs_transcript_lines() {
+    let (_, runs) = history();
+    let mut out = plain(&run_header(1, &runs[0]));
+    out.push('\n');
+    for event in transcript() {
+        let _ = writeln!(out, "{}", plain(&event_line(&event)));
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn final_lines_of_a_foreground_run() {
+    let mut out = String::new();
+    for (status, error) in [
+        (SessionStatus::Completed, None),
+        (SessionStatus::Interrupted, None),
+        (
+            SessionStatus::Failed,
+            Some("No conversation found with session ID: a0000001-0000-0000-0000-000000000000"),
+        ),
+    ] {
+        let mut session = sample_session(1);
+        session.status = status;
+        session.last_error = error.map(str::to_owned);
+        let _ = writeln!(out, "{}", plain(&final_line(&session, 12_345)));
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn json_shapes() {
+    let (session, runs) = history();
+    let list = serde_json::to_string_pretty(&SessionJson::of(&session)).unwrap();
+    let show = serde_json::to_string_pretty(&SessionJson::with_runs(&session, &runs)).unwrap();
+    let entry = TranscriptEntry {
+        run_id: run_id(1),
+        seq: 3,
+        at: epoch(),
+        event: AgentEvent::ToolResult {
+            tool_use_id: "toolu_1".into(),
+            content: "ok".into(),
+            is_error: false,
+        },
+    };
+    let logs = serde_json::to_string(&EntryJson::of(&entry)).unwrap();
+    let failed = RunOutcome::Failed {
+        kind: FailureKind::ConversationNotFound,
+        message: "gone".into(),
+    };
+    insta::assert_snapshot!(format!(
+        "list/interrupt --json:\n{list}\n\nshow --json:\n{show}\n\nlogs --json (one line per entry):\n{logs}\n\noutcome words: {}",
+        failed.label()
+    ));
+}

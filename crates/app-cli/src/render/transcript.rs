@@ -1,0 +1,152 @@
+//! Transcript lines as people read them: assistant text in full, one line per tool call,
+//! result, retry or note, cut to fit.
+
+use lulu_domain::{AgentEvent, Run, RunUsage, Session, SessionStatus};
+
+use super::style::{self, paint, DIM, ERROR, GOOD, TOOL, WARN};
+use super::text::{cut, duration_ms, money, one_line, timestamp};
+
+/// How wide a one-line summary may get.
+const LINE: usize = 120;
+
+/// The header printed before each run's lines in `logs`.
+pub fn run_header(number: usize, run: &Run) -> String {
+    let text = format!(
+        "── run {number} · {} · {} · {} ──",
+        run.kind.as_str(),
+        run.id.short(),
+        timestamp(run.started_at)
+    );
+    paint(DIM, &text)
+}
+
+/// One event, rendered as one line (assistant text: as many lines as it has).
+pub fn event_line(event: &AgentEvent) -> String {
+    match event {
+        AgentEvent::Init {
+            model,
+            version,
+            cwd,
+            ..
+        } => paint(
+            DIM,
+            &format!("· agent ready: {model}, Claude Code {version}, in {cwd}"),
+        ),
+        AgentEvent::AssistantText { text } => text.trim_end().to_owned(),
+        AgentEvent::Thinking { text } => {
+            paint(DIM, &format!("(thinking) {}", one_line(text, LINE)))
+        }
+        AgentEvent::ToolUse {
+            name, input_json, ..
+        } => paint(TOOL, &format!("→ {name}: {}", tool_summary(input_json))),
+        AgentEvent::ToolResult {
+            content, is_error, ..
+        } => {
+            let text = if content.trim().is_empty() {
+                "(no output)"
+            } else {
+                content
+            };
+            if *is_error {
+                paint(ERROR, &format!("← error: {}", one_line(text, LINE)))
+            } else {
+                paint(DIM, &format!("← {}", one_line(text, LINE)))
+            }
+        }
+        AgentEvent::UserText { text } => paint(WARN, &format!("» {}", one_line(text, LINE))),
+        AgentEvent::ApiRetry {
+            attempt,
+            max_retries,
+            retry_delay_ms,
+            error_status,
+            error,
+        } => {
+            let status = error_status
+                .map(|code| format!("HTTP {code}: "))
+                .unwrap_or_default();
+            paint(
+                WARN,
+                &format!(
+                    "↻ API retry {attempt}/{max_retries} in {} ({status}{})",
+                    duration_ms(*retry_delay_ms),
+                    one_line(error, 60)
+                ),
+            )
+        }
+        AgentEvent::Result {
+            subtype,
+            is_error,
+            errors,
+            usage,
+            ..
+        } => {
+            let summary = usage_summary(usage);
+            if *is_error {
+                let why = errors.first().map_or(subtype.as_str(), String::as_str);
+                paint(ERROR, &format!("✗ {} · {summary}", one_line(why, LINE)))
+            } else {
+                paint(GOOD, &format!("✓ turn done · {summary}"))
+            }
+        }
+        AgentEvent::Other { type_name, .. } => paint(DIM, &format!("· {type_name}")),
+        AgentEvent::Diagnostic { message } => {
+            paint(WARN, &format!("! {}", one_line(message, LINE)))
+        }
+    }
+}
+
+fn usage_summary(usage: &RunUsage) -> String {
+    format!(
+        "{} turns · {} · {}",
+        usage.num_turns,
+        money(usage.cost_usd),
+        duration_ms(usage.duration_ms)
+    )
+}
+
+/// The interesting part of a tool input: a command, a path, a pattern, else the JSON, cut.
+fn tool_summary(input_json: &str) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(input_json).ok();
+    let key_field = parsed.as_ref().and_then(|value| {
+        [
+            "command",
+            "file_path",
+            "path",
+            "pattern",
+            "url",
+            "description",
+            "prompt",
+        ]
+        .into_iter()
+        .find_map(|key| value.get(key).and_then(serde_json::Value::as_str))
+    });
+    match key_field {
+        Some(text) => one_line(text, LINE),
+        None => cut(input_json, LINE),
+    }
+}
+
+/// The last line of a foreground run: status, turns, cost, and how long it took.
+pub fn final_line(session: &Session, elapsed_ms: u64) -> String {
+    let status = session.status;
+    let mut text = format!(
+        "{} · {} turns · {} · {}",
+        status.as_str(),
+        session.totals.num_turns,
+        money(session.totals.cost_usd),
+        duration_ms(elapsed_ms)
+    );
+    if let Some(error) = &session.last_error {
+        text.push_str(" · ");
+        text.push_str(&cut(error, LINE));
+    }
+    match status {
+        SessionStatus::Interrupted | SessionStatus::Completed | SessionStatus::Failed => {
+            paint(style::status(status), &text)
+        }
+        SessionStatus::Queued
+        | SessionStatus::Starting
+        | SessionStatus::Running
+        | SessionStatus::Interrupting => text,
+    }
+}

@@ -1,0 +1,27 @@
+//! Lulu's runtime: the one composition both front ends share.
+//!
+//! It wires the supervisor to the SQLite store and the Claude CLI launcher, and holds
+//! every use case a front end calls: start, interrupt, resume, list, show, transcripts,
+//! delete. It makes this process a good citizen among others sharing the database: it
+//! holds an owner lease while it owns runs, carries out control requests aimed at its
+//! sessions, asks other owners through the mailbox, and recovers sessions whose owner
+//! died (killing their recorded processes first).
+//!
+//! Invariants: no lifecycle decision is made here (that is the domain's); front ends hold
+//! none either. Every session this process starts is owned by it until it settles.
+
+pub mod config;
+pub mod detach;
+pub mod error;
+pub mod mailbox;
+pub mod owner;
+pub mod processes;
+pub mod recovery;
+mod runtime;
+pub mod slots;
+mod wiring;
+
+pub use config::{default_db_path, RuntimeConfig};
+pub use error::RuntimeError;
+pub use runtime::{Runtime, RuntimeParts, SessionDetails};
+pub use wiring::open;

@@ -1,0 +1,88 @@
+//! The control mailbox: owners carry out requests aimed at their sessions; requesters wait
+//! for the answer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn, Instrument};
+
+use lulu_domain::ports::{Clock, ControlAction, ControlAnswer, ControlRequest, ControlStore};
+use lulu_domain::{ControlRequestId, SessionSupervisor};
+
+use crate::error::supervisor_code;
+
+/// Claims and carries out requests for this owner's sessions until `stop` is cancelled.
+pub async fn serve(
+    supervisor: SessionSupervisor,
+    control: Arc<dyn ControlStore>,
+    clock: Arc<dyn Clock>,
+    poll: Duration,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = clock.sleep_until(clock.monotonic() + poll) => {}
+        }
+        let requests = match control.claim_controls().await {
+            Ok(requests) => requests,
+            Err(error) => {
+                warn!(%error, "could not read control requests");
+                continue;
+            }
+        };
+        for request in requests {
+            let span = tracing::info_span!("control", session_id = %request.session_id, request_id = %request.id);
+            let task = carry_out(supervisor.clone(), Arc::clone(&control), request);
+            tokio::spawn(task.instrument(span));
+        }
+    }
+}
+
+async fn carry_out(
+    supervisor: SessionSupervisor,
+    control: Arc<dyn ControlStore>,
+    request: ControlRequest,
+) {
+    debug!(action = ?request.action, "carrying out a control request");
+    let result = match request.action {
+        ControlAction::Interrupt => supervisor.interrupt(request.session_id).await,
+        ControlAction::Resume { prompt } => supervisor.resume(request.session_id, prompt).await,
+    };
+    let answer = match result {
+        Ok(session) => ControlAnswer::Done {
+            status: session.status,
+        },
+        Err(error) => ControlAnswer::Refused {
+            code: supervisor_code(&error).to_owned(),
+            message: error.to_string(),
+        },
+    };
+    if let Err(error) = control.answer_control(request.id, &answer).await {
+        warn!(%error, "could not answer a control request");
+    }
+}
+
+/// Polls for the answer to `request` every `poll` until `deadline` (monotonic) passes.
+/// Returns `Ok(None)` when the deadline passed without one.
+///
+/// # Errors
+/// The store's error when it cannot be read.
+pub async fn await_answer(
+    control: &dyn ControlStore,
+    clock: &dyn Clock,
+    request: ControlRequestId,
+    poll: Duration,
+    deadline: tokio::time::Instant,
+) -> Result<Option<ControlAnswer>, lulu_domain::ports::StoreError> {
+    loop {
+        if let Some(answer) = control.control_answer(request).await? {
+            return Ok(Some(answer));
+        }
+        if clock.monotonic() >= deadline {
+            return Ok(None);
+        }
+        clock.sleep_until(clock.monotonic() + poll).await;
+    }
+}

@@ -1,0 +1,352 @@
+//! The use cases, over ports: testable with fakes, wired to real adapters by `wiring`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use lulu_domain::ports::{
+    Clock, ControlAction, ControlAnswer, ControlStore, SessionQuery, SessionStore, SessionUpdate,
+};
+use lulu_domain::{
+    Prompt, Run, RunId, Session, SessionId, SessionSpec, SessionSupervisor, SupervisorError,
+    TranscriptEntry,
+};
+
+use crate::config::RuntimeConfig;
+use crate::error::RuntimeError;
+use crate::mailbox;
+use crate::owner::OwnerIdentity;
+use crate::processes::ProcessTable;
+use crate::recovery::Recovery;
+
+/// The adapters a runtime is made of.
+pub struct RuntimeParts {
+    /// The supervisor (already wired to the store, launcher, clock and slots below).
+    pub supervisor: SessionSupervisor,
+    /// Sessions, runs, transcripts.
+    pub store: Arc<dyn SessionStore>,
+    /// Leases, ownership, mailbox.
+    pub control: Arc<dyn ControlStore>,
+    /// The process table.
+    pub processes: Arc<dyn ProcessTable>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Who this process is.
+    pub identity: OwnerIdentity,
+}
+
+/// A session with its run history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionDetails {
+    /// The session.
+    pub session: Session,
+    /// Its runs, oldest first.
+    pub runs: Vec<Run>,
+}
+
+/// Lulu's use cases for one process.
+pub struct Runtime {
+    parts: RuntimeParts,
+    config: RuntimeConfig,
+    stop: CancellationToken,
+    background: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// The shortest id prefix accepted.
+const MIN_PREFIX: usize = 4;
+
+impl Runtime {
+    /// A runtime over `parts`. Call [`serve`](Self::serve) before starting or resuming sessions.
+    pub fn new(parts: RuntimeParts, config: RuntimeConfig) -> Self {
+        Self {
+            parts,
+            config,
+            stop: CancellationToken::new(),
+            background: std::sync::Mutex::default(),
+        }
+    }
+
+    /// This process's owner identity.
+    pub fn identity(&self) -> &OwnerIdentity {
+        &self.parts.identity
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// Settles sessions whose owner died, killing what they left running.
+    ///
+    /// # Errors
+    /// [`RuntimeError::Store`] when the database cannot be read.
+    pub async fn recover(&self) -> Result<Vec<Session>, RuntimeError> {
+        Recovery {
+            supervisor: &self.parts.supervisor,
+            control: self.parts.control.as_ref(),
+            processes: self.parts.processes.as_ref(),
+            host: &self.parts.identity.host,
+        }
+        .run(self.parts.clock.now())
+        .await
+    }
+
+    /// Makes this process an owner: takes a lease and keeps it renewed, serves control
+    /// requests for its sessions, and keeps recovering orphans (so a dead owner's queued
+    /// sessions never hold up the run slots).
+    ///
+    /// # Errors
+    /// [`RuntimeError::Store`] when the lease cannot be stored.
+    pub async fn serve(self: &Arc<Self>) -> Result<(), RuntimeError> {
+        self.renew_lease().await?;
+        let mut background = self
+            .background
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mailbox = mailbox::serve(
+            self.parts.supervisor.clone(),
+            Arc::clone(&self.parts.control),
+            Arc::clone(&self.parts.clock),
+            self.config.poll_interval,
+            self.stop.clone(),
+        );
+        background.push(tokio::spawn(mailbox));
+        let housekeeping = Arc::clone(self).housekeeping();
+        background.push(tokio::spawn(housekeeping));
+        Ok(())
+    }
+
+    async fn renew_lease(&self) -> Result<(), RuntimeError> {
+        let now = self.parts.clock.now();
+        let ttl = chrono::Duration::from_std(self.config.lease_ttl)
+            .unwrap_or(chrono::Duration::seconds(5));
+        let lease = self.parts.identity.lease(now, now + ttl);
+        self.parts.control.put_lease(&lease).await?;
+        Ok(())
+    }
+
+    /// Renews the lease a few times per TTL and recovers orphans, until shutdown.
+    async fn housekeeping(self: Arc<Self>) {
+        let period = self.config.lease_ttl / 3;
+        let clock = Arc::clone(&self.parts.clock);
+        loop {
+            tokio::select! {
+                () = self.stop.cancelled() => return,
+                () = clock.sleep_until(clock.monotonic() + period) => {}
+            }
+            if let Err(error) = self.renew_lease().await {
+                warn!(%error, "could not renew the owner lease");
+            }
+            if let Err(error) = self.recover().await {
+                warn!(%error, "recovery pass failed");
+            }
+        }
+    }
+
+    /// Stops serving: interrupts the sessions this process still owns, then drops the lease.
+    pub async fn shutdown(&self) {
+        for id in self.parts.supervisor.live_sessions() {
+            if let Err(error) = self.parts.supervisor.interrupt(id).await {
+                warn!(session_id = %id, %error, "could not interrupt a session at shutdown");
+            }
+        }
+        self.stop.cancel();
+        let background: Vec<JoinHandle<()>> = std::mem::take(
+            &mut *self
+                .background
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for task in background {
+            let _ = task.await;
+        }
+        if let Err(error) = self.parts.control.drop_lease().await {
+            warn!(%error, "could not drop the owner lease");
+        }
+    }
+
+    /// Updates from this process's supervisor.
+    pub fn subscribe(&self) -> broadcast::Receiver<SessionUpdate> {
+        self.parts.supervisor.subscribe()
+    }
+
+    /// Starts a session owned by this process (it must [`serve`](Self::serve)).
+    ///
+    /// # Errors
+    /// [`RuntimeError::Supervisor`] when it could not be stored.
+    pub async fn start(&self, spec: SessionSpec) -> Result<Session, RuntimeError> {
+        Ok(self.parts.supervisor.start(spec).await?)
+    }
+
+    /// Waits until a session this process owns has settled.
+    ///
+    /// # Errors
+    /// [`RuntimeError::Supervisor`].
+    pub async fn wait_until_settled(&self, id: SessionId) -> Result<Session, RuntimeError> {
+        Ok(self.parts.supervisor.wait_until_settled(id).await?)
+    }
+
+    /// Interrupts a session, wherever its owner is, and waits for the outcome.
+    ///
+    /// # Errors
+    /// Not found, not running, another operation in flight, the interrupt timed out, or
+    /// the owner did not answer.
+    pub async fn interrupt(&self, id: SessionId) -> Result<Session, RuntimeError> {
+        if self.parts.supervisor.live_sessions().contains(&id) {
+            return Ok(self.parts.supervisor.interrupt(id).await?);
+        }
+        self.recover().await?;
+        let session = self.session(id).await?;
+        if !session.status.is_live() {
+            return Err(SupervisorError::NotRunning {
+                id,
+                status: session.status,
+            }
+            .into());
+        }
+        self.ask_owner(id, ControlAction::Interrupt).await
+    }
+
+    /// Continues a settled session with a follow-up prompt, owned by this process (it must
+    /// [`serve`](Self::serve)). A live session's owner is asked instead, and refuses.
+    ///
+    /// # Errors
+    /// Not found, still live, another operation in flight, or a store failure.
+    pub async fn resume(&self, id: SessionId, prompt: Prompt) -> Result<Session, RuntimeError> {
+        self.recover().await?;
+        let session = self.session(id).await?;
+        if session.status.is_live() {
+            return self.ask_owner(id, ControlAction::Resume { prompt }).await;
+        }
+        if !self.parts.control.claim_session(id).await? {
+            return Err(SupervisorError::OperationInProgress(id).into());
+        }
+        match self.parts.supervisor.resume(id, prompt).await {
+            Ok(session) => Ok(session),
+            Err(error) => {
+                if let Err(unclaim) = self.parts.control.unclaim_session(id).await {
+                    warn!(session_id = %id, %unclaim, "could not release the claim on a session");
+                }
+                Err(error.into())
+            }
+        }
+    }
+
+    async fn ask_owner(
+        &self,
+        id: SessionId,
+        action: ControlAction,
+    ) -> Result<Session, RuntimeError> {
+        let control = self.parts.control.as_ref();
+        let clock = self.parts.clock.as_ref();
+        let request = control.enqueue_control(id, &action, clock.now()).await?;
+        info!(session_id = %id, request_id = %request, "asked the session's owner");
+        let waited = self.config.interrupt.deadline() + Duration::from_secs(5);
+        let deadline = clock.monotonic() + waited;
+        let answer =
+            mailbox::await_answer(control, clock, request, self.config.poll_interval, deadline)
+                .await?;
+        match answer {
+            Some(ControlAnswer::Done { .. }) => self.session(id).await,
+            Some(ControlAnswer::Refused { code, message }) => {
+                Err(RuntimeError::Refused { code, message })
+            }
+            None => Err(RuntimeError::NoAnswer { id, waited }),
+        }
+    }
+
+    /// Deletes a settled session; with `force`, interrupts a live one first.
+    ///
+    /// # Errors
+    /// Still live (without `force`), the interrupt failed, not found, or a store failure.
+    pub async fn delete(&self, id: SessionId, force: bool) -> Result<(), RuntimeError> {
+        self.recover().await?;
+        let session = self.session(id).await?;
+        if session.status.is_live() && force {
+            self.interrupt(id).await?;
+        }
+        Ok(self.parts.supervisor.delete(id).await?)
+    }
+
+    /// One session.
+    ///
+    /// # Errors
+    /// [`SupervisorError::NotFound`] or a store failure.
+    pub async fn session(&self, id: SessionId) -> Result<Session, RuntimeError> {
+        self.parts
+            .store
+            .session(id)
+            .await?
+            .ok_or_else(|| SupervisorError::NotFound(id).into())
+    }
+
+    /// A session with its run history.
+    ///
+    /// # Errors
+    /// Not found, or a store failure.
+    pub async fn details(&self, id: SessionId) -> Result<SessionDetails, RuntimeError> {
+        let session = self.session(id).await?;
+        let runs = self.parts.store.runs(id).await?;
+        Ok(SessionDetails { session, runs })
+    }
+
+    /// Sessions, newest first.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn list(&self, query: &SessionQuery) -> Result<Vec<Session>, RuntimeError> {
+        Ok(self.parts.store.list_sessions(query).await?)
+    }
+
+    /// A page of a run's transcript after `after`.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn transcript(
+        &self,
+        run_id: RunId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<TranscriptEntry>, RuntimeError> {
+        Ok(self.parts.store.events_after(run_id, after, limit).await?)
+    }
+
+    /// The session a full id or a unique prefix (at least 4 characters) names.
+    ///
+    /// # Errors
+    /// Too short, unknown, or ambiguous (the error lists the candidates).
+    pub async fn resolve(&self, text: &str) -> Result<SessionId, RuntimeError> {
+        let text = text.trim();
+        if let Ok(id) = text.parse::<SessionId>() {
+            return Ok(id);
+        }
+        if text.chars().count() < MIN_PREFIX {
+            return Err(RuntimeError::IdTooShort(text.to_owned()));
+        }
+        let prefix = text.to_ascii_lowercase();
+        let mut matches = self.parts.control.sessions_with_prefix(&prefix, 10).await?;
+        match matches.len() {
+            0 => Err(RuntimeError::UnknownId(text.to_owned())),
+            1 => Ok(matches.remove(0).id),
+            _ => Err(RuntimeError::AmbiguousId {
+                prefix: text.to_owned(),
+                candidates: matches
+                    .iter()
+                    .map(|session| format!("{} ({})", session.id.short(), session.title.as_str()))
+                    .collect(),
+            }),
+        }
+    }
+
+    /// Waits `poll` on the runtime's clock (for followers polling the database).
+    pub async fn pause(&self) {
+        let clock = &self.parts.clock;
+        clock
+            .sleep_until(clock.monotonic() + self.config.poll_interval * 2)
+            .await;
+    }
+}
