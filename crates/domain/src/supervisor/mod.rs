@@ -101,6 +101,8 @@ impl SessionSupervisor {
             spec,
             ports.clock.now(),
         );
+        // Held until the session is registered, so no operation sees it half-made.
+        let _pass = self.enter_now(session.id)?;
         let write = SessionWrite {
             session: session.clone(),
             run_change: Some(RunChange::Created(run)),
