@@ -2,7 +2,11 @@
 //! test binary re-executed in a child role) for concurrency and crash safety.
 
 mod changes;
+mod child;
+mod concurrency;
 mod control;
+mod crash;
+mod disk_full;
 mod fixture;
 mod guards;
 mod leases;
