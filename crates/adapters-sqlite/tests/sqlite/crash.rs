@@ -1,5 +1,5 @@
-//! Crash safety: a writer killed with SIGKILL at random moments never loses a reported commit and
-//! never leaves a damaged file.
+//! Crash safety: a writer killed with SIGKILL at random moments never loses a reported
+//! commit and never leaves a damaged file.
 
 use std::time::Duration;
 
