@@ -1,0 +1,231 @@
+//! The control mailbox: another process asks a session's owner to interrupt or resume it,
+//! the owner claims the request (exactly one claimer), carries it out and answers.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use lulu_domain::{OwnerId, Prompt, SessionId, SessionStatus};
+use rusqlite::{params, OptionalExtension as _, Row, Transaction};
+
+use crate::codec::{self, time_text, UnknownWord};
+use crate::error::{not_found, DbError};
+
+/// Identifies one control request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ControlRequestId(i64);
+
+impl ControlRequestId {
+    /// The stored number.
+    pub const fn value(self) -> i64 {
+        self.0
+    }
+
+    /// An id previously read with [`Self::value`].
+    pub const fn from_value(value: i64) -> Self {
+        Self(value)
+    }
+}
+
+impl fmt::Display for ControlRequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "control request {}", self.0)
+    }
+}
+
+/// What a control request asks of the session's owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlAction {
+    /// Stop the live run.
+    Interrupt,
+    /// Continue the conversation with a follow-up prompt.
+    Resume {
+        /// The follow-up prompt.
+        prompt: Prompt,
+    },
+}
+
+/// A request waiting in, or claimed from, the mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlRequest {
+    /// Its id, to answer it.
+    pub id: ControlRequestId,
+    /// The session it is about.
+    pub session_id: SessionId,
+    /// What is asked.
+    pub action: ControlAction,
+    /// When it was asked.
+    pub requested_at: DateTime<Utc>,
+}
+
+/// How the owner answered a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlAnswer {
+    /// Carried out; the session is now in `status`.
+    Succeeded {
+        /// The session's status afterwards.
+        status: SessionStatus,
+    },
+    /// Not carried out.
+    Refused {
+        /// Why, in words to show the requester.
+        message: String,
+    },
+}
+
+/// Leaves a request for the session's owner.
+pub(crate) fn enqueue(
+    transaction: &Transaction<'_>,
+    session_id: SessionId,
+    action: &ControlAction,
+    now: DateTime<Utc>,
+) -> Result<ControlRequestId, DbError> {
+    let exists = transaction
+        .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?
+        .exists([session_id.to_string()])?;
+    if !exists {
+        return Err(not_found(format!("session {session_id}")));
+    }
+    let (word, prompt) = match action {
+        ControlAction::Interrupt => ("interrupt", None),
+        ControlAction::Resume { prompt } => ("resume", Some(prompt.as_str())),
+    };
+    let id = transaction
+        .prepare_cached(
+            "INSERT INTO control_requests (session_id, action, prompt, requested_at) \
+             VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        )?
+        .query_row(
+            params![session_id.to_string(), word, prompt, time_text(now)],
+            |row| row.get(0),
+        )?;
+    Ok(ControlRequestId(id))
+}
+
+fn request_from_row(row: &Row<'_>) -> rusqlite::Result<ControlRequest> {
+    let word: String = row.get(2)?;
+    let action = match word.as_str() {
+        "interrupt" => ControlAction::Interrupt,
+        "resume" => ControlAction::Resume {
+            prompt: codec::parsed(row, 3, Prompt::parse)?,
+        },
+        other => {
+            return Err(codec::conversion_failure(2)(UnknownWord::new(
+                "control action",
+                other,
+            )))
+        }
+    };
+    Ok(ControlRequest {
+        id: ControlRequestId(row.get(0)?),
+        session_id: codec::from_text(row, 1)?,
+        action,
+        requested_at: codec::time(row, 4)?,
+    })
+}
+
+/// Claims up to `limit` unclaimed requests for sessions `owner` owns, oldest first. Run in
+/// an IMMEDIATE transaction, so two racing claimers never get the same request.
+pub(crate) fn claim(
+    transaction: &Transaction<'_>,
+    owner: OwnerId,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> Result<Vec<ControlRequest>, DbError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let requests = transaction
+        .prepare_cached(
+            "SELECT c.id, c.session_id, c.action, c.prompt, c.requested_at \
+             FROM control_requests c JOIN sessions s ON s.id = c.session_id \
+             WHERE c.answered_at IS NULL AND c.claimed_by IS NULL AND s.owner_id = ?1 \
+             ORDER BY c.id LIMIT ?2",
+        )?
+        .query_map(params![owner.to_string(), limit], request_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut mark = transaction.prepare_cached(
+        "UPDATE control_requests SET claimed_by = ?2, claimed_at = ?3 \
+         WHERE id = ?1 AND claimed_by IS NULL",
+    )?;
+    for request in &requests {
+        mark.execute(params![request.id.0, owner.to_string(), time_text(now)])?;
+    }
+    Ok(requests)
+}
+
+/// Answers a request; false if it had been answered already.
+pub(crate) fn answer(
+    transaction: &Transaction<'_>,
+    id: ControlRequestId,
+    answer: &ControlAnswer,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let (word, status, message) = match answer {
+        ControlAnswer::Succeeded { status } => ("succeeded", Some(status.as_str()), None),
+        ControlAnswer::Refused { message } => ("refused", None, Some(message.as_str())),
+    };
+    let answered = transaction
+        .prepare_cached(
+            "UPDATE control_requests SET answered_at = ?2, answer = ?3, answer_status = ?4, \
+                 answer_message = ?5 \
+             WHERE id = ?1 AND answered_at IS NULL",
+        )?
+        .execute(params![id.0, time_text(now), word, status, message])?;
+    if answered > 0 {
+        return Ok(true);
+    }
+    let exists = transaction
+        .prepare_cached("SELECT 1 FROM control_requests WHERE id = ?1")?
+        .exists([id.0])?;
+    if !exists {
+        return Err(not_found(id.to_string()));
+    }
+    Ok(false)
+}
+
+/// The answer to a request, once there is one.
+pub(crate) fn answer_of(
+    transaction: &Transaction<'_>,
+    id: ControlRequestId,
+) -> Result<Option<ControlAnswer>, DbError> {
+    let row = transaction
+        .prepare_cached(
+            "SELECT answer, answer_status, answer_message FROM control_requests WHERE id = ?1",
+        )?
+        .query_row([id.0], |row| {
+            let answer: Option<String> = row.get(0)?;
+            let Some(answer) = answer else {
+                return Ok(None);
+            };
+            if answer == "succeeded" {
+                let status = codec::from_text(row, 1)?;
+                return Ok(Some(ControlAnswer::Succeeded { status }));
+            }
+            let message: Option<String> = row.get(2)?;
+            Ok(Some(ControlAnswer::Refused {
+                message: message.unwrap_or_default(),
+            }))
+        })
+        .optional()?;
+    row.ok_or_else(|| not_found(id.to_string()))
+}
+
+/// Refuses, with `message`, every unanswered request whose session has no live owner (no
+/// owner, or one whose lease is missing or lapsed at `now`). Returns the refused ids.
+pub(crate) fn refuse_orphaned(
+    transaction: &Transaction<'_>,
+    now: DateTime<Utc>,
+    message: &str,
+) -> Result<Vec<ControlRequestId>, DbError> {
+    let ids = transaction
+        .prepare_cached(
+            "UPDATE control_requests SET answered_at = ?1, answer = 'refused', \
+                 answer_message = ?2 \
+             WHERE answered_at IS NULL AND session_id IN ( \
+                 SELECT s.id FROM sessions s LEFT JOIN owners o ON o.owner_id = s.owner_id \
+                 WHERE o.owner_id IS NULL OR o.expires_at <= ?1) \
+             RETURNING id",
+        )?
+        .query_map(params![time_text(now), message], |row| row.get(0))?
+        .map(|id| id.map(ControlRequestId))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ids)
+}

@@ -1,0 +1,155 @@
+//! What can go wrong: opening a file ([`OpenError`]), and the mapping of SQLite's errors
+//! onto the domain's [`StoreError`] for everything after that.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lulu_domain::ports::StoreError;
+use rusqlite::ErrorCode;
+
+/// Why a database file could not be opened. The file was not modified.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// No platform data directory could be found for the default path.
+    #[error("cannot find a data directory for the Lulu database: set LULU_DB or pass --db with a file path")]
+    NoDataDir,
+    /// The directory for a new database could not be created.
+    #[error("cannot create the directory {} for the Lulu database: {source}", dir.display())]
+    CreateDir {
+        /// The directory.
+        dir: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The file could not be read.
+    #[error("cannot read the database {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The file exists but is not a Lulu database.
+    #[error("{} is not a Lulu database ({reason}); it was left untouched: point --db / LULU_DB at another file", path.display())]
+    NotLulu {
+        /// The file.
+        path: PathBuf,
+        /// What gave it away.
+        reason: String,
+    },
+    /// The file failed SQLite's consistency check.
+    #[error("the database {} is damaged ({problem}); it was left untouched: restore a backup or point --db / LULU_DB at another file", path.display())]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// The first problems `PRAGMA quick_check` reported.
+        problem: String,
+    },
+    /// The file was written by a newer Lulu.
+    #[error("the database {} has schema version {found}, but this Lulu knows versions up to {supported}: it was written by a newer Lulu and was left untouched; upgrade Lulu or point --db / LULU_DB at another file", path.display())]
+    NewerSchema {
+        /// The file.
+        path: PathBuf,
+        /// Its `user_version`.
+        found: u32,
+        /// The newest version this build knows.
+        supported: u32,
+    },
+    /// A migration failed; its transaction was rolled back.
+    #[error("cannot upgrade the database {} to schema version {version}: {source}", path.display())]
+    Migration {
+        /// The file.
+        path: PathBuf,
+        /// The version being applied.
+        version: u32,
+        /// SQLite's reason.
+        source: rusqlite::Error,
+    },
+    /// SQLite refused to open or configure the file.
+    #[error("cannot open the database {}: {source}", path.display())]
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// SQLite's reason.
+        source: rusqlite::Error,
+    },
+    /// The thread that serves the database could not be started.
+    #[error("cannot start the thread serving the database {}: {source}", path.display())]
+    Thread {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+}
+
+/// A failure inside one unit of database work, before it is given the file's context.
+#[derive(Debug)]
+pub(crate) enum DbError {
+    /// SQLite failed.
+    Sqlite(rusqlite::Error),
+    /// A referenced row does not exist, e.g. `run 8d12…`.
+    NotFound(String),
+    /// A stored value could not be turned back into a domain value.
+    Invalid(String),
+    /// The thread serving the database is gone.
+    WorkerGone,
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(error: rusqlite::Error) -> Self {
+        Self::Sqlite(error)
+    }
+}
+
+impl From<serde_json::Error> for DbError {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Invalid(format!(
+            "a JSON column could not be read or written: {error}"
+        ))
+    }
+}
+
+/// The file and settings error messages refer to.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorContext {
+    /// The database file.
+    pub path: PathBuf,
+    /// How long a write waits for another process's write.
+    pub busy_timeout: Duration,
+}
+
+impl ErrorContext {
+    /// Translates a failure into the domain's terms, naming the file.
+    pub fn store_error(&self, error: DbError) -> StoreError {
+        let path = self.path.display();
+        match error {
+            DbError::NotFound(what) => StoreError::NotFound { what },
+            DbError::Invalid(problem) => StoreError::Failed {
+                message: format!("{path}: {problem}"),
+            },
+            DbError::WorkerGone => StoreError::Failed {
+                message: format!("{path}: the store was closed"),
+            },
+            DbError::Sqlite(error) => match error.sqlite_error_code() {
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy {
+                    message: format!(
+                        "{path}: another process held it for longer than {} ms ({error})",
+                        self.busy_timeout.as_millis()
+                    ),
+                },
+                Some(ErrorCode::DiskFull) => StoreError::Full {
+                    message: format!("{path}: {error}"),
+                },
+                _ => StoreError::Failed {
+                    message: format!("{path}: {error}"),
+                },
+            },
+        }
+    }
+}
+
+/// `what` was looked for in `path` and is not there.
+pub(crate) fn not_found(what: impl Into<String>) -> DbError {
+    DbError::NotFound(what.into())
+}

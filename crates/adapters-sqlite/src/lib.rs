@@ -1,0 +1,41 @@
+//! Lulu's storage adapter: every session, run, transcript line, owner lease and control
+//! request lives in one SQLite file that several Lulu processes share at once.
+//!
+//! [`SqliteStore`] implements the domain's [`SessionStore`](lulu_domain::ports::SessionStore)
+//! port, plus what cooperating processes need: owner leases, recorded processes, the
+//! control mailbox and a change feed.
+//!
+//! Invariants:
+//! - Nothing a caller was told is stored is ever lost, and a crash at any instant leaves a
+//!   consistent file: WAL, `synchronous = NORMAL`, and every write is one IMMEDIATE
+//!   transaction (one lifecycle transition, one transcript batch), all or nothing.
+//! - A file this build does not understand (not SQLite, not Lulu's, damaged, or a newer
+//!   schema) is refused with its path in the message and is never written, migrated
+//!   down, deleted or overwritten.
+//! - The schema only moves forward, one migration per transaction (`PRAGMA user_version`).
+//! - Database work runs on the store's own threads; async callers never block on SQLite.
+//! - Decisions stay in the domain: this crate converts, stores and reads back. It never
+//!   changes a session's status on its own.
+
+mod changes;
+mod codec;
+mod control;
+mod coordination;
+mod error;
+mod events;
+mod leases;
+mod migrations;
+mod open;
+mod options;
+mod processes;
+mod sessions;
+mod store;
+mod worker;
+
+pub use changes::{ChangeCursor, Changes, TranscriptProgress};
+pub use control::{ControlAction, ControlAnswer, ControlRequest, ControlRequestId};
+pub use error::OpenError;
+pub use leases::{LeaseRenewal, OwnerLease};
+pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
+pub use options::{default_db_path, IntegrityCheck, StoreOptions, DEFAULT_FILE_NAME};
+pub use store::SqliteStore;

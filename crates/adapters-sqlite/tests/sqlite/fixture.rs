@@ -1,0 +1,129 @@
+//! Shared fixtures: a database in a temp dir, sample domain values, raw inspection.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, Utc};
+use lulu_adapters_sqlite::{SqliteStore, StoreOptions};
+use lulu_domain::lifecycle::RunChange;
+use lulu_domain::ports::{SessionStore as _, SessionWrite};
+use lulu_domain::testing::{epoch, run_id, session_id, spec};
+use lulu_domain::{
+    AgentEvent, OwnerId, Run, RunId, RunKind, Session, SessionId, SessionStatus, TranscriptEntry,
+};
+use tempfile::TempDir;
+
+/// A temp dir holding one database file path (the file is created by the first open).
+pub struct TempDb {
+    /// Removed with everything in it when the fixture is dropped.
+    pub dir: TempDir,
+    /// `<dir>/lulu.db`.
+    pub path: PathBuf,
+}
+
+impl TempDb {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("lulu.db");
+        Self { dir, path }
+    }
+
+    pub fn options(&self) -> StoreOptions {
+        StoreOptions::new(&self.path)
+    }
+
+    pub async fn open(&self) -> SqliteStore {
+        SqliteStore::open(self.options())
+            .await
+            .expect("the store opens")
+    }
+
+    pub async fn open_owned_by(&self, owner: OwnerId) -> SqliteStore {
+        SqliteStore::open(self.options().owner(owner))
+            .await
+            .expect("the store opens")
+    }
+}
+
+/// A raw connection for looking at the file the way another tool would.
+pub fn raw(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).expect("a raw connection")
+}
+
+/// `PRAGMA integrity_check`'s verdict, "ok" when the file is sound.
+pub fn integrity(path: &Path) -> String {
+    raw(path)
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .expect("integrity_check runs")
+}
+
+/// `n` as an owner id.
+pub fn owner_id(n: u128) -> OwnerId {
+    OwnerId::from_uuid(uuid::Uuid::from_u128(0xc000_0000_u128 << 96 | n))
+}
+
+/// A time with nanoseconds, `offset_ms` after the test epoch.
+pub fn at(offset_ms: i64) -> DateTime<Utc> {
+    epoch() + Duration::milliseconds(offset_ms) + Duration::nanoseconds(123_456_789)
+}
+
+/// Session `n` queued with its first run, as one write.
+pub fn new_session(n: u32) -> (Session, Run) {
+    let (mut session, run) =
+        Session::queued(session_id(n), run_id(n), spec("Fix the tests"), at(0));
+    session.updated_at = at(i64::from(n));
+    (session, run)
+}
+
+/// The write that creates session `n` and its first run.
+pub fn created(n: u32) -> SessionWrite {
+    let (session, run) = new_session(n);
+    SessionWrite {
+        session,
+        run_change: Some(RunChange::Created(run)),
+    }
+}
+
+/// Session `n` moved to `status` at `at(offset_ms)`, without a run change.
+pub fn moved(n: u32, status: SessionStatus, offset_ms: i64) -> SessionWrite {
+    let (mut session, _) = new_session(n);
+    session.status = status;
+    session.updated_at = at(offset_ms);
+    SessionWrite {
+        session,
+        run_change: None,
+    }
+}
+
+/// Stores session `n` with its first run.
+pub async fn store_session(store: &SqliteStore, n: u32) {
+    store.save(&created(n)).await.expect("session saved");
+}
+
+/// Transcript lines `seqs` of `run` saying "line <seq>".
+pub fn lines(run: RunId, seqs: std::ops::Range<u64>) -> Vec<TranscriptEntry> {
+    seqs.map(|seq| TranscriptEntry {
+        run_id: run,
+        seq,
+        at: at(i64::try_from(seq).expect("small")),
+        event: AgentEvent::AssistantText {
+            text: format!("line {seq}"),
+        },
+    })
+    .collect()
+}
+
+/// A run of session `n` beyond its first (resume number `k`).
+pub fn resume_run(n: u32, k: u32) -> Run {
+    Run::requested(
+        run_id(1000 * n + k),
+        session_id(n),
+        RunKind::Resume,
+        lulu_domain::Prompt::parse("and now the docs").expect("not blank"),
+        at(i64::from(k) * 1000),
+    )
+}
+
+/// Session ids of `sessions`, in order.
+pub fn ids(sessions: &[Session]) -> Vec<SessionId> {
+    sessions.iter().map(|session| session.id).collect()
+}

@@ -1,0 +1,14 @@
+//! Tests of the SQLite store on real files in temp dirs, with real child processes (this
+//! test binary re-executed in a child role) for concurrency and crash safety.
+
+mod changes;
+mod child;
+mod concurrency;
+mod control;
+mod crash;
+mod disk_full;
+mod fixture;
+mod guards;
+mod leases;
+mod migrations;
+mod round_trip;
