@@ -17,7 +17,7 @@ use crate::binary::resolve_binary;
 use crate::config::CliLauncherConfig;
 use crate::control::CliRunControl;
 use crate::lines::BoundedLines;
-use crate::owner::Owner;
+use crate::owner::{Owner, RUN_ENV};
 use crate::redact::Redactor;
 use crate::stderr::drain_stderr;
 use crate::stdin::{spawn_stdin_writer, user_line};
@@ -84,6 +84,7 @@ impl AgentLauncher for CliLauncher {
             .args(&argv)
             .current_dir(cwd)
             .envs(self.config.env.iter().map(|(name, value)| (name, value)))
+            .env(RUN_ENV, spec.run_id.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

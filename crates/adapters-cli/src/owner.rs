@@ -28,8 +28,11 @@ use crate::parse::parse_line;
 use crate::redact::Redactor;
 use crate::stderr::StderrTail;
 use crate::stdin::interrupt_line;
-use crate::tree::{descendants, still_running};
+use crate::tree::{descendants, processes_with_env, still_running};
 
+/// The environment variable that marks every process of a run (value: the run id), so
+/// descendants that left the ppid tree can still be found when the run stops or ends.
+pub const RUN_ENV: &str = "LULU_RUN_ID";
 /// How long a run whose updates nobody reads gets between its graceful and forceful stop.
 const ORPHAN_GRACE: Duration = Duration::from_secs(2);
 /// How long stdout may stay open after the agent exited (a lingering descendant holding it).
@@ -163,6 +166,7 @@ impl Owner {
     fn on_stop(&mut self, mode: StopMode, seen: &mut Seen) {
         seen.stop = Some(mode);
         self.refresh_tree(seen);
+        self.sweep_marked(seen);
         match mode {
             StopMode::Graceful => self.interrupt(seen),
             StopMode::Forceful => {
@@ -224,6 +228,23 @@ impl Owner {
         }
     }
 
+    /// Records every process carrying this run's [`RUN_ENV`] mark (costlier than the
+    /// tree walk: done only before a stop and after the exit).
+    fn sweep_marked(&self, seen: &mut Seen) {
+        let mark = format!("{RUN_ENV}={}", self.run_id);
+        let mut added = false;
+        for stat in processes_with_env(&mark) {
+            let record = stat.record();
+            if stat.pid != self.root.pid && !seen.descendants.contains(&record) {
+                seen.descendants.push(record);
+                added = true;
+            }
+        }
+        if added {
+            self.report_records(seen);
+        }
+    }
+
     fn report_records(&self, seen: &Seen) {
         if let Some(observer) = &self.config.observer {
             let mut records = vec![self.root];
@@ -234,6 +255,7 @@ impl Owner {
 
     /// After the child was reaped: finish stdout, kill what it left, then report the exit.
     async fn finish(mut self, status: std::io::Result<ExitStatus>, mut seen: Seen) {
+        self.sweep_marked(&mut seen);
         settle_descendants(&seen.descendants).await;
         let drained = timeout(STDOUT_DRAIN_LIMIT, async {
             while seen.stdout_open {

@@ -68,23 +68,22 @@ fn parse_stat(pid: u32, text: &str) -> Option<ProcStat> {
     })
 }
 
-/// Every process under `root` (children, grandchildren, ...), found through ppid links.
-pub fn descendants(root: u32) -> Vec<ProcStat> {
+/// The pids listed in `/proc`.
+fn all_pids() -> Vec<u32> {
     let Ok(entries) = fs::read_dir("/proc") else {
         return Vec::new();
     };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Every process under `root` (children, grandchildren, ...), found through ppid links.
+pub fn descendants(root: u32) -> Vec<ProcStat> {
     let mut children: HashMap<u32, Vec<ProcStat>> = HashMap::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|name| name.parse().ok())
-        else {
-            continue;
-        };
-        if let Some(stat) = read_stat(pid) {
-            children.entry(stat.ppid).or_default().push(stat);
-        }
+    for stat in all_pids().into_iter().filter_map(read_stat) {
+        children.entry(stat.ppid).or_default().push(stat);
     }
     let mut found = Vec::new();
     let mut seen = HashSet::from([root]);
@@ -98,6 +97,23 @@ pub fn descendants(root: u32) -> Vec<ProcStat> {
         }
     }
     found
+}
+
+/// Every process whose environment holds `entry` (`NAME=value`) exactly. Catches what
+/// ppid links lose: a tool's background child re-parented after its parent exited.
+/// Only processes this user may read are seen.
+pub fn processes_with_env(entry: &str) -> Vec<ProcStat> {
+    all_pids()
+        .into_iter()
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+                environ
+                    .split(|byte| *byte == 0)
+                    .any(|pair| pair == entry.as_bytes())
+            })
+        })
+        .filter_map(read_stat)
+        .collect()
 }
 
 #[cfg(test)]
