@@ -1,0 +1,45 @@
+//! Lulu's process adapter: runs the Claude Code CLI (`claude`) as child processes.
+//!
+//! [`CliLauncher`] implements the domain's [`AgentLauncher`](lulu_domain::ports::AgentLauncher):
+//! it composes argv ([`compose_argv`]), spawns the CLI in a process group of its own in
+//! the session's cwd, writes the prompt as one stream-json `user` line on stdin, parses
+//! stdout into [`AgentEvent`](lulu_domain::AgentEvent)s, stops runs on request
+//! (gracefully through the stdin control protocol, forcefully by killing every recorded
+//! process group) and classifies the exit. Every rule comes from measuring the real CLI
+//! (`../shared/CLAUDE_CLI.md`).
+//!
+//! Invariants:
+//! - argv vectors only: user text never reaches a shell.
+//! - One task owns each child; nothing else waits on it; every child is reaped, and its
+//!   `Exited` update is sent only after the reap and after its recorded descendants were
+//!   killed.
+//! - Memory per run is bounded whatever the agent prints (line cap, stderr tail).
+//! - A process is signalled only after its pid *and* start time were checked in `/proc`.
+//! - Prompts are never logged at info or above; environment values never at all.
+//! - It never decides a session's status: it reports events and classified exits.
+
+mod argv;
+mod binary;
+mod classify;
+mod config;
+mod control;
+mod kill;
+mod launcher;
+mod lines;
+mod owner;
+mod parse;
+mod redact;
+mod stderr;
+mod stdin;
+mod tree;
+
+pub use argv::compose_argv;
+pub use binary::resolve_binary;
+pub use classify::{classify, Ending, ResultSummary, Termination};
+pub use config::{CliLauncherConfig, ProcessObserver};
+pub use control::CliRunControl;
+pub use kill::{become_child_subreaper, kill_recorded_groups, SubreaperError};
+pub use launcher::CliLauncher;
+pub use lines::{BoundedLines, Line};
+pub use parse::parse_line;
+pub use tree::{descendants, process_start_time, read_stat, still_running, ProcStat};

@@ -1,0 +1,337 @@
+//! The task that owns one agent process, from spawn to reaping.
+//!
+//! It alone touches the child: it `select!`s over stdout lines, the child's exit, stop
+//! requests and a tree-walk tick. No lock is held across `wait()`. It sends the run's
+//! events in order and then exactly one `Exited`, only after the child was reaped and
+//! every recorded descendant still alive was killed.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use lulu_domain::{AgentEvent, ProcessRecord, RunExit, RunId, RunUpdate, SessionId, StopMode};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::process::{Child, ChildStdout};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, sleep_until, timeout, Instant};
+use tokio_util::codec::FramedRead;
+
+use crate::classify::{classify, Ending, ResultSummary, Termination};
+use crate::config::CliLauncherConfig;
+use crate::kill::{kill_recorded_groups, lingering, reap_adopted};
+use crate::lines::BoundedLines;
+use crate::parse::parse_line;
+use crate::redact::Redactor;
+use crate::stderr::StderrTail;
+use crate::stdin::interrupt_line;
+use crate::tree::{descendants, processes_with_env, still_running};
+
+/// The environment variable that marks every process of a run (value: the run id), so
+/// descendants that left the ppid tree can still be found when the run stops or ends.
+pub const RUN_ENV: &str = "LULU_RUN_ID";
+/// How long a run whose updates nobody reads gets between its graceful and forceful stop.
+const ORPHAN_GRACE: Duration = Duration::from_secs(2);
+/// How long stdout may stay open after the agent exited (a lingering descendant holding it).
+const STDOUT_DRAIN_LIMIT: Duration = Duration::from_secs(2);
+/// How long killed descendants get to die and be reaped.
+const SETTLE_LIMIT: Duration = Duration::from_secs(1);
+/// Pause between checks while killed descendants settle.
+const SETTLE_POLL: Duration = Duration::from_millis(5);
+
+/// Everything the owner task needs, moved into it at spawn.
+pub struct Owner {
+    /// The run's session.
+    pub session_id: SessionId,
+    /// The run.
+    pub run_id: RunId,
+    /// The agent process.
+    pub child: Child,
+    /// The agent itself (its group is its pid).
+    pub root: ProcessRecord,
+    /// Its stdout, split into bounded lines.
+    pub stdout: FramedRead<ChildStdout, BoundedLines>,
+    /// Its stdin writer; `None` once Lulu closed stdin.
+    pub stdin: Option<mpsc::UnboundedSender<String>>,
+    /// The stderr drain, giving the tail at the end.
+    pub stderr: JoinHandle<StderrTail>,
+    /// Stop requests from the run's control.
+    pub stops: mpsc::UnboundedReceiver<StopMode>,
+    /// Where events and the exit go.
+    pub updates: mpsc::Sender<RunUpdate>,
+    /// Launcher settings.
+    pub config: Arc<CliLauncherConfig>,
+    /// Hides secrets in messages.
+    pub redactor: Redactor,
+}
+
+/// What the owner learns while the run lives.
+#[derive(Default)]
+struct Seen {
+    descendants: Vec<ProcessRecord>,
+    /// The last stop requested while it ran.
+    stop: Option<StopMode>,
+    last_result: Option<ResultSummary>,
+    saw_stdout: bool,
+    /// Nobody reads the updates any more: stop the run and just reap it.
+    orphaned: bool,
+    forceful_at: Option<Instant>,
+    stdout_open: bool,
+    interrupts_sent: u32,
+}
+
+impl Owner {
+    /// Runs the child to its end and reports its exit.
+    pub async fn run(mut self) {
+        let mut seen = Seen {
+            stdout_open: true,
+            ..Seen::default()
+        };
+        self.report_records(&seen);
+        let mut tick = tokio::time::interval(self.config.tree_poll_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let status = loop {
+            let forceful_at = seen.forceful_at;
+            tokio::select! {
+                biased;
+                line = self.stdout.next(), if seen.stdout_open => self.on_stdout(line, &mut seen).await,
+                Some(mode) = self.stops.recv() => self.on_stop(mode, &mut seen),
+                status = self.child.wait() => break status,
+                () = self.updates.closed(), if !seen.orphaned => self.on_orphaned(&mut seen),
+                () = sleep_until(forceful_at.unwrap_or_else(Instant::now)), if forceful_at.is_some() => {
+                    seen.forceful_at = None;
+                    self.on_stop(StopMode::Forceful, &mut seen);
+                }
+                _ = tick.tick() => self.refresh_tree(&mut seen),
+            }
+        };
+        self.stops.close();
+        self.stdin = None;
+        self.finish(status, seen).await;
+    }
+
+    async fn on_stdout(
+        &mut self,
+        line: Option<Result<crate::lines::Line, std::io::Error>>,
+        seen: &mut Seen,
+    ) {
+        let line = match line {
+            Some(Ok(line)) => line,
+            Some(Err(error)) => {
+                seen.stdout_open = false;
+                let message = format!("stopped reading the agent's stdout: {error}");
+                self.send(AgentEvent::Diagnostic { message }, seen).await;
+                return;
+            }
+            None => {
+                seen.stdout_open = false;
+                return;
+            }
+        };
+        seen.saw_stdout = true;
+        for event in parse_line(&line, self.config.max_line_bytes) {
+            if let Some(result) = ResultSummary::of(&event) {
+                // The turn is over: closing stdin ends the run (or an interrupt's wait).
+                self.stdin = None;
+                seen.last_result = Some(result);
+            }
+            self.send(event, seen).await;
+        }
+    }
+
+    async fn send(&mut self, event: AgentEvent, seen: &mut Seen) {
+        tracing::debug!(kind = event.kind(), "agent event");
+        if seen.orphaned {
+            return;
+        }
+        if self.updates.send(RunUpdate::Event(event)).await.is_err() {
+            self.on_orphaned(seen);
+        }
+    }
+
+    fn on_orphaned(&mut self, seen: &mut Seen) {
+        if seen.orphaned {
+            return;
+        }
+        tracing::warn!("nobody reads this run's updates any more: stopping it");
+        seen.orphaned = true;
+        self.on_stop(StopMode::Graceful, seen);
+        seen.forceful_at = Some(Instant::now() + ORPHAN_GRACE);
+    }
+
+    #[tracing::instrument(skip(self, seen), fields(session_id = %self.session_id, run_id = %self.run_id))]
+    fn on_stop(&mut self, mode: StopMode, seen: &mut Seen) {
+        seen.stop = Some(mode);
+        self.refresh_tree(seen);
+        self.sweep_marked(seen);
+        match mode {
+            StopMode::Graceful => self.interrupt(seen),
+            StopMode::Forceful => {
+                let mut everything = vec![self.root];
+                everything.extend(&seen.descendants);
+                let killed = kill_recorded_groups(&everything);
+                tracing::info!(killed, "forceful stop: killed the recorded process groups");
+            }
+        }
+    }
+
+    /// Graceful stop: the stdin interrupt while a turn runs, else SIGINT to the agent's group.
+    fn interrupt(&mut self, seen: &mut Seen) {
+        seen.interrupts_sent += 1;
+        let request_id = format!(
+            "lulu-interrupt-{}-{}",
+            self.run_id.short(),
+            seen.interrupts_sent
+        );
+        let delivered = self
+            .stdin
+            .as_ref()
+            .is_some_and(|stdin| stdin.send(interrupt_line(&request_id)).is_ok());
+        if delivered {
+            tracing::info!(
+                request_id,
+                "graceful stop: sent the interrupt request on stdin"
+            );
+            return;
+        }
+        self.stdin = None;
+        if still_running(&self.root).is_some() {
+            let group = Pid::from_raw(i32::try_from(self.root.pgid).unwrap_or(0));
+            let sent = killpg(group, Signal::SIGINT);
+            tracing::info!(
+                ok = sent.is_ok(),
+                "graceful stop: stdin is closed, sent SIGINT"
+            );
+        }
+    }
+
+    /// Records the agent's current descendants (keeping earlier ones still alive).
+    fn refresh_tree(&self, seen: &mut Seen) {
+        let before = seen.descendants.clone();
+        seen.descendants
+            .retain(|record| still_running(record).is_some());
+        for stat in descendants(self.root.pid) {
+            let record = stat.record();
+            if !seen.descendants.contains(&record) {
+                seen.descendants.push(record);
+            }
+        }
+        if seen.descendants != before {
+            tracing::debug!(
+                count = seen.descendants.len(),
+                "recorded descendants changed"
+            );
+            self.report_records(seen);
+        }
+    }
+
+    /// Records every process carrying this run's [`RUN_ENV`] mark (costlier than the
+    /// tree walk: done only before a stop and after the exit).
+    fn sweep_marked(&self, seen: &mut Seen) {
+        let mark = format!("{RUN_ENV}={}", self.run_id);
+        let mut added = false;
+        for stat in processes_with_env(&mark) {
+            let record = stat.record();
+            if stat.pid != self.root.pid && !seen.descendants.contains(&record) {
+                seen.descendants.push(record);
+                added = true;
+            }
+        }
+        if added {
+            self.report_records(seen);
+        }
+    }
+
+    fn report_records(&self, seen: &Seen) {
+        if let Some(observer) = &self.config.observer {
+            let mut records = vec![self.root];
+            records.extend(&seen.descendants);
+            observer(self.session_id, self.run_id, records);
+        }
+    }
+
+    /// After the child was reaped: finish stdout, kill what it left, then report the exit.
+    async fn finish(mut self, status: std::io::Result<ExitStatus>, mut seen: Seen) {
+        self.sweep_marked(&mut seen);
+        settle_descendants(&seen.descendants).await;
+        let drained = timeout(STDOUT_DRAIN_LIMIT, async {
+            while seen.stdout_open {
+                let line = self.stdout.next().await;
+                self.on_stdout(line, &mut seen).await;
+            }
+        })
+        .await;
+        if drained.is_err() {
+            let message =
+                "the agent's stdout stayed open after it exited; stopped reading".to_owned();
+            self.send(AgentEvent::Diagnostic { message }, &mut seen)
+                .await;
+        }
+        settle_descendants(&seen.descendants).await;
+        let stderr = if let Ok(Ok(tail)) = timeout(STDOUT_DRAIN_LIMIT, &mut self.stderr).await {
+            tail
+        } else {
+            self.stderr.abort();
+            StderrTail::default()
+        };
+        let stderr_text = self.redactor.redact(&stderr.text);
+        let exit = exit_of(status, &seen, &stderr_text);
+        tracing::info!(
+            outcome = exit.outcome.label(),
+            exit_code = exit.exit_code,
+            stderr_bytes = stderr.total_bytes,
+            "agent exited"
+        );
+        let _ = self.updates.send(RunUpdate::Exited(exit)).await;
+    }
+}
+
+/// The classified exit of a reaped run.
+fn exit_of(status: std::io::Result<ExitStatus>, seen: &Seen, stderr: &str) -> RunExit {
+    let termination = match status {
+        Ok(status) => match (status.code(), status.signal()) {
+            (Some(code), _) => Termination::Code(code),
+            (None, Some(signal)) => Termination::Signal(signal),
+            (None, None) => Termination::Code(-1),
+        },
+        Err(error) => {
+            tracing::error!(%error, "could not wait for the agent");
+            Termination::Code(-1)
+        }
+    };
+    classify(&Ending {
+        stop_requested: seen.stop.is_some(),
+        last_result: seen.last_result.as_ref(),
+        termination,
+        saw_stdout: seen.saw_stdout,
+        stderr_tail: stderr,
+    })
+}
+
+/// Kills every recorded descendant still alive and reaps those adopted by this process,
+/// polling until none is left or [`SETTLE_LIMIT`] passed.
+async fn settle_descendants(descendants: &[ProcessRecord]) {
+    let deadline = Instant::now() + SETTLE_LIMIT;
+    loop {
+        let left = lingering(descendants);
+        if left.is_empty() {
+            return;
+        }
+        let killed = kill_recorded_groups(&left);
+        if killed > 0 {
+            tracing::info!(killed, "killed descendants the agent left behind");
+        }
+        reap_adopted(&left);
+        if Instant::now() >= deadline {
+            tracing::warn!(
+                left = left.len(),
+                "recorded descendants did not go away in time"
+            );
+            return;
+        }
+        sleep(SETTLE_POLL).await;
+    }
+}

@@ -1,0 +1,238 @@
+//! stdout lines to [`AgentEvent`]s: JSON is parsed, never matched by prefix.
+//!
+//! Every documented message type has its event; unknown types, subtypes and content
+//! blocks become [`AgentEvent::Other`] with their raw JSON; unknown fields are ignored.
+//! Nothing here fails: a line that is not JSON becomes an [`AgentEvent::Diagnostic`].
+
+use lulu_domain::{AgentEvent, RunUsage};
+use serde_json::{Map, Value};
+
+use crate::lines::Line;
+
+/// How much of a malformed line a diagnostic quotes.
+const QUOTED_CHARS: usize = 120;
+
+/// The events one stdout line stands for (usually one; one per content block).
+pub fn parse_line(line: &Line, max_len: usize) -> Vec<AgentEvent> {
+    match line {
+        Line::Text(text) => parse_text(text),
+        Line::Oversized { bytes } => vec![diagnostic(format!(
+            "skipped a stdout line of {bytes} bytes: longer than the {max_len}-byte cap"
+        ))],
+        Line::NotUtf8 { bytes } => vec![diagnostic(format!(
+            "skipped a stdout line of {bytes} bytes: not valid UTF-8"
+        ))],
+    }
+}
+
+fn parse_text(text: &str) -> Vec<AgentEvent> {
+    if text.trim().is_empty() {
+        return Vec::new();
+    }
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(error) => {
+            let quoted: String = text.chars().take(QUOTED_CHARS).collect();
+            return vec![diagnostic(format!(
+                "skipped a stdout line of {} bytes that is not JSON ({error}); it starts with: {quoted}",
+                text.len()
+            ))];
+        }
+    };
+    let Some(object) = value.as_object() else {
+        return vec![other(String::new(), text)];
+    };
+    let kind = str_field(object, "type");
+    match kind.as_str() {
+        "system" => vec![system_event(object, text)],
+        "assistant" => content_events(object, text, "assistant", assistant_block),
+        "user" => content_events(object, text, "user", user_block),
+        "result" => vec![result_event(object)],
+        _ => vec![other(kind, text)],
+    }
+}
+
+fn system_event(object: &Map<String, Value>, raw: &str) -> AgentEvent {
+    let subtype = str_field(object, "subtype");
+    match subtype.as_str() {
+        "init" => AgentEvent::Init {
+            model: str_field(object, "model"),
+            cwd: str_field(object, "cwd"),
+            version: str_field(object, "claude_code_version"),
+            tools: object
+                .get("tools")
+                .and_then(Value::as_array)
+                .map(|tools| {
+                    tools
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+        "api_retry" => AgentEvent::ApiRetry {
+            attempt: u32_field(object, "attempt"),
+            max_retries: u32_field(object, "max_retries"),
+            retry_delay_ms: u64_field(object, "retry_delay_ms"),
+            error_status: object
+                .get("error_status")
+                .and_then(Value::as_u64)
+                .and_then(|status| u16::try_from(status).ok()),
+            error: text_of(object.get("error")),
+        },
+        _ => other(format!("system/{subtype}"), raw),
+    }
+}
+
+/// One event per content block of an `assistant` or `user` line.
+fn content_events(
+    object: &Map<String, Value>,
+    raw: &str,
+    kind: &str,
+    block_event: fn(&Map<String, Value>) -> Option<AgentEvent>,
+) -> Vec<AgentEvent> {
+    let content = object
+        .get("message")
+        .and_then(|message| message.get("content"));
+    match content {
+        Some(Value::String(text)) if kind == "user" => {
+            vec![AgentEvent::UserText { text: text.clone() }]
+        }
+        Some(Value::Array(blocks)) if !blocks.is_empty() => blocks
+            .iter()
+            .map(|block| {
+                block.as_object().and_then(block_event).unwrap_or_else(|| {
+                    let block_type = block.get("type").and_then(Value::as_str).unwrap_or("");
+                    other(format!("{kind}/{block_type}"), &block.to_string())
+                })
+            })
+            .collect(),
+        _ => vec![other(kind.to_owned(), raw)],
+    }
+}
+
+fn assistant_block(block: &Map<String, Value>) -> Option<AgentEvent> {
+    match block.get("type")?.as_str()? {
+        "text" => Some(AgentEvent::AssistantText {
+            text: str_field(block, "text"),
+        }),
+        "thinking" => Some(AgentEvent::Thinking {
+            text: str_field(block, "thinking"),
+        }),
+        "tool_use" => Some(AgentEvent::ToolUse {
+            id: str_field(block, "id"),
+            name: str_field(block, "name"),
+            input_json: block.get("input").map(Value::to_string).unwrap_or_default(),
+        }),
+        _ => None,
+    }
+}
+
+fn user_block(block: &Map<String, Value>) -> Option<AgentEvent> {
+    match block.get("type")?.as_str()? {
+        "text" => Some(AgentEvent::UserText {
+            text: str_field(block, "text"),
+        }),
+        "tool_result" => Some(AgentEvent::ToolResult {
+            tool_use_id: str_field(block, "tool_use_id"),
+            content: text_of(block.get("content")),
+            is_error: block
+                .get("is_error")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        }),
+        _ => None,
+    }
+}
+
+fn result_event(object: &Map<String, Value>) -> AgentEvent {
+    let usage = object.get("usage");
+    let tokens = |name: &str| {
+        usage
+            .and_then(|usage| usage.get(name))
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    };
+    AgentEvent::Result {
+        subtype: str_field(object, "subtype"),
+        is_error: object
+            .get("is_error")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        text: object
+            .get("result")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        errors: object
+            .get("errors")
+            .and_then(Value::as_array)
+            .map(|errors| errors.iter().map(|error| text_of(Some(error))).collect())
+            .unwrap_or_default(),
+        terminal_reason: object
+            .get("terminal_reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        usage: RunUsage {
+            cost_usd: object
+                .get("total_cost_usd")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0),
+            input_tokens: tokens("input_tokens")
+                + tokens("cache_creation_input_tokens")
+                + tokens("cache_read_input_tokens"),
+            output_tokens: tokens("output_tokens"),
+            num_turns: u64_field(object, "num_turns"),
+            duration_ms: u64_field(object, "duration_ms"),
+        },
+    }
+}
+
+/// A string field, or empty.
+fn str_field(object: &Map<String, Value>, name: &str) -> String {
+    object
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn u64_field(object: &Map<String, Value>, name: &str) -> u64 {
+    object.get(name).and_then(Value::as_u64).unwrap_or(0)
+}
+
+fn u32_field(object: &Map<String, Value>, name: &str) -> u32 {
+    u32::try_from(u64_field(object, name)).unwrap_or(u32::MAX)
+}
+
+/// Text of a value that is a string, a list of `{type:text}` blocks, or anything else.
+fn text_of(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .map(|block| match block.get("text").and_then(Value::as_str) {
+                Some(text) => text.to_owned(),
+                None => block.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn other(type_name: String, raw: &str) -> AgentEvent {
+    AgentEvent::Other {
+        type_name,
+        raw_json: raw.to_owned(),
+    }
+}
+
+fn diagnostic(message: String) -> AgentEvent {
+    AgentEvent::Diagnostic { message }
+}
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;

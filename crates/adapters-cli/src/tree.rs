@@ -1,0 +1,139 @@
+//! Reading the process tree from `/proc`: who descends from the agent, and since when.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+
+use lulu_domain::ProcessRecord;
+
+/// What Lulu reads from `/proc/<pid>/stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStat {
+    /// Process id.
+    pub pid: u32,
+    /// State letter (`R`, `S`, `Z`, ...).
+    pub state: char,
+    /// Parent process id.
+    pub ppid: u32,
+    /// Process group id.
+    pub pgid: u32,
+    /// Start time in clock ticks after boot (field 22).
+    pub start_time: u64,
+}
+
+impl ProcStat {
+    /// The record that identifies this process.
+    pub fn record(&self) -> ProcessRecord {
+        ProcessRecord {
+            pid: self.pid,
+            pgid: self.pgid,
+            start_time: self.start_time,
+        }
+    }
+
+    /// True for a process that has exited but was not reaped yet.
+    pub fn is_zombie(&self) -> bool {
+        matches!(self.state, 'Z' | 'X')
+    }
+}
+
+/// Reads `/proc/<pid>/stat`; `None` if the process does not exist (or is unreadable).
+pub fn read_stat(pid: u32) -> Option<ProcStat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(pid, &text)
+}
+
+/// A process's start time (clock ticks after boot, `/proc/<pid>/stat` field 22), if it exists.
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    read_stat(pid).map(|stat| stat.start_time)
+}
+
+/// The live process that `record` names: same pid *and* same start time, so a reused
+/// pid is never mistaken for the recorded process.
+pub fn still_running(record: &ProcessRecord) -> Option<ProcStat> {
+    read_stat(record.pid).filter(|stat| stat.start_time == record.start_time)
+}
+
+/// Parses a stat line. The command name sits in parentheses and may itself hold spaces
+/// and parentheses, so fields are counted from the last `)`.
+fn parse_stat(pid: u32, text: &str) -> Option<ProcStat> {
+    let after_name = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // fields[0] is field 3 (state); field N is fields[N - 3].
+    Some(ProcStat {
+        pid,
+        state: fields.first()?.chars().next()?,
+        ppid: fields.get(1)?.parse().ok()?,
+        pgid: fields.get(2)?.parse().ok()?,
+        start_time: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// The pids listed in `/proc`.
+fn all_pids() -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Every process under `root` (children, grandchildren, ...), found through ppid links.
+pub fn descendants(root: u32) -> Vec<ProcStat> {
+    let mut children: HashMap<u32, Vec<ProcStat>> = HashMap::new();
+    for stat in all_pids().into_iter().filter_map(read_stat) {
+        children.entry(stat.ppid).or_default().push(stat);
+    }
+    let mut found = Vec::new();
+    let mut seen = HashSet::from([root]);
+    let mut queue = vec![root];
+    while let Some(parent) = queue.pop() {
+        for child in children.remove(&parent).unwrap_or_default() {
+            if seen.insert(child.pid) {
+                queue.push(child.pid);
+                found.push(child);
+            }
+        }
+    }
+    found
+}
+
+/// Every process whose environment holds `entry` (`NAME=value`) exactly. Catches what
+/// ppid links lose: a tool's background child re-parented after its parent exited.
+/// Only processes this user may read are seen.
+pub fn processes_with_env(entry: &str) -> Vec<ProcStat> {
+    all_pids()
+        .into_iter()
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+                environ
+                    .split(|byte| *byte == 0)
+                    .any(|pair| pair == entry.as_bytes())
+            })
+        })
+        .filter_map(read_stat)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_name_with_spaces_and_parentheses_does_not_shift_fields() {
+        let line =
+            "4242 (we (ird) name) S 17 4242 17 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 0 0";
+        let stat = parse_stat(4242, line).unwrap();
+        assert_eq!(
+            (stat.state, stat.ppid, stat.pgid, stat.start_time),
+            ('S', 17, 4242, 987_654)
+        );
+    }
+
+    #[test]
+    fn the_current_process_has_a_start_time_and_a_missing_pid_has_none() {
+        assert!(process_start_time(std::process::id()).is_some());
+        assert_eq!(process_start_time(u32::MAX), None);
+    }
+}

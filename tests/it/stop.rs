@@ -1,0 +1,190 @@
+//! Stopping runs: graceful interrupts mid-stream and mid-tool, the forceful retry, and
+//! what happens to the process tree.
+
+use std::time::Duration;
+
+use lulu_domain::ports::{RunHandle, StopError};
+use lulu_domain::{AgentEvent, ConversationMode, RunExit, RunOutcome, RunUpdate, StopMode};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::time::{timeout, Instant};
+
+use crate::fixtures::{
+    collect, events_until, new_session, run_to_end, spec, wait_for, Recorder, Sandbox,
+};
+
+/// The bound on a graceful stop, from the stop call to the `Exited` update.
+const GRACEFUL_LIMIT: Duration = Duration::from_millis(200);
+
+/// Waits until the recorder holds at least `count` processes (the agent included).
+async fn wait_for_records(recorder: &Recorder, count: usize) {
+    wait_for(
+        Duration::from_secs(10),
+        "the tool processes to be recorded",
+        || recorder.records().len() >= count,
+    )
+    .await;
+}
+
+/// Starts `prompt` (a `BASH` tool run) and returns once the tool's processes are recorded.
+async fn start_tool_run(prompt: &str) -> (Sandbox, Recorder, RunHandle) {
+    let sandbox = Sandbox::new();
+    let recorder = Recorder::default();
+    let mut handle = sandbox.start(&sandbox.launcher(&recorder), prompt).await;
+    events_until(&mut handle, |event| {
+        matches!(event, AgentEvent::ToolUse { .. })
+    })
+    .await;
+    // The agent, bash (leading its own session) and sleep.
+    wait_for_records(&recorder, 3).await;
+    (sandbox, recorder, handle)
+}
+
+/// Stops the run and collects it, timing from the `stop` call to the `Exited` update.
+async fn stop_and_time(
+    handle: RunHandle,
+    mode: StopMode,
+    what: &str,
+) -> (Vec<AgentEvent>, RunExit, Duration) {
+    let asked = Instant::now();
+    handle.control.stop(mode).await.expect("delivered");
+    let (events, exit) = collect(handle).await;
+    let took = asked.elapsed();
+    eprintln!("{what}: {took:?} from stop() to Exited");
+    (events, exit, took)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_interrupt_mid_stream_ends_the_run_within_200_ms() {
+    let sandbox = Sandbox::new();
+    let recorder = Recorder::default();
+    let launcher = sandbox.launcher(&recorder);
+    let mut handle = sandbox.start(&launcher, "SLOW 200").await;
+    events_until(
+        &mut handle,
+        |event| matches!(event, AgentEvent::AssistantText { text } if text == "tick 2. "),
+    )
+    .await;
+
+    let (events, exit, took) =
+        stop_and_time(handle, StopMode::Graceful, "graceful interrupt mid-stream").await;
+    assert!(took < GRACEFUL_LIMIT, "took {took:?}");
+    assert_eq!(exit.outcome, RunOutcome::Interrupted);
+    // Stdin closed after an error result (the interrupted turn's): the CLI exits 1.
+    assert_eq!(exit.exit_code, Some(1));
+    assert!(events.iter().any(|event| matches!(event, AgentEvent::UserText { text } if text == "[Request interrupted by user]")));
+    assert!(events.iter().any(|event| matches!(event, AgentEvent::Result { terminal_reason: Some(reason), .. } if reason == "aborted_streaming")));
+    recorder.assert_all_gone();
+    sandbox.assert_nothing_left();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_interrupt_mid_tool_ends_within_200_ms_and_kills_the_setsid_tool() {
+    let (sandbox, recorder, handle) = start_tool_run("BASH sleep 300; echo never").await;
+    let tool_groups: Vec<u32> = recorder
+        .records()
+        .iter()
+        .skip(1)
+        .map(|record| record.pgid)
+        .collect();
+    assert!(
+        tool_groups.iter().all(|group| *group != handle.pid),
+        "the tool runs in a group of its own"
+    );
+
+    let (events, exit, took) =
+        stop_and_time(handle, StopMode::Graceful, "graceful interrupt mid-tool").await;
+    assert!(took < GRACEFUL_LIMIT, "took {took:?}");
+    assert_eq!(exit.outcome, RunOutcome::Interrupted);
+    assert!(events
+        .iter()
+        .any(|event| matches!(event, AgentEvent::ToolResult { is_error: true, .. })));
+    recorder.assert_all_gone();
+    sandbox.assert_nothing_left();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_ignoring_the_interrupt_and_sigint_is_stopped_by_the_forceful_retry() {
+    let (sandbox, recorder, mut handle) =
+        start_tool_run("IGNORE_INT BASH sleep 300; echo never").await;
+
+    handle
+        .control
+        .stop(StopMode::Graceful)
+        .await
+        .expect("delivered");
+    let group = Pid::from_raw(i32::try_from(handle.pid).expect("pid"));
+    killpg(group, Signal::SIGINT).expect("the agent's group exists");
+    let ignored = timeout(Duration::from_millis(300), async {
+        loop {
+            match handle.updates.recv().await {
+                Some(RunUpdate::Event(_)) => {}
+                other => return other,
+            }
+        }
+    })
+    .await;
+    assert!(
+        ignored.is_err(),
+        "the agent should have ignored both: {ignored:?}"
+    );
+
+    let (_, exit, _) = stop_and_time(handle, StopMode::Forceful, "forceful stop").await;
+    assert_eq!(exit.outcome, RunOutcome::Interrupted);
+    assert_eq!(exit.exit_code, Some(128 + 9));
+    recorder.assert_all_gone();
+    sandbox.assert_nothing_left();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_a_run_that_has_exited_says_already_exited() {
+    let sandbox = Sandbox::new();
+    let launcher = sandbox.launcher(&Recorder::default());
+    let handle = sandbox.start(&launcher, "SAY hi").await;
+    let control = std::sync::Arc::clone(&handle.control);
+    let (_, exit) = collect(handle).await;
+    assert_eq!(exit.outcome, RunOutcome::Completed);
+    assert_eq!(
+        control.stop(StopMode::Graceful).await,
+        Err(StopError::AlreadyExited)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_whose_updates_are_dropped_is_still_stopped_and_reaped() {
+    let sandbox = Sandbox::new();
+    let recorder = Recorder::default();
+    let launcher = sandbox.launcher(&recorder);
+    let handle = sandbox.start(&launcher, "BASH sleep 300; echo never").await;
+    wait_for_records(&recorder, 3).await;
+    drop(handle);
+    wait_for(
+        Duration::from_secs(5),
+        "the dropped run to be stopped",
+        || crate::fixtures::processes_marked(&sandbox.marker).is_empty(),
+    )
+    .await;
+    let agent = recorder.records()[0];
+    wait_for(Duration::from_secs(5), "the agent to be reaped", || {
+        lulu_adapters_cli::still_running(&agent).is_none()
+    })
+    .await;
+    recorder.assert_all_gone();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_left_running_by_a_completed_turn_is_killed_when_the_run_ends() {
+    let sandbox = Sandbox::new();
+    let recorder = Recorder::default();
+    let launcher = sandbox.launcher(&recorder);
+    let run = spec(
+        new_session(),
+        sandbox.work(),
+        "BASH (sleep 300 >/dev/null 2>&1 &); sleep 0.3; echo started",
+        ConversationMode::New,
+    );
+    let (_, exit) = run_to_end(&launcher, run).await;
+    assert_eq!(exit.outcome, RunOutcome::Completed);
+    recorder.assert_all_gone();
+    sandbox.assert_nothing_left();
+}

@@ -1,0 +1,118 @@
+//! stream-json input: user lines start turns, control requests interrupt them, stdin EOF
+//! ends the process (exit 1 if the last result was an error), signals as the real CLI.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::script::choose;
+use crate::turn::{run_turn, Abort, Conversation, TurnEnd};
+
+/// The turn in progress.
+struct Running {
+    task: JoinHandle<TurnEnd>,
+    abort: watch::Sender<Option<Abort>>,
+    ignore_int: bool,
+}
+
+/// Serves the conversation until stdin closes or a signal ends it; returns the exit code.
+pub async fn serve(conversation: Arc<Conversation>) -> std::io::Result<i32> {
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut queue: VecDeque<String> = VecDeque::new();
+    let mut running: Option<Running> = None;
+    let mut stdin_open = true;
+    let mut last_error = false;
+    loop {
+        if running.is_none() {
+            if let Some(prompt) = queue.pop_front() {
+                running = Some(start(&conversation, prompt));
+            } else if !stdin_open {
+                return Ok(i32::from(last_error));
+            }
+        }
+        tokio::select! {
+            line = stdin.next_line(), if stdin_open => match line {
+                Ok(Some(line)) => on_input(&line, &conversation, &mut queue, running.as_ref()),
+                Ok(None) | Err(_) => stdin_open = false,
+            },
+            end = async {
+                match running.as_mut() {
+                    Some(turn) => (&mut turn.task).await,
+                    None => std::future::pending().await,
+                }
+            }, if running.is_some() => {
+                let signalled = running.take().is_some_and(|turn| *turn.abort.borrow() == Some(Abort::Signal));
+                last_error = end.is_ok_and(|end| end.is_error);
+                if signalled {
+                    return Ok(0);
+                }
+            }
+            _ = sigint.recv() => match &running {
+                Some(turn) if turn.ignore_int => {}
+                Some(turn) => { let _ = turn.abort.send(Some(Abort::Signal)); }
+                None => return Ok(0),
+            },
+            _ = sigterm.recv() => return Ok(143),
+            _ = sighup.recv() => return Ok(129),
+        }
+    }
+}
+
+fn start(conversation: &Arc<Conversation>, prompt: String) -> Running {
+    let (script, ignore_int) = choose(&prompt);
+    let (abort, watch) = watch::channel(None);
+    let task = tokio::spawn(run_turn(Arc::clone(conversation), prompt, script, watch));
+    Running {
+        task,
+        abort,
+        ignore_int,
+    }
+}
+
+fn on_input(
+    line: &str,
+    conversation: &Conversation,
+    queue: &mut VecDeque<String>,
+    running: Option<&Running>,
+) {
+    let Ok(message) = serde_json::from_str::<Value>(line) else {
+        eprintln!(
+            "Error parsing streaming input line: {}",
+            line.chars().take(80).collect::<String>()
+        );
+        return;
+    };
+    match message["type"].as_str() {
+        Some("user") => queue.push_back(user_text(&message["message"]["content"])),
+        Some("control_request") => {
+            let request_id = message["request_id"].as_str().unwrap_or_default();
+            conversation.out.control_response(request_id);
+            let interrupt = message["request"]["subtype"] == "interrupt";
+            if let Some(turn) = running.filter(|turn| interrupt && !turn.ignore_int) {
+                let _ = turn.abort.send(Some(Abort::Interrupt));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The text of a user message: a string, or its text blocks joined.
+pub fn user_text(content: &Value) -> String {
+    match content {
+        Value::String(text) => text.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|block| block["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
