@@ -16,9 +16,23 @@ const QUOTED_CHARS: usize = 120;
 pub fn parse_line(line: &Line, max_len: usize) -> Vec<AgentEvent> {
     match line {
         Line::Text(text) => parse_text(text),
-        Line::Oversized { bytes } => vec![diagnostic(format!(
-            "skipped a stdout line of {bytes} bytes: longer than the {max_len}-byte cap"
-        ))],
+        Line::Oversized { bytes, result } => {
+            let mut events = vec![diagnostic(format!(
+                "skipped a stdout line of {bytes} bytes: longer than the {max_len}-byte cap"
+            ))];
+            // A result too long to keep still ends the turn (it repeats the whole reply).
+            if let Some(is_error) = *result {
+                events.push(AgentEvent::Result {
+                    subtype: "oversized".to_owned(),
+                    is_error,
+                    text: None,
+                    errors: Vec::new(),
+                    terminal_reason: None,
+                    usage: lulu_domain::RunUsage::default(),
+                });
+            }
+            events
+        }
         Line::NotUtf8 { bytes } => vec![diagnostic(format!(
             "skipped a stdout line of {bytes} bytes: not valid UTF-8"
         ))],

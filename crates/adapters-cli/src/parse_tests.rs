@@ -36,7 +36,13 @@ fn documented_and_unknown_lines_become_these_events() {
 #[test]
 fn oversized_and_non_utf8_lines_become_diagnostics() {
     let events = [
-        parse_line(&Line::Oversized { bytes: 16_777_216 }, 8_388_608),
+        parse_line(
+            &Line::Oversized {
+                bytes: 16_777_216,
+                result: None,
+            },
+            8_388_608,
+        ),
         parse_line(&Line::NotUtf8 { bytes: 3 }, 8_388_608),
     ];
     insta::assert_yaml_snapshot!(events);

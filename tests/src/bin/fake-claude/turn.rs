@@ -103,7 +103,9 @@ pub async fn run_turn(
             turn.conversation
                 .out
                 .assistant(&turn.message_id, MESSAGE_MODEL, &block);
-            turn.reply("Sent a huge line.")
+            turn.text("Sent a huge line.");
+            // As the real CLI does, the result repeats the reply: a second huge line.
+            turn.success(&"x".repeat(size), 1)
         }
         Script::Stderr(mb) => {
             flood_stderr(u64::from(mb) * 1_000_000);
