@@ -1,76 +1,15 @@
 //! The control mailbox: another process asks a session's owner to interrupt or resume it,
 //! the owner claims the request (exactly one claimer), carries it out and answers.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
-use lulu_domain::{OwnerId, Prompt, SessionId, SessionStatus};
+use lulu_domain::{OwnerId, Prompt, SessionId};
 use rusqlite::{params, OptionalExtension as _, Row, Transaction};
 
 use crate::codec::{self, time_text, UnknownWord};
 use crate::error::{not_found, DbError};
 
-/// Identifies one control request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ControlRequestId(i64);
-
-impl ControlRequestId {
-    /// The stored number.
-    pub const fn value(self) -> i64 {
-        self.0
-    }
-
-    /// An id previously read with [`Self::value`].
-    pub const fn from_value(value: i64) -> Self {
-        Self(value)
-    }
-}
-
-impl fmt::Display for ControlRequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "control request {}", self.0)
-    }
-}
-
-/// What a control request asks of the session's owner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ControlAction {
-    /// Stop the live run.
-    Interrupt,
-    /// Continue the conversation with a follow-up prompt.
-    Resume {
-        /// The follow-up prompt.
-        prompt: Prompt,
-    },
-}
-
-/// A request waiting in, or claimed from, the mailbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ControlRequest {
-    /// Its id, to answer it.
-    pub id: ControlRequestId,
-    /// The session it is about.
-    pub session_id: SessionId,
-    /// What is asked.
-    pub action: ControlAction,
-    /// When it was asked.
-    pub requested_at: DateTime<Utc>,
-}
-
-/// How the owner answered a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ControlAnswer {
-    /// Carried out; the session is now in `status`.
-    Succeeded {
-        /// The session's status afterwards.
-        status: SessionStatus,
-    },
-    /// Not carried out.
-    Refused {
-        /// Why, in words to show the requester.
-        message: String,
-    },
-}
+pub use lulu_domain::ports::{ControlAction, ControlAnswer, ControlRequest};
+pub use lulu_domain::ControlRequestId;
 
 /// Leaves a request for the session's owner.
 pub(crate) fn enqueue(
@@ -98,7 +37,7 @@ pub(crate) fn enqueue(
             params![session_id.to_string(), word, prompt, time_text(now)],
             |row| row.get(0),
         )?;
-    Ok(ControlRequestId(id))
+    Ok(ControlRequestId::from_value(id))
 }
 
 fn request_from_row(row: &Row<'_>) -> rusqlite::Result<ControlRequest> {
@@ -116,7 +55,7 @@ fn request_from_row(row: &Row<'_>) -> rusqlite::Result<ControlRequest> {
         }
     };
     Ok(ControlRequest {
-        id: ControlRequestId(row.get(0)?),
+        id: ControlRequestId::from_value(row.get(0)?),
         session_id: codec::from_text(row, 1)?,
         action,
         requested_at: codec::time(row, 4)?,
@@ -146,7 +85,11 @@ pub(crate) fn claim(
          WHERE id = ?1 AND claimed_by IS NULL",
     )?;
     for request in &requests {
-        mark.execute(params![request.id.0, owner.to_string(), time_text(now)])?;
+        mark.execute(params![
+            request.id.value(),
+            owner.to_string(),
+            time_text(now)
+        ])?;
     }
     Ok(requests)
 }
@@ -158,23 +101,32 @@ pub(crate) fn answer(
     answer: &ControlAnswer,
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
-    let (word, status, message) = match answer {
-        ControlAnswer::Succeeded { status } => ("succeeded", Some(status.as_str()), None),
-        ControlAnswer::Refused { message } => ("refused", None, Some(message.as_str())),
+    let (word, status, code, message) = match answer {
+        ControlAnswer::Succeeded { status } => ("succeeded", Some(status.as_str()), None, None),
+        ControlAnswer::Refused { code, message } => {
+            ("refused", None, Some(code.as_str()), Some(message.as_str()))
+        }
     };
     let answered = transaction
         .prepare_cached(
             "UPDATE control_requests SET answered_at = ?2, answer = ?3, answer_status = ?4, \
-                 answer_message = ?5 \
+                 answer_message = ?5, answer_code = ?6 \
              WHERE id = ?1 AND answered_at IS NULL",
         )?
-        .execute(params![id.0, time_text(now), word, status, message])?;
+        .execute(params![
+            id.value(),
+            time_text(now),
+            word,
+            status,
+            message,
+            code
+        ])?;
     if answered > 0 {
         return Ok(true);
     }
     let exists = transaction
         .prepare_cached("SELECT 1 FROM control_requests WHERE id = ?1")?
-        .exists([id.0])?;
+        .exists([id.value()])?;
     if !exists {
         return Err(not_found(id.to_string()));
     }
@@ -188,9 +140,10 @@ pub(crate) fn answer_of(
 ) -> Result<Option<ControlAnswer>, DbError> {
     let row = transaction
         .prepare_cached(
-            "SELECT answer, answer_status, answer_message FROM control_requests WHERE id = ?1",
+            "SELECT answer, answer_status, answer_message, answer_code FROM control_requests \
+             WHERE id = ?1",
         )?
-        .query_row([id.0], |row| {
+        .query_row([id.value()], |row| {
             let answer: Option<String> = row.get(0)?;
             let Some(answer) = answer else {
                 return Ok(None);
@@ -200,7 +153,9 @@ pub(crate) fn answer_of(
                 return Ok(Some(ControlAnswer::Succeeded { status }));
             }
             let message: Option<String> = row.get(2)?;
+            let code: Option<String> = row.get(3)?;
             Ok(Some(ControlAnswer::Refused {
+                code: code.unwrap_or_else(|| "refused".to_owned()),
                 message: message.unwrap_or_default(),
             }))
         })
@@ -208,7 +163,7 @@ pub(crate) fn answer_of(
     row.ok_or_else(|| not_found(id.to_string()))
 }
 
-/// Refuses, with `message`, every unanswered request whose session has no live owner (no
+/// Refuses (code `owner_gone`), with `message`, every unanswered request whose session has no live owner (no
 /// owner, or one whose lease is missing or lapsed at `now`). Returns the refused ids.
 pub(crate) fn refuse_orphaned(
     transaction: &Transaction<'_>,
@@ -218,14 +173,14 @@ pub(crate) fn refuse_orphaned(
     let ids = transaction
         .prepare_cached(
             "UPDATE control_requests SET answered_at = ?1, answer = 'refused', \
-                 answer_message = ?2 \
+                 answer_message = ?2, answer_code = 'owner_gone' \
              WHERE answered_at IS NULL AND session_id IN ( \
                  SELECT s.id FROM sessions s LEFT JOIN owners o ON o.owner_id = s.owner_id \
                  WHERE o.owner_id IS NULL OR o.expires_at <= ?1) \
              RETURNING id",
         )?
         .query_map(params![time_text(now), message], |row| row.get(0))?
-        .map(|id| id.map(ControlRequestId))
+        .map(|id| id.map(ControlRequestId::from_value))
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(ids)
 }

@@ -11,22 +11,7 @@ use crate::codec::{self, time_text};
 use crate::error::DbError;
 use crate::sessions::{session_from_row, SESSION_COLUMNS};
 
-/// A process's claim to the live sessions it supervises, valid until `expires_at`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnerLease {
-    /// The owning process's identity.
-    pub owner: OwnerId,
-    /// Its process id.
-    pub pid: u32,
-    /// Its start time in clock ticks after boot (pins the pid down against reuse).
-    pub start_time: u64,
-    /// The host it runs on.
-    pub host: String,
-    /// When it last renewed the lease.
-    pub heartbeat_at: DateTime<Utc>,
-    /// When the lease lapses unless renewed.
-    pub expires_at: DateTime<Utc>,
-}
+pub use lulu_domain::ports::OwnerLease;
 
 /// What a renewal found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +96,15 @@ fn lease_from_row(row: &Row<'_>) -> rusqlite::Result<OwnerLease> {
         heartbeat_at: codec::time(row, 4)?,
         expires_at: codec::time(row, 5)?,
     })
+}
+
+/// Every lease, current or lapsed.
+pub(crate) fn all(transaction: &Transaction<'_>) -> Result<Vec<OwnerLease>, DbError> {
+    let mut statement = transaction.prepare_cached(
+        "SELECT owner_id, pid, start_time, host, heartbeat_at, expires_at FROM owners ORDER BY owner_id",
+    )?;
+    let rows = statement.query_map([], lease_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Leases that lapsed at or before `now`, oldest expiry first.

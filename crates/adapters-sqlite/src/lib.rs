@@ -20,6 +20,7 @@
 mod changes;
 mod codec;
 mod control;
+mod control_port;
 mod coordination;
 mod error;
 mod events;

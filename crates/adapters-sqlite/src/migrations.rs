@@ -32,10 +32,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("../migrations/0002_owners_mailbox_changes.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("../migrations/0003_answer_codes_run_slots.sql"),
+    },
 ];
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Reads the file's schema version.
 pub(crate) fn schema_version(connection: &Connection) -> rusqlite::Result<u32> {

@@ -72,10 +72,28 @@ uuid_id!(
     /// Identifies one Lulu process acting as the owner of the runs it spawned.
     OwnerId
 );
-uuid_id!(
-    /// Identifies one cross-process control request.
-    ControlRequestId
-);
+/// Identifies one cross-process control request (the mailbox's own sequence number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ControlRequestId(i64);
+
+impl ControlRequestId {
+    /// The id with this number.
+    pub const fn from_value(value: i64) -> Self {
+        Self(value)
+    }
+
+    /// Its number.
+    pub const fn value(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ControlRequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
 
 #[cfg(test)]
 mod tests {

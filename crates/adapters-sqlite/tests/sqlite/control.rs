@@ -54,6 +54,7 @@ async fn a_request_is_claimed_by_the_owner_only_once_and_answered_once() {
         .await
         .unwrap());
     let refusal = ControlAnswer::Refused {
+        code: "too_late".into(),
         message: "too late".into(),
     };
     assert!(!owner
@@ -125,6 +126,7 @@ async fn requests_for_sessions_without_a_live_owner_are_refused() {
     assert_eq!(
         owner.control_answer(request).await.unwrap(),
         Some(ControlAnswer::Refused {
+            code: "owner_gone".into(),
             message: "its owner has exited".into()
         })
     );

@@ -7,7 +7,6 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::ids::{ControlRequestId, OwnerId, RunId, SessionId};
 use crate::input::Prompt;
@@ -16,7 +15,7 @@ use crate::process::ProcessRecord;
 use crate::session::{Session, SessionStatus};
 
 /// A Lulu process's claim to be alive, renewed while it owns runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnerLease {
     /// The owner.
     pub owner: OwnerId,
@@ -27,14 +26,13 @@ pub struct OwnerLease {
     /// The host it runs on.
     pub host: String,
     /// Last renewal.
-    pub renewed_at: DateTime<Utc>,
+    pub heartbeat_at: DateTime<Utc>,
     /// When the lease lapses without renewal.
     pub expires_at: DateTime<Utc>,
 }
 
 /// What another process asks a session's owner to do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ControlAction {
     /// Interrupt the running session.
     Interrupt,
@@ -59,11 +57,10 @@ pub struct ControlRequest {
 }
 
 /// The owner's answer to a control request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "answer", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ControlAnswer {
     /// Carried out; the session's status afterwards.
-    Done {
+    Succeeded {
         /// Status after the operation.
         status: SessionStatus,
     },
@@ -201,12 +198,6 @@ pub trait ControlStore: Send + Sync {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
-
-    /// Sessions changed after `cursor`, and the cursor to ask with next time.
-    ///
-    /// # Errors
-    /// [`StoreError`].
-    async fn changes_since(&self, cursor: u64) -> Result<(u64, Vec<Session>), StoreError>;
 
     /// Sessions whose id (hyphenated text) starts with `prefix`, at most `limit`.
     ///
