@@ -41,5 +41,17 @@ pub use control::CliRunControl;
 pub use kill::{become_child_subreaper, kill_recorded_groups, SubreaperError};
 pub use launcher::CliLauncher;
 pub use lines::{BoundedLines, Line};
+pub use owner::RUN_ENV;
 pub use parse::parse_line;
-pub use tree::{descendants, process_start_time, read_stat, still_running, ProcStat};
+pub use tree::{
+    descendants, process_start_time, processes_with_env, read_stat, still_running, ProcStat,
+};
+
+/// Every living process carrying run `run_id`'s marker (`LULU_RUN_ID=<run id>`), wherever
+/// it lives now: the agent and everything it started, recorded or not.
+pub fn processes_of_run(run_id: lulu_domain::RunId) -> Vec<lulu_domain::ProcessRecord> {
+    processes_with_env(&format!("{RUN_ENV}={run_id}"))
+        .iter()
+        .map(ProcStat::record)
+        .collect()
+}

@@ -35,7 +35,7 @@ impl RuntimeConfig {
             claude_bin,
             max_running: DEFAULT_MAX_RUNNING,
             interrupt: InterruptPolicy::default(),
-            lease_ttl: Duration::from_secs(5),
+            lease_ttl: Duration::from_secs(10),
             poll_interval: Duration::from_millis(50),
         }
     }

@@ -51,7 +51,7 @@ async fn carry_out(
         ControlAction::Resume { prompt } => supervisor.resume(request.session_id, prompt).await,
     };
     let answer = match result {
-        Ok(session) => ControlAnswer::Done {
+        Ok(session) => ControlAnswer::Succeeded {
             status: session.status,
         },
         Err(error) => ControlAnswer::Refused {

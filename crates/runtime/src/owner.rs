@@ -29,7 +29,7 @@ impl OwnerIdentity {
             pid: self.pid,
             start_time: self.start_time,
             host: self.host.clone(),
-            renewed_at: now,
+            heartbeat_at: now,
             expires_at,
         }
     }
@@ -61,7 +61,7 @@ mod tests {
             pid,
             start_time,
             host: host.into(),
-            renewed_at: now,
+            heartbeat_at: now,
             expires_at: now + chrono::Duration::seconds(expires_in),
         }
     }

@@ -1,6 +1,6 @@
 //! What the runtime needs from the operating system's process table.
 
-use lulu_domain::ProcessRecord;
+use lulu_domain::{ProcessRecord, RunId};
 
 /// Looks processes up and kills recorded process groups safely.
 pub trait ProcessTable: Send + Sync {
@@ -10,6 +10,28 @@ pub trait ProcessTable: Send + Sync {
     /// Kills the group of every recorded process that is still the same process (its start
     /// time matches); returns how many groups were signalled.
     fn kill_groups(&self, processes: &[ProcessRecord]) -> usize;
+
+    /// Every living process marked as belonging to run `run_id`, recorded or not (a tool
+    /// started just before its owner died may never have been recorded).
+    fn marked(&self, run_id: RunId) -> Vec<ProcessRecord>;
+}
+
+/// The machine's real process table (Linux `/proc`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemProcesses;
+
+impl ProcessTable for SystemProcesses {
+    fn start_time(&self, pid: u32) -> Option<u64> {
+        lulu_adapters_cli::process_start_time(pid)
+    }
+
+    fn kill_groups(&self, processes: &[ProcessRecord]) -> usize {
+        lulu_adapters_cli::kill_recorded_groups(processes)
+    }
+
+    fn marked(&self, run_id: RunId) -> Vec<ProcessRecord> {
+        lulu_adapters_cli::processes_of_run(run_id)
+    }
 }
 
 #[cfg(test)]
@@ -24,6 +46,7 @@ pub(crate) mod tests {
     pub(crate) struct FakeProcesses {
         alive: Mutex<HashMap<u32, u64>>,
         killed: Mutex<Vec<u32>>,
+        marks: Mutex<Vec<(RunId, ProcessRecord)>>,
     }
 
     impl FakeProcesses {
@@ -31,11 +54,27 @@ pub(crate) mod tests {
             Self {
                 alive: Mutex::new(alive.iter().copied().collect()),
                 killed: Mutex::default(),
+                marks: Mutex::default(),
             }
         }
 
         pub(crate) fn killed(&self) -> Vec<u32> {
             self.killed.lock().unwrap().clone()
+        }
+    }
+
+    impl FakeProcesses {
+        /// Marks `pid` (alive, with `start_time`) as a process of `run`.
+        pub(crate) fn mark(&self, run: RunId, pid: u32, start_time: u64) {
+            self.alive.lock().unwrap().insert(pid, start_time);
+            self.marks.lock().unwrap().push((
+                run,
+                ProcessRecord {
+                    pid,
+                    pgid: pid,
+                    start_time,
+                },
+            ));
         }
     }
 
@@ -55,6 +94,18 @@ pub(crate) mod tests {
                 }
             }
             killed
+        }
+
+        fn marked(&self, run_id: RunId) -> Vec<ProcessRecord> {
+            let alive = self.alive.lock().unwrap();
+            let marks = self.marks.lock().unwrap();
+            marks
+                .iter()
+                .filter(|(run, record)| {
+                    *run == run_id && alive.get(&record.pid) == Some(&record.start_time)
+                })
+                .map(|(_, record)| *record)
+                .collect()
         }
     }
 }

@@ -33,6 +33,10 @@ impl Recovery<'_> {
     /// [`RuntimeError::Store`] when the database cannot be read.
     pub async fn run(&self, now: DateTime<Utc>) -> Result<Vec<Session>, RuntimeError> {
         let me = self.control.owner();
+        // Sessions first, leases second: an owner stores its lease before any session, so
+        // every owner of a session read here has its lease in the later read. (The other
+        // order took a new owner's first session for an orphan.)
+        let live = self.control.live_sessions().await?;
         let leases = self.control.leases().await?;
         let gone: HashSet<OwnerId> = leases
             .iter()
@@ -42,7 +46,7 @@ impl Recovery<'_> {
             .map(|lease| lease.owner)
             .collect();
         let mut settled = Vec::new();
-        for owned in self.control.live_sessions().await? {
+        for owned in live {
             let lease = owned
                 .owner
                 .and_then(|owner| leases.iter().find(|lease| lease.owner == owner));
@@ -71,8 +75,9 @@ impl Recovery<'_> {
     ) -> Result<Option<Session>, RuntimeError> {
         let mut killed = 0;
         if let Some(run_id) = session.active_run_id {
-            let recorded = self.control.recorded_processes(run_id).await?;
-            killed = self.processes.kill_groups(&recorded);
+            let mut doomed = self.control.recorded_processes(run_id).await?;
+            doomed.extend(self.processes.marked(run_id));
+            killed = self.processes.kill_groups(&doomed);
         }
         let owner = lease.map_or_else(
             || "its owner is gone".to_owned(),
@@ -125,7 +130,7 @@ mod tests {
             pid,
             start_time,
             host: "here".into(),
-            renewed_at: epoch(),
+            heartbeat_at: epoch(),
             expires_at: epoch() + chrono::Duration::seconds(30),
         }
     }
@@ -164,25 +169,35 @@ mod tests {
         };
         // 500 and 510 still run as recorded; 520's pid now belongs to another process.
         let processes = FakeProcesses::with(&[(500, 77), (510, 78), (520, 1234), (900, 9)]);
+        // A tool started just before the owner died: never recorded, but marked.
+        processes.mark(run_id(1), 530, 80);
 
         let mut control = MockControlStore::new();
+        // Sessions must be read before leases (see `Recovery::run`).
+        let mut order = mockall::Sequence::new();
         control.expect_owner().return_const(me);
+        let (orphan_clone, healthy_clone) = (orphan.clone(), healthy.clone());
+        control
+            .expect_live_sessions()
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(move || {
+                Ok(vec![
+                    OwnedSession {
+                        session: orphan_clone.clone(),
+                        owner: Some(dead),
+                    },
+                    OwnedSession {
+                        session: healthy_clone.clone(),
+                        owner: Some(alive),
+                    },
+                ])
+            });
         control
             .expect_leases()
+            .times(1)
+            .in_sequence(&mut order)
             .returning(move || Ok(vec![lease(dead, 4711, 1), lease(alive, 900, 9)]));
-        let (orphan_clone, healthy_clone) = (orphan.clone(), healthy.clone());
-        control.expect_live_sessions().returning(move || {
-            Ok(vec![
-                OwnedSession {
-                    session: orphan_clone.clone(),
-                    owner: Some(dead),
-                },
-                OwnedSession {
-                    session: healthy_clone.clone(),
-                    owner: Some(alive),
-                },
-            ])
-        });
         control
             .expect_recorded_processes()
             .withf(move |run| *run == run_id(1))
@@ -225,7 +240,7 @@ mod tests {
         );
         assert_eq!(
             processes.killed(),
-            vec![500, 510],
+            vec![500, 510, 530],
             "the reused pid 520 was spared"
         );
         assert_eq!(

@@ -102,6 +102,10 @@ impl Runtime {
     /// # Errors
     /// [`RuntimeError::Store`] when the lease cannot be stored.
     pub async fn serve(self: &Arc<Self>) -> Result<(), RuntimeError> {
+        // Tools the agent orphans come back to this process, to be killed and reaped.
+        if let Err(error) = lulu_adapters_cli::become_child_subreaper() {
+            warn!(%error, "could not become a child subreaper; orphaned tools go to init");
+        }
         self.renew_lease().await?;
         let mut background = self
             .background
@@ -251,7 +255,7 @@ impl Runtime {
             mailbox::await_answer(control, clock, request, self.config.poll_interval, deadline)
                 .await?;
         match answer {
-            Some(ControlAnswer::Done { .. }) => self.session(id).await,
+            Some(ControlAnswer::Succeeded { .. }) => self.session(id).await,
             Some(ControlAnswer::Refused { code, message }) => {
                 Err(RuntimeError::Refused { code, message })
             }
