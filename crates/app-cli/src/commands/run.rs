@@ -209,6 +209,9 @@ fn spec(
     })
 }
 
+/// How long a session waits queued before the user is told why nothing happens.
+const QUEUED_NOTICE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Streams a session this process owns until it settles; Ctrl-C (or SIGTERM/SIGHUP)
 /// interrupts it through the supervisor. Returns the exit code for its final status.
 async fn foreground(
@@ -221,7 +224,8 @@ async fn foreground(
     let mut run = session.active_run_id;
     let mut last_seq: Option<u64> = None;
     let mut interrupt: Option<tokio::task::JoinHandle<Result<Session, RuntimeError>>> = None;
-    let mut said_queued = false;
+    // Said only if the session really waits for a slot, not for the instant it is queued.
+    let mut queued_since: Option<tokio::time::Instant> = None;
     let stop = termination();
     tokio::pin!(stop);
     let settled = loop {
@@ -236,10 +240,8 @@ async fn foreground(
                 }
                 Ok(SessionUpdate::Session(session)) if session.id == id => {
                     run = session.active_run_id;
-                    if session.status == SessionStatus::Queued && !said_queued {
-                        said_queued = true;
-                        eprintln_dim("queued: waiting for a free run slot (LULU_MAX_RUNNING)");
-                    }
+                    queued_since = (session.status == SessionStatus::Queued)
+                        .then(|| queued_since.unwrap_or_else(tokio::time::Instant::now));
                     if !session.status.is_live() {
                         break session;
                     }
@@ -252,6 +254,11 @@ async fn foreground(
                 }
                 Err(RecvError::Closed) => break runtime.session(id).await?,
             },
+            () = tokio::time::sleep_until(queued_since.unwrap_or_else(tokio::time::Instant::now) + QUEUED_NOTICE),
+                if queued_since.is_some() => {
+                eprintln_dim("queued: waiting for a free run slot (LULU_MAX_RUNNING)");
+                queued_since = None;
+            }
             () = &mut stop, if interrupt.is_none() => {
                 eprintln_dim("interrupting… (the agent gets a graceful stop, then a forceful one)");
                 let runtime = Arc::clone(runtime);

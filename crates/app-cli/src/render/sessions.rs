@@ -126,9 +126,9 @@ pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> S
     field(
         "Usage",
         format!(
-            "{} · {} turns · {} input / {} output tokens",
+            "{} · {} · {} input / {} output tokens",
             money(totals.cost_usd),
-            totals.num_turns,
+            super::transcript::turns(totals.num_turns),
             totals.input_tokens,
             totals.output_tokens
         ),

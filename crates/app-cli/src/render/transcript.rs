@@ -95,10 +95,19 @@ pub fn event_line(event: &AgentEvent) -> String {
     }
 }
 
+/// `1 turn`, `2 turns`.
+pub fn turns(count: u64) -> String {
+    if count == 1 {
+        "1 turn".to_owned()
+    } else {
+        format!("{count} turns")
+    }
+}
+
 fn usage_summary(usage: &RunUsage) -> String {
     format!(
-        "{} turns · {} · {}",
-        usage.num_turns,
+        "{} · {} · {}",
+        turns(usage.num_turns),
         money(usage.cost_usd),
         duration_ms(usage.duration_ms)
     )
@@ -130,9 +139,9 @@ fn tool_summary(input_json: &str) -> String {
 pub fn final_line(session: &Session, elapsed_ms: u64) -> String {
     let status = session.status;
     let mut text = format!(
-        "{} · {} turns · {} · {}",
+        "{} · {} · {} · {}",
         status.as_str(),
-        session.totals.num_turns,
+        turns(session.totals.num_turns),
         money(session.totals.cost_usd),
         duration_ms(elapsed_ms)
     );
