@@ -1,0 +1,414 @@
+//! The whole-system fixture: a temp dir with its own database, Claude config dir and
+//! work directories; a `lulu` command builder pointed at fake-claude; waits with
+//! deadlines; and the process bookkeeping that proves nothing is left behind.
+//!
+//! This binary makes itself a child subreaper, so detached `lulu` owners (and anything
+//! they orphan) come back to it when their parent exits; [`Sandbox::drop`] kills and
+//! reaps every one of them. That is process-wide state, which is why these tests live
+//! in a test binary of their own.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag};
+
+use nix::unistd::Pid;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// How long any wait in these tests may take before it fails.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The `lulu` binary under test: beside this test executable's `deps/` folder in the
+/// shared target dir (`cargo test --workspace` builds it; `cargo build -p lulu-app-cli`
+/// does too).
+pub fn lulu_bin() -> &'static Path {
+    static LULU: OnceLock<PathBuf> = OnceLock::new();
+    LULU.get_or_init(|| {
+        let me = std::env::current_exe().expect("the test knows its own path");
+        let profile_dir = me
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>/deps/<test>");
+        let lulu = profile_dir.join("lulu");
+        assert!(
+            lulu.is_file(),
+            "{} is missing: run `cargo build -p lulu-app-cli` first",
+            lulu.display()
+        );
+        lulu
+    })
+}
+
+/// Pids of the children this binary spawned itself (their owners wait for them).
+fn own_children() -> &'static Mutex<HashSet<i32>> {
+    static CHILDREN: OnceLock<Mutex<HashSet<i32>>> = OnceLock::new();
+    CHILDREN.get_or_init(|| {
+        nix::sys::prctl::set_child_subreaper(true).expect("become a child subreaper");
+        Mutex::default()
+    })
+}
+
+/// One test's world.
+pub struct Sandbox {
+    dir: TempDir,
+    /// The database.
+    pub db: PathBuf,
+    /// fake-claude's config dir (its transcripts).
+    pub claude_config: PathBuf,
+    /// A work directory for sessions.
+    pub work: PathBuf,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Sandbox {
+    /// A fresh world.
+    pub fn new() -> Self {
+        own_children();
+        let dir = tempfile::Builder::new()
+            .prefix("lulu-system-")
+            .tempdir()
+            .expect("temp dir");
+        let work = dir.path().join("work");
+        let claude_config = dir.path().join("claude");
+        std::fs::create_dir_all(&work).expect("work dir");
+        std::fs::create_dir_all(&claude_config).expect("claude dir");
+        Self {
+            db: dir.path().join("lulu.db"),
+            claude_config,
+            work,
+            dir,
+            extra_env: Vec::new(),
+        }
+    }
+
+    /// Adds an environment variable to every `lulu` command.
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.extra_env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// A `lulu` command in this world.
+    pub fn lulu(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(lulu_bin());
+        command
+            .args(args)
+            .current_dir(&self.work)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("TMPDIR", self.dir.path())
+            .env("LULU_DB", &self.db)
+            .env("LULU_CLAUDE_BIN", crate::fake_claude())
+            .env("CLAUDE_CONFIG_DIR", &self.claude_config)
+            .env("NO_COLOR", "1")
+            .env("FAKE_CLAUDE_TICK_MS", "100")
+            .stdin(Stdio::null());
+        for (name, value) in &self.extra_env {
+            command.env(name, value);
+        }
+        command
+    }
+
+    /// Runs `lulu args` to completion (within [`PATIENCE`]).
+    pub fn run(&self, args: &[&str]) -> Output {
+        let child = self.spawn(args);
+        self.finish(child)
+    }
+
+    /// Starts `lulu args` with piped output.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        let child = self
+            .lulu(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("lulu starts");
+        own_children()
+            .lock()
+            .unwrap()
+            .insert(child.id().cast_signed());
+        child
+    }
+
+    /// Waits for a spawned `lulu` (within [`PATIENCE`], else kills it and fails) and
+    /// collects its output.
+    #[allow(clippy::unused_self)] // reads as `sandbox.finish(child)` beside `sandbox.spawn(..)`
+    pub fn finish(&self, mut child: Child) -> Output {
+        let pid = child.id().cast_signed();
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        let began = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("lulu can be waited for") {
+                break status;
+            }
+            if began.elapsed() > PATIENCE {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("lulu {pid} did not finish within {PATIENCE:?}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        own_children().lock().unwrap().remove(&pid);
+        Output {
+            status,
+            stdout: stdout.join().expect("stdout reader"),
+            stderr: stderr.join().expect("stderr reader"),
+        }
+    }
+
+    /// Runs `lulu args` and expects exit 0; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "lulu {args:?} failed: {:?}\nstdout: {}\nstderr: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("utf-8 output")
+    }
+
+    /// `lulu show ID --json`.
+    pub fn show(&self, id: &str) -> Value {
+        serde_json::from_str(&self.ok(&["show", id, "--json"])).expect("show --json is JSON")
+    }
+
+    /// `lulu run --detach PROMPT` in the work dir; returns the session id.
+    pub fn detach(&self, prompt: &str) -> String {
+        self.ok(&["run", "--detach", prompt]).trim().to_owned()
+    }
+
+    /// Polls `show` until `pred` holds (within [`PATIENCE`]); returns the last value.
+    pub fn wait_for(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let began = Instant::now();
+        loop {
+            let session = self.show(id);
+            if pred(&session) {
+                return session;
+            }
+            assert!(
+                began.elapsed() < PATIENCE,
+                "session {id} never became {what}: {session:#}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Polls until the session runs its agent; returns the agent's pid.
+    pub fn wait_for_agent(&self, id: &str) -> i32 {
+        let session = self.wait_for(id, "running its agent", |session| {
+            session["status"] == "running" && !session["runs"][0]["pid"].is_null()
+        });
+        let pid = session["runs"][0]["pid"].as_i64().expect("a pid");
+        i32::try_from(pid).expect("pids fit in i32")
+    }
+
+    /// Runs two copies of `lulu args` at once; asserts exactly one succeeded and returns
+    /// the other's output.
+    pub fn race(&self, args: &[&str]) -> Output {
+        let first = self.spawn(args);
+        let second = self.spawn(args);
+        let outcomes = [self.finish(first), self.finish(second)];
+        let succeeded = outcomes
+            .iter()
+            .filter(|output| output.status.success())
+            .count();
+        assert_eq!(
+            succeeded, 1,
+            "exactly one of two concurrent `{args:?}` proceeds: {outcomes:?}"
+        );
+        outcomes
+            .into_iter()
+            .find(|output| !output.status.success())
+            .expect("one was refused")
+    }
+
+    /// Polls until the session has this status.
+    pub fn wait_status(&self, id: &str, status: &str) -> Value {
+        self.wait_for(id, status, |session| session["status"] == status)
+    }
+
+    /// Every process whose environment names this sandbox's database: owners, agents,
+    /// tools (they all inherit `LULU_DB`).
+    pub fn processes(&self) -> Vec<i32> {
+        let marker = format!("LULU_DB={}", self.db.display());
+        processes_with_env(&marker)
+    }
+
+    /// Waits until no process of this sandbox is left (reaping those that come back to us).
+    pub fn assert_nothing_left(&self) {
+        let began = Instant::now();
+        loop {
+            reap_orphans();
+            let left = self.processes();
+            if left.is_empty() {
+                return;
+            }
+            assert!(
+                began.elapsed() < PATIENCE,
+                "processes left behind: {}",
+                describe(&left)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for pid in self.processes() {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        let began = Instant::now();
+        while !self.processes().is_empty() && began.elapsed() < Duration::from_secs(5) {
+            reap_orphans();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        reap_orphans();
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own.
+fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
+}
+
+/// Reaps zombies that were reparented to this process (never our own `Command`s).
+pub fn reap_orphans() {
+    let me = std::process::id().cast_signed();
+    let own = own_children().lock().unwrap().clone();
+    for pid in all_pids() {
+        if own.contains(&pid) {
+            continue;
+        }
+        let Some((ppid, state)) = stat(pid) else {
+            continue;
+        };
+        if ppid == me && state == 'Z' {
+            let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
+        }
+    }
+}
+
+fn all_pids() -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// (ppid, state) from `/proc/<pid>/stat`.
+fn stat(pid: i32) -> Option<(i32, char)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &text[text.rfind(')')? + 2..];
+    let mut fields = after.split(' ');
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((ppid, state))
+}
+
+fn processes_with_env(marker: &str) -> Vec<i32> {
+    let me = std::process::id().cast_signed();
+    all_pids()
+        .into_iter()
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|environ| {
+                environ
+                    .split(|byte| *byte == 0)
+                    .any(|var| var == marker.as_bytes())
+            })
+        })
+        .collect()
+}
+
+fn describe(pids: &[i32]) -> String {
+    pids.iter()
+        .map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            format!("{pid} ({})", cmdline.trim())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether a process with this pid exists (zombies included).
+pub fn exists(pid: i32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Polls `condition` until it holds (within [`PATIENCE`]).
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let began = Instant::now();
+    while !condition() {
+        assert!(began.elapsed() < PATIENCE, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The parent of a process.
+pub fn parent_of(pid: i32) -> Option<i32> {
+    stat(pid).map(|(ppid, _)| ppid)
+}
+
+/// Whether some descendant of `ancestor` runs a program called `name`.
+pub fn has_descendant_named(ancestor: i32, name: &str) -> bool {
+    all_pids().into_iter().any(|pid| {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        comm.trim() == name && descends_from(pid, ancestor)
+    })
+}
+
+fn descends_from(mut pid: i32, ancestor: i32) -> bool {
+    for _ in 0..64 {
+        match parent_of(pid) {
+            Some(parent) if parent == ancestor => return true,
+            Some(parent) if parent > 1 => pid = parent,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Replaces session/run ids and timestamps with stable placeholders, for snapshots.
+pub fn redact(text: &str) -> String {
+    let uuid =
+        regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").unwrap();
+    let short = regex::Regex::new(r"\b[0-9a-f]{8}\b").unwrap();
+    let time = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z").unwrap();
+    let ago = regex::Regex::new(r"(just now|\d+ (s|min|h|d) ago)").unwrap();
+    let money = regex::Regex::new(r"\d+\.\d+ s\b|\d+ ms\b").unwrap();
+    let pid =
+        regex::Regex::new(r#""pid": \d+|\b\d{2,7}(  (completed|interrupted|failed|running))"#)
+            .unwrap();
+    let sandbox = regex::Regex::new(r#"[^\s"]*lulu-system-[A-Za-z0-9]+"#).unwrap();
+    let text = sandbox.replace_all(text, "[sandbox]");
+    let text = uuid.replace_all(&text, "[id]");
+    let text = time.replace_all(&text, "[time]");
+    let text = short.replace_all(&text, "[short]");
+    let text = ago.replace_all(&text, "[ago]");
+    let text = money.replace_all(&text, "[duration]");
+    pid.replace_all(&text, |caps: &regex::Captures<'_>| match caps.get(1) {
+        Some(rest) => format!("[pid]{}", rest.as_str()),
+        None => "\"pid\": [pid]".to_owned(),
+    })
+    .into_owned()
+}

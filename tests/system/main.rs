@@ -1,0 +1,14 @@
+//! Whole-system tests: the real `lulu` binary, fake-claude, a temp database, no network.
+//!
+//! A test binary of its own because it makes itself a child subreaper (process-wide) to
+//! reap the detached owners it starts; see `harness`.
+
+mod cross_process;
+mod harness;
+mod lifecycle;
+mod output;
+
+/// The fake agent every test runs instead of `claude`.
+pub fn fake_claude() -> &'static str {
+    env!("CARGO_BIN_EXE_fake-claude")
+}
