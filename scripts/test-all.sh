@@ -31,5 +31,8 @@ fi
 step "clippy"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
+step "build the binaries the whole-system tests run (lulu, fake-claude)"
+cargo build --workspace --bins
+
 step "tests"
 cargo test --workspace --all-features
