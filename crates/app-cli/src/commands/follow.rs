@@ -29,10 +29,12 @@ pub fn print_entries(entries: &[TranscriptEntry], format: Format) -> Option<u64>
     let mut out = anstream::stdout().lock();
     for entry in entries {
         let line = match format {
-            Format::Json => serde_json::to_string(&EntryJson::of(entry)).unwrap_or_default(),
+            Format::Json => serde_json::to_string(&EntryJson::of(entry)).ok(),
             Format::Text => event_line(&entry.event),
         };
-        let _ = writeln!(out, "{line}");
+        if let Some(line) = line {
+            let _ = writeln!(out, "{line}");
+        }
     }
     let _ = out.flush();
     entries.last().map(|entry| entry.seq)

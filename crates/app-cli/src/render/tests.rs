@@ -153,6 +153,20 @@ fn transcript() -> Vec<AgentEvent> {
             terminal_reason: None,
             usage: RunUsage::default(),
         },
+        AgentEvent::Other {
+            type_name: "control_response".into(),
+            raw_json: r#"{"type":"control_response"}"#.into(),
+        },
+        AgentEvent::Result {
+            subtype: "error_during_execution".into(),
+            is_error: true,
+            text: None,
+            errors: vec![
+                "[ede_diagnostic] result_type=user last_content_type=n/a stop_reason=null".into(),
+            ],
+            terminal_reason: Some("aborted_streaming".into()),
+            usage: RunUsage::default(),
+        },
     ]
 }
 
@@ -183,7 +197,9 @@ fn logs_transcript_lines() {
     let mut out = plain(&run_header(1, &runs[0]));
     out.push('\n');
     for event in transcript() {
-        let _ = writeln!(out, "{}", plain(&event_line(&event)));
+        if let Some(line) = event_line(&event) {
+            let _ = writeln!(out, "{}", plain(&line));
+        }
     }
     insta::assert_snapshot!(out);
 }

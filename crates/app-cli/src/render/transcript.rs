@@ -20,9 +20,18 @@ pub fn run_header(number: usize, run: &Run) -> String {
     paint(DIM, &text)
 }
 
-/// One event, rendered as one line (assistant text: as many lines as it has).
-pub fn event_line(event: &AgentEvent) -> String {
-    match event {
+/// Protocol lines a person has no use for (kept in `--json` output and the database).
+const QUIET_TYPES: [&str; 3] = ["control_response", "stream_event", "system/status"];
+
+/// One event, rendered as one line (assistant text: as many lines as it has); `None` for
+/// protocol chatter.
+pub fn event_line(event: &AgentEvent) -> Option<String> {
+    if let AgentEvent::Other { type_name, .. } = event {
+        if QUIET_TYPES.contains(&type_name.as_str()) {
+            return None;
+        }
+    }
+    Some(match event {
         AgentEvent::Init {
             model,
             version,
@@ -78,12 +87,14 @@ pub fn event_line(event: &AgentEvent) -> String {
             is_error,
             errors,
             usage,
-            ..
+            text,
+            terminal_reason,
         } => {
             let summary = usage_summary(usage);
             if *is_error {
-                let why = errors.first().map_or(subtype.as_str(), String::as_str);
-                paint(ERROR, &format!("✗ {} · {summary}", one_line(why, LINE)))
+                let why =
+                    failure_reason(subtype, errors, text.as_deref(), terminal_reason.as_deref());
+                paint(ERROR, &format!("✗ {} · {summary}", one_line(&why, LINE)))
             } else {
                 paint(GOOD, &format!("✓ turn done · {summary}"))
             }
@@ -92,7 +103,27 @@ pub fn event_line(event: &AgentEvent) -> String {
         AgentEvent::Diagnostic { message } => {
             paint(WARN, &format!("! {}", one_line(message, LINE)))
         }
+    })
+}
+
+/// Why a turn ended in error, in words: an aborted turn was interrupted; otherwise the
+/// first real error (the CLI's `[ede_diagnostic]` notes are for its developers).
+fn failure_reason(
+    subtype: &str,
+    errors: &[String],
+    text: Option<&str>,
+    terminal_reason: Option<&str>,
+) -> String {
+    if terminal_reason.is_some_and(|reason| reason.starts_with("aborted")) {
+        return "interrupted".to_owned();
     }
+    errors
+        .iter()
+        .find(|error| !error.starts_with("[ede_diagnostic]"))
+        .map(String::as_str)
+        .or(text)
+        .unwrap_or(subtype)
+        .to_owned()
 }
 
 /// `1 turn`, `2 turns`.
