@@ -5,6 +5,7 @@ mod changes;
 mod child;
 mod concurrency;
 mod control;
+mod control_port;
 mod crash;
 mod disk_full;
 mod fixture;
