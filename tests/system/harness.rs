@@ -397,7 +397,7 @@ pub fn redact(text: &str) -> String {
     let ago = regex::Regex::new(r"(just now|\d+ (s|min|h|d) ago)").unwrap();
     let money = regex::Regex::new(r"\d+\.\d+ s\b|\d+ ms\b").unwrap();
     let pid =
-        regex::Regex::new(r#""pid": \d+|\b\d{2,7}(  (completed|interrupted|failed|running))"#)
+        regex::Regex::new(r#""pid": \d+| +\d{1,7}(  (completed|interrupted|failed|running))"#)
             .unwrap();
     let sandbox = regex::Regex::new(r#"[^\s"]*lulu-system-[A-Za-z0-9]+"#).unwrap();
     let text = sandbox.replace_all(text, "[sandbox]");
@@ -407,7 +407,8 @@ pub fn redact(text: &str) -> String {
     let text = ago.replace_all(&text, "[ago]");
     let text = money.replace_all(&text, "[duration]");
     pid.replace_all(&text, |caps: &regex::Captures<'_>| match caps.get(1) {
-        Some(rest) => format!("[pid]{}", rest.as_str()),
+        // The padding goes too: pids of different widths read the same.
+        Some(rest) => format!("  [pid]{}", rest.as_str()),
         None => "\"pid\": [pid]".to_owned(),
     })
     .into_owned()
