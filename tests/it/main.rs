@@ -7,5 +7,4 @@
 mod bounded;
 mod fixtures;
 mod launch;
-mod secrets;
 mod stop;

@@ -1,10 +1,18 @@
 //! Secrets from the environment never reach the logs.
+//!
+//! A test binary of its own: tracing caches whether a log callsite is enabled the first
+//! time any thread reaches it, so a parallel test without a subscriber could switch off
+//! the very lines this test captures.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use lulu_domain::{AgentEvent, ConversationMode, RunOutcome};
 use tracing_subscriber::fmt::MakeWriter;
+
+#[path = "../it/fixtures.rs"]
+#[allow(dead_code)] // shared with the `it` binary, which uses all of it
+mod fixtures;
 
 use crate::fixtures::{new_session, run_to_end, spec, Recorder, Sandbox};
 
