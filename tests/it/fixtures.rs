@@ -256,6 +256,20 @@ pub async fn wait_for(limit: Duration, what: &str, condition: impl Fn() -> bool)
     }
 }
 
+/// Whatever happened in the test (a failed assertion included), nothing it started
+/// outlives it: every process carrying its marker is killed, group and all.
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for pid in processes_marked(&self.marker) {
+            if let Ok(pid) = i32::try_from(pid) {
+                let pid = nix::unistd::Pid::from_raw(pid);
+                let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+    }
+}
+
 /// Live (non-zombie) processes whose environment carries `LULU_TEST_MARKER=<marker>`.
 pub fn processes_marked(marker: &str) -> Vec<u32> {
     let needle = format!("LULU_TEST_MARKER={marker}");
