@@ -108,3 +108,43 @@ fn a_resume_the_agent_cannot_find_says_why_and_keeps_the_history() {
     assert_eq!(session["runs"].as_array().unwrap().len(), 2, "history kept");
     assert_eq!(session["status"], "failed");
 }
+
+#[test]
+fn rm_refuses_a_live_session_and_force_interrupts_it_first() {
+    let sandbox = Sandbox::new();
+    let id = sandbox.detach("SLOW 600");
+    sandbox.wait_status(&id, "running");
+
+    let refused = sandbox.run(&["rm", &id]);
+    assert_eq!(refused.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("interrupt it first, or use `lulu rm --force"),
+        "{message}"
+    );
+
+    let removed = sandbox.ok(&["rm", "--force", &id[..6]]);
+    assert_eq!(removed.trim(), format!("deleted {}", &id[..8]));
+    let listed: serde_json::Value = serde_json::from_str(&sandbox.ok(&["list", "--json"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 0);
+    sandbox.assert_nothing_left();
+}
+
+#[test]
+fn interrupting_a_settled_session_says_there_is_nothing_to_interrupt() {
+    let sandbox = Sandbox::new();
+    let first = sandbox.ok(&["run", "SAY done"]);
+    let id = first.lines().next().unwrap().to_owned();
+
+    let output = sandbox.run(&["interrupt", &id]);
+
+    assert_eq!(output.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains("is completed: there is no running agent to interrupt"),
+        "{message}"
+    );
+    let short = sandbox.run(&["show", "abc"]);
+    assert_eq!(short.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("give at least 4 characters"));
+}

@@ -354,3 +354,70 @@ impl Runtime {
             .await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use lulu_domain::ports::{LocalSlots, MockControlStore};
+    use lulu_domain::testing::{
+        sample_session, FakeLauncher, Journal, MemoryStore, SequentialIds, StopResponse, TestClock,
+    };
+    use lulu_domain::{OwnerId, Ports, SessionSupervisor, SupervisorConfig};
+
+    use super::*;
+    use crate::owner::OwnerIdentity;
+    use crate::processes::tests::FakeProcesses;
+
+    fn runtime(control: MockControlStore) -> Runtime {
+        let store = Arc::new(MemoryStore::default());
+        let (launcher, _) = FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
+        let clock = Arc::new(TestClock::new());
+        let ports = Ports {
+            store: store.clone(),
+            launcher: Arc::new(launcher),
+            clock: clock.clone(),
+            ids: Arc::new(SequentialIds::default()),
+            updates: Arc::new(lulu_domain::ports::BroadcastUpdates::default()),
+            slots: Arc::new(LocalSlots::new(8)),
+        };
+        let parts = RuntimeParts {
+            supervisor: SessionSupervisor::new(ports, SupervisorConfig::default()),
+            store,
+            control: Arc::new(control),
+            processes: Arc::new(FakeProcesses::default()),
+            clock,
+            identity: OwnerIdentity {
+                owner: OwnerId::from_uuid(uuid::Uuid::nil()),
+                pid: 1,
+                start_time: 1,
+                host: "here".into(),
+            },
+        };
+        Runtime::new(
+            parts,
+            RuntimeConfig::new("/tmp/lulu.db".into(), "claude".into()),
+        )
+    }
+
+    #[tokio::test]
+    async fn an_ambiguous_prefix_lists_the_candidates_and_a_full_id_needs_no_lookup() {
+        let mut control = MockControlStore::new();
+        control
+            .expect_sessions_with_prefix()
+            .withf(|prefix, _| prefix == "a000")
+            .returning(|_, _| Ok(vec![sample_session(1), sample_session(2)]));
+        let runtime = runtime(control);
+
+        let error = runtime.resolve("A000").await.unwrap_err();
+
+        assert_eq!(
+            error.to_string(),
+            "`A000` matches several sessions: a0000001 (Fix the failing test in parser.rs), \
+             a0000002 (Fix the failing test in parser.rs); give more characters"
+        );
+        assert_eq!(error.code(), "ambiguous_id");
+        let full = sample_session(3).id;
+        assert_eq!(runtime.resolve(&full.to_string()).await.unwrap(), full);
+    }
+}
