@@ -42,9 +42,13 @@ pub fn read_stat(pid: u32) -> Option<ProcStat> {
     parse_stat(pid, &text)
 }
 
-/// A process's start time (clock ticks after boot, `/proc/<pid>/stat` field 22), if it exists.
+/// A living process's start time (clock ticks after boot, `/proc/<pid>/stat` field 22).
+/// `None` when there is no such process or it is a zombie: a zombie has died, it only
+/// waits to be reaped (and an init that reaps late, or never, must not keep it "alive").
 pub fn process_start_time(pid: u32) -> Option<u64> {
-    read_stat(pid).map(|stat| stat.start_time)
+    read_stat(pid)
+        .filter(|stat| stat.state != 'Z')
+        .map(|stat| stat.start_time)
 }
 
 /// The live process that `record` names: same pid *and* same start time, so a reused
@@ -118,6 +122,29 @@ pub fn processes_with_env(entry: &str) -> Vec<ProcStat> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_zombie_has_no_start_time() {
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("true runs");
+        let pid = child.id();
+        let began = std::time::Instant::now();
+        // Not reaped yet: once it has exited it is a zombie.
+        while read_stat(pid).is_some_and(|stat| stat.state != 'Z') {
+            assert!(
+                began.elapsed() < std::time::Duration::from_secs(10),
+                "`true` never exited"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(
+            read_stat(pid).is_some(),
+            "the zombie is still in the process table"
+        );
+        assert_eq!(process_start_time(pid), None);
+        child.wait().expect("reaped");
+    }
+
     use super::*;
 
     #[test]

@@ -51,6 +51,7 @@ pub struct SessionDetails {
 /// Lulu's use cases for one process.
 pub struct Runtime {
     parts: RuntimeParts,
+    recovered: std::sync::Mutex<Vec<Session>>,
     config: RuntimeConfig,
     stop: CancellationToken,
     background: std::sync::Mutex<Vec<JoinHandle<()>>>,
@@ -64,6 +65,7 @@ impl Runtime {
     pub fn new(parts: RuntimeParts, config: RuntimeConfig) -> Self {
         Self {
             parts,
+            recovered: std::sync::Mutex::default(),
             config,
             stop: CancellationToken::new(),
             background: std::sync::Mutex::default(),
@@ -85,14 +87,29 @@ impl Runtime {
     /// # Errors
     /// [`RuntimeError::Store`] when the database cannot be read.
     pub async fn recover(&self) -> Result<Vec<Session>, RuntimeError> {
-        Recovery {
+        let settled = Recovery {
             supervisor: &self.parts.supervisor,
             control: self.parts.control.as_ref(),
             processes: self.parts.processes.as_ref(),
             host: &self.parts.identity.host,
         }
         .run(self.parts.clock.now())
-        .await
+        .await?;
+        self.recovered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(settled.iter().cloned());
+        Ok(settled)
+    }
+
+    /// Sessions this process has recovered so far (their owner had died), for telling the user.
+    pub fn take_recovered(&self) -> Vec<Session> {
+        std::mem::take(
+            &mut *self
+                .recovered
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     /// Makes this process an owner: takes a lease and keeps it renewed, serves control

@@ -37,9 +37,23 @@ impl Context {
         Ok(Self { config })
     }
 
-    /// Opens the database (recovering sessions whose owner died).
+    /// Opens the database, recovering sessions whose owner died (and saying so).
     pub async fn open(&self) -> anyhow::Result<Arc<Runtime>> {
-        Ok(Arc::new(lulu_runtime::open(self.config.clone()).await?))
+        let runtime = lulu_runtime::open(self.config.clone()).await?;
+        for session in runtime.take_recovered() {
+            let why = session.last_error.as_deref().unwrap_or("its owner died");
+            let notice = format!(
+                "recovered session {} ({}): {why}; it is now {}",
+                session.id.short(),
+                session.title.as_str(),
+                session.status
+            );
+            anstream::eprintln!(
+                "{}",
+                crate::render::style::paint(crate::render::style::DIM, &notice)
+            );
+        }
+        Ok(Arc::new(runtime))
     }
 
     /// The environment a detached owner needs to agree with this process.

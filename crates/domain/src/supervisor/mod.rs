@@ -266,7 +266,7 @@ impl SessionSupervisor {
         }
         self.apply(&mut session, LifecycleEvent::OwnerLost { reason })
             .await?;
-        warn!("recovered a session whose owner died");
+        info!("recovered a session whose owner died");
         Ok(session)
     }
 
