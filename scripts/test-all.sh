@@ -36,3 +36,6 @@ cargo build --workspace --bins
 
 step "tests"
 cargo test --workspace --all-features
+
+step "conformance with the real Claude Code CLI (npm package, loopback stand-in API)"
+bash tests/conformance/real-cli.sh
