@@ -6,10 +6,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 target_dir="${CARGO_TARGET_DIR:-target}"
-lulu="$PWD/$target_dir/debug/lulu"
+case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
+lulu="$target_dir/debug/lulu"
 [ -x "$lulu" ] || { echo "build lulu first: cargo build --bins"; exit 1; }
 
-cli_dir="$PWD/$target_dir/real-cli"
+cli_dir="$target_dir/real-cli"
 if [ ! -x "$cli_dir/node_modules/.bin/claude" ]; then
   mkdir -p "$cli_dir"
   (cd "$cli_dir" && npm install --no-audit --no-fund --silent @anthropic-ai/claude-code@2.1.197) \
