@@ -96,6 +96,24 @@ pub(crate) enum DbError {
     WorkerGone,
 }
 
+/// Whether SQLite said another connection holds the lock.
+pub(crate) fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+impl OpenError {
+    /// Whether opening failed only because another connection held the lock.
+    pub(crate) fn is_busy(&self) -> bool {
+        match self {
+            Self::Sqlite { source, .. } | Self::Migration { source, .. } => is_busy(source),
+            _ => false,
+        }
+    }
+}
+
 impl From<rusqlite::Error> for DbError {
     fn from(error: rusqlite::Error) -> Self {
         Self::Sqlite(error)

@@ -24,6 +24,21 @@ pub(crate) enum Role {
 
 /// Opens, checks, configures and (for the writer) migrates the database.
 pub(crate) fn open_connection(options: &StoreOptions, role: Role) -> Result<Connection, OpenError> {
+    // While another process creates or migrates the file, some first-open steps (reading the
+    // header, switching to WAL) get SQLITE_BUSY without waiting; retry them like any busy
+    // write, within the busy timeout.
+    let began = std::time::Instant::now();
+    loop {
+        match try_open(options, role) {
+            Err(error) if error.is_busy() && began.elapsed() < options.busy_timeout => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
+}
+
+fn try_open(options: &StoreOptions, role: Role) -> Result<Connection, OpenError> {
     let path = options.path.as_path();
     let sqlite = |source| OpenError::Sqlite {
         path: path.to_owned(),
@@ -92,16 +107,29 @@ fn create_parent_dir(path: &Path) -> Result<(), OpenError> {
 /// Checks the file is an empty database or a Lulu one this build understands, reading only.
 /// Returns whether it is empty (a new database).
 fn check_identity(connection: &Connection, path: &Path) -> Result<bool, OpenError> {
-    let unreadable = |source: rusqlite::Error| OpenError::NotLulu {
-        path: path.to_owned(),
-        reason: format!("SQLite cannot read it: {source}"),
+    let unreadable = |source: rusqlite::Error| {
+        if crate::error::is_busy(&source) {
+            // Busy is not foreign: another process is creating or migrating it.
+            return OpenError::Sqlite {
+                path: path.to_owned(),
+                source,
+            };
+        }
+        OpenError::NotLulu {
+            path: path.to_owned(),
+            reason: format!("SQLite cannot read it: {source}"),
+        }
     };
-    let application_id: i32 = connection
-        .pragma_query_value(None, "application_id", |row| row.get(0))
-        .map_err(unreadable)?;
-    let version = migrations::schema_version(connection).map_err(unreadable)?;
-    let objects: u64 = connection
-        .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
+    // One statement, one snapshot: read separately, a migration committing in between
+    // could pair an old application id with a new version and call our own file foreign.
+    let (application_id, version, objects): (i32, u32, u64) = connection
+        .query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id()), \
+                    (SELECT user_version FROM pragma_user_version()), \
+                    (SELECT count(*) FROM sqlite_schema)",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
         .map_err(unreadable)?;
     if application_id == APPLICATION_ID {
         if version > SCHEMA_VERSION {

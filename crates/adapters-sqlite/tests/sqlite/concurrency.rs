@@ -97,3 +97,24 @@ async fn a_write_lock_held_longer_than_the_busy_timeout_fails_with_a_clear_busy_
         .await
         .expect("the lock died with its process");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_processes_opening_a_brand_new_file_at_once_all_succeed() {
+    for _ in 0..10 {
+        let db = TempDb::new();
+        let opens: Vec<_> = (0..8)
+            .map(|n| {
+                let options = db.options().owner(crate::fixture::owner_id(n));
+                tokio::spawn(async move { lulu_adapters_sqlite::SqliteStore::open(options).await })
+            })
+            .collect();
+        for open in opens {
+            let store = open.await.expect("the task ran");
+            assert!(
+                store.is_ok(),
+                "opening a file another store is creating failed: {:?}",
+                store.err()
+            );
+        }
+    }
+}
