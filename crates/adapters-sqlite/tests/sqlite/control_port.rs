@@ -1,32 +1,29 @@
 //! The domain's `ControlStore` port: claims, shared run slots, forgetting a dead owner,
 //! and id prefixes, between two stores acting as two processes.
 
-use lulu_domain::ports::{ControlStore, OwnerLease, SessionStore};
+use lulu_domain::ports::{ControlStore, SessionStore};
 use lulu_domain::testing::session_id;
 use lulu_domain::SessionStatus;
 
-use crate::fixture::{at, created, moved, owner_id, TempDb};
+use lulu_adapters_sqlite::SqliteStore;
 
-fn lease(owner: lulu_domain::OwnerId) -> OwnerLease {
-    OwnerLease {
-        owner,
-        pid: 4242,
-        start_time: 987_654,
-        host: "devbox".into(),
-        heartbeat_at: at(0),
-        expires_at: at(60_000),
-    }
+use crate::fixture::{at, created, lease, moved, owner_id, TempDb};
+
+/// Two stores on one file, as two processes with current leases.
+async fn two_owners(db: &TempDb) -> (SqliteStore, SqliteStore) {
+    let (first, second) = (
+        db.open_owned_by(owner_id(1)).await,
+        db.open_owned_by(owner_id(2)).await,
+    );
+    first.put_lease(&lease(owner_id(1), 60_000)).await.unwrap();
+    second.put_lease(&lease(owner_id(2), 60_000)).await.unwrap();
+    (first, second)
 }
 
 #[tokio::test]
 async fn a_settled_session_is_claimed_by_exactly_one_owner_until_that_owner_is_forgotten() {
     let db = TempDb::new();
-    let (first, second) = (
-        db.open_owned_by(owner_id(1)).await,
-        db.open_owned_by(owner_id(2)).await,
-    );
-    first.put_lease(&lease(owner_id(1))).await.unwrap();
-    second.put_lease(&lease(owner_id(2))).await.unwrap();
+    let (first, second) = two_owners(&db).await;
     first.save(&created(1)).await.unwrap();
     first
         .save(&moved(1, SessionStatus::Completed, 10))
@@ -59,12 +56,7 @@ async fn a_settled_session_is_claimed_by_exactly_one_owner_until_that_owner_is_f
 #[tokio::test]
 async fn slots_are_limited_across_stores_and_go_to_sessions_in_the_order_they_queued() {
     let db = TempDb::new();
-    let (first, second) = (
-        db.open_owned_by(owner_id(1)).await,
-        db.open_owned_by(owner_id(2)).await,
-    );
-    first.put_lease(&lease(owner_id(1))).await.unwrap();
-    second.put_lease(&lease(owner_id(2))).await.unwrap();
+    let (first, second) = two_owners(&db).await;
     for n in 1..=3 {
         let store = if n == 2 { &second } else { &first };
         store.save(&created(n)).await.unwrap();
@@ -116,12 +108,7 @@ async fn slots_are_limited_across_stores_and_go_to_sessions_in_the_order_they_qu
 #[tokio::test]
 async fn forgetting_a_dead_owner_frees_its_slots() {
     let db = TempDb::new();
-    let (dead, alive) = (
-        db.open_owned_by(owner_id(1)).await,
-        db.open_owned_by(owner_id(2)).await,
-    );
-    dead.put_lease(&lease(owner_id(1))).await.unwrap();
-    alive.put_lease(&lease(owner_id(2))).await.unwrap();
+    let (dead, alive) = two_owners(&db).await;
     dead.save(&created(1)).await.unwrap();
     alive.save(&created(2)).await.unwrap();
     assert!(dead.try_take_slot(session_id(1), 1, at(100)).await.unwrap());

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, Utc};
 use lulu_adapters_sqlite::{SqliteStore, StoreOptions};
 use lulu_domain::lifecycle::RunChange;
+use lulu_domain::ports::OwnerLease;
 use lulu_domain::ports::{SessionStore as _, SessionWrite};
 use lulu_domain::testing::{epoch, run_id, session_id, spec};
 use lulu_domain::{
@@ -126,4 +127,16 @@ pub fn resume_run(n: u32, k: u32) -> Run {
 /// Session ids of `sessions`, in order.
 pub fn ids(sessions: &[Session]) -> Vec<SessionId> {
     sessions.iter().map(|session| session.id).collect()
+}
+
+/// A lease for `owner` that lapses `expires_ms` after the epoch.
+pub fn lease(owner: OwnerId, expires_ms: i64) -> OwnerLease {
+    OwnerLease {
+        owner,
+        pid: 4242,
+        start_time: 987_654,
+        host: "devbox".into(),
+        heartbeat_at: at(0),
+        expires_at: at(expires_ms),
+    }
 }

@@ -2,23 +2,12 @@
 
 use std::time::Duration;
 
-use lulu_adapters_sqlite::{LeaseRenewal, OwnerLease};
+use lulu_adapters_sqlite::LeaseRenewal;
 use lulu_domain::ports::{SessionStore as _, StoreError};
 use lulu_domain::testing::{run_id, session_id};
-use lulu_domain::{OwnerId, ProcessRecord, SessionStatus};
+use lulu_domain::{ProcessRecord, SessionStatus};
 
-use crate::fixture::{at, created, ids, moved, owner_id, TempDb};
-
-fn lease(owner: OwnerId, expires_ms: i64) -> OwnerLease {
-    OwnerLease {
-        owner,
-        pid: 4242,
-        start_time: 987_654,
-        host: "devbox".into(),
-        heartbeat_at: at(0),
-        expires_at: at(expires_ms),
-    }
-}
+use crate::fixture::{at, created, ids, lease, moved, owner_id, TempDb};
 
 #[tokio::test]
 async fn a_live_session_carries_its_owner_and_loses_it_when_it_settles() {

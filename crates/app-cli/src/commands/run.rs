@@ -43,17 +43,9 @@ pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
         unreachable!("start_request builds a start")
     };
     let spec = spec(title.as_deref(), cwd, prompt, options)?;
-    let mut updates = runtime.subscribe();
+    let updates = runtime.subscribe();
     let started = runtime.start(spec).await;
-    let session = match started {
-        Ok(session) => session,
-        Err(error) => {
-            runtime.shutdown().await;
-            return Err(error.into());
-        }
-    };
-    println!("{}", session.id);
-    foreground(&runtime, &mut updates, session).await
+    follow_new_run(&runtime, updates, started).await
 }
 
 /// `lulu resume`.
@@ -69,8 +61,19 @@ pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitC
         return detached(context, &request);
     }
     runtime.serve().await?;
-    let mut updates = runtime.subscribe();
-    let session = match runtime.resume(id, prompt).await {
+    let updates = runtime.subscribe();
+    let started = runtime.resume(id, prompt).await;
+    follow_new_run(&runtime, updates, started).await
+}
+
+/// Prints the id of a run this process just started (or resumed) and streams it; if it
+/// could not be started, stops serving and reports why.
+async fn follow_new_run(
+    runtime: &Arc<Runtime>,
+    mut updates: tokio::sync::broadcast::Receiver<SessionUpdate>,
+    started: Result<Session, RuntimeError>,
+) -> anyhow::Result<ExitCode> {
+    let session = match started {
         Ok(session) => session,
         Err(error) => {
             runtime.shutdown().await;
@@ -78,7 +81,7 @@ pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitC
         }
     };
     println!("{}", session.id);
-    foreground(&runtime, &mut updates, session).await
+    foreground(runtime, &mut updates, session).await
 }
 
 /// The hidden `own-detached`: own one run in the background until it settles.

@@ -30,6 +30,16 @@ use crate::session::{Session, SessionSpec, SessionStatus};
 use gate::OperationGate;
 use live::LiveSession;
 
+/// Where a session is, for operations that need it settled.
+enum Whereabouts {
+    /// This supervisor runs it.
+    LiveHere(SessionStatus),
+    /// Another process runs it.
+    LiveElsewhere(SessionStatus),
+    /// It has no live run; its stored value.
+    Settled(Box<Session>),
+}
+
 /// The adapters the supervisor works through.
 #[derive(Clone)]
 pub struct Ports {
@@ -127,25 +137,16 @@ impl SessionSupervisor {
     #[tracing::instrument(skip(self, prompt), fields(session_id = %id))]
     pub async fn resume(&self, id: SessionId, prompt: Prompt) -> Result<Session, SupervisorError> {
         let _pass = self.enter_now(id)?;
-        if let Some(live) = self.live(id) {
-            let status = live.state.lock().await.status;
-            return Err(SupervisorError::NotResumable { id, status });
-        }
-        let stored = self
-            .inner
-            .ports
-            .store
-            .session(id)
-            .await?
-            .ok_or(SupervisorError::NotFound(id))?;
-        if stored.status.is_live() {
-            return Err(SupervisorError::NotOwnedHere {
-                id,
-                status: stored.status,
-            });
-        }
+        let mut session = match self.whereabouts(id).await? {
+            Whereabouts::LiveHere(status) => {
+                return Err(SupervisorError::NotResumable { id, status })
+            }
+            Whereabouts::LiveElsewhere(status) => {
+                return Err(SupervisorError::NotOwnedHere { id, status })
+            }
+            Whereabouts::Settled(session) => *session,
+        };
         let run_id = self.inner.ports.ids.run_id();
-        let mut session = stored;
         self.apply(
             &mut session,
             LifecycleEvent::ResumeRequested { run_id, prompt },
@@ -254,13 +255,7 @@ impl SessionSupervisor {
         if let Some(live) = self.live(id) {
             return Ok(live.state.lock().await.clone());
         }
-        let mut session = self
-            .inner
-            .ports
-            .store
-            .session(id)
-            .await?
-            .ok_or(SupervisorError::NotFound(id))?;
+        let mut session = self.stored(id).await?;
         if !session.status.is_live() {
             return Ok(session);
         }
@@ -277,22 +272,13 @@ impl SessionSupervisor {
     #[tracing::instrument(skip(self), fields(session_id = %id))]
     pub async fn delete(&self, id: SessionId) -> Result<(), SupervisorError> {
         let _pass = self.enter_now(id)?;
-        if let Some(live) = self.live(id) {
-            let status = live.state.lock().await.status;
-            return Err(SupervisorError::StillLive { id, status });
+        match self.whereabouts(id).await? {
+            Whereabouts::LiveHere(status) | Whereabouts::LiveElsewhere(status) => {
+                return Err(SupervisorError::StillLive { id, status });
+            }
+            Whereabouts::Settled(_) => {}
         }
-        let store = &self.inner.ports.store;
-        let session = store
-            .session(id)
-            .await?
-            .ok_or(SupervisorError::NotFound(id))?;
-        if session.status.is_live() {
-            return Err(SupervisorError::StillLive {
-                id,
-                status: session.status,
-            });
-        }
-        if !store.delete_session(id).await? {
+        if !self.inner.ports.store.delete_session(id).await? {
             return Err(SupervisorError::NotFound(id));
         }
         self.inner.ports.updates.publish(SessionUpdate::Deleted(id));
@@ -308,6 +294,19 @@ impl SessionSupervisor {
         if let Some(live) = self.live(id) {
             return Ok(live.settled().await);
         }
+        self.stored(id).await
+    }
+
+    /// Ids of the sessions this supervisor owns a queued or live run for.
+    pub fn live_sessions(&self) -> Vec<SessionId> {
+        self.live_map().keys().copied().collect()
+    }
+
+    /// The stored session.
+    ///
+    /// # Errors
+    /// `NotFound`, `Store`.
+    async fn stored(&self, id: SessionId) -> Result<Session, SupervisorError> {
         self.inner
             .ports
             .store
@@ -316,9 +315,19 @@ impl SessionSupervisor {
             .ok_or(SupervisorError::NotFound(id))
     }
 
-    /// Ids of the sessions this supervisor owns a queued or live run for.
-    pub fn live_sessions(&self) -> Vec<SessionId> {
-        self.live_map().keys().copied().collect()
+    /// Whether the session is live here, live in another process, or settled.
+    ///
+    /// # Errors
+    /// `NotFound`, `Store`.
+    async fn whereabouts(&self, id: SessionId) -> Result<Whereabouts, SupervisorError> {
+        if let Some(live) = self.live(id) {
+            return Ok(Whereabouts::LiveHere(live.state.lock().await.status));
+        }
+        let stored = self.stored(id).await?;
+        if stored.status.is_live() {
+            return Ok(Whereabouts::LiveElsewhere(stored.status));
+        }
+        Ok(Whereabouts::Settled(Box::new(stored)))
     }
 
     fn enter_now(&self, id: SessionId) -> Result<gate::GatePass, SupervisorError> {
