@@ -107,6 +107,8 @@ impl Sandbox {
             .env("CLAUDE_CONFIG_DIR", &self.claude_config)
             .env("NO_COLOR", "1")
             .env("FAKE_CLAUDE_TICK_MS", "100")
+            // Detached owners log here (`lulu.db.owners.log`); failures show its tail.
+            .env("RUST_LOG", "info")
             .stdin(Stdio::null());
         for (name, value) in &self.extra_env {
             command.env(name, value);
@@ -167,12 +169,21 @@ impl Sandbox {
         let output = self.run(args);
         assert!(
             output.status.success(),
-            "lulu {args:?} failed: {:?}\nstdout: {}\nstderr: {}",
+            "lulu {args:?} failed: {:?}\nstdout: {}\nstderr: {}\nowners log (tail):\n{}",
             output.status,
             String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+            String::from_utf8_lossy(&output.stderr),
+            self.owners_log_tail()
         );
         String::from_utf8(output.stdout).expect("utf-8 output")
+    }
+
+    /// The last lines the detached owners logged.
+    pub fn owners_log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.db.with_file_name("lulu.db.owners.log"))
+            .unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
     /// `lulu show ID --json`.

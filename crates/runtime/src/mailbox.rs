@@ -4,15 +4,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn, Instrument};
 
 use lulu_domain::ports::{Clock, ControlAction, ControlAnswer, ControlRequest, ControlStore};
-use lulu_domain::{ControlRequestId, SessionSupervisor};
+use lulu_domain::SessionSupervisor;
 
 use crate::error::supervisor_code;
 
-/// Claims and carries out requests for this owner's sessions until `stop` is cancelled.
+/// Claims and carries out requests for this owner's sessions until `stop` is cancelled;
+/// then finishes (and answers) every request already claimed before it returns, so an
+/// owner that shuts down never leaves a requester waiting for nothing.
 pub async fn serve(
     supervisor: SessionSupervisor,
     control: Arc<dyn ControlStore>,
@@ -20,9 +23,11 @@ pub async fn serve(
     poll: Duration,
     stop: CancellationToken,
 ) {
+    let mut in_flight = JoinSet::new();
     loop {
+        while in_flight.try_join_next().is_some() {}
         tokio::select! {
-            () = stop.cancelled() => return,
+            () = stop.cancelled() => break,
             () = clock.sleep_until(clock.monotonic() + poll) => {}
         }
         let requests = match control.claim_controls().await {
@@ -35,9 +40,10 @@ pub async fn serve(
         for request in requests {
             let span = tracing::info_span!("control", session_id = %request.session_id, request_id = %request.id);
             let task = carry_out(supervisor.clone(), Arc::clone(&control), request);
-            tokio::spawn(task.instrument(span));
+            in_flight.spawn(task.instrument(span));
         }
     }
+    while in_flight.join_next().await.is_some() {}
 }
 
 async fn carry_out(
@@ -61,28 +67,5 @@ async fn carry_out(
     };
     if let Err(error) = control.answer_control(request.id, &answer).await {
         warn!(%error, "could not answer a control request");
-    }
-}
-
-/// Polls for the answer to `request` every `poll` until `deadline` (monotonic) passes.
-/// Returns `Ok(None)` when the deadline passed without one.
-///
-/// # Errors
-/// The store's error when it cannot be read.
-pub async fn await_answer(
-    control: &dyn ControlStore,
-    clock: &dyn Clock,
-    request: ControlRequestId,
-    poll: Duration,
-    deadline: tokio::time::Instant,
-) -> Result<Option<ControlAnswer>, lulu_domain::ports::StoreError> {
-    loop {
-        if let Some(answer) = control.control_answer(request).await? {
-            return Ok(Some(answer));
-        }
-        if clock.monotonic() >= deadline {
-            return Ok(None);
-        }
-        clock.sleep_until(clock.monotonic() + poll).await;
     }
 }

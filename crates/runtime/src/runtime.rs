@@ -12,8 +12,8 @@ use lulu_domain::ports::{
     Clock, ControlAction, ControlAnswer, ControlStore, SessionQuery, SessionStore, SessionUpdate,
 };
 use lulu_domain::{
-    Prompt, Run, RunId, Session, SessionId, SessionSpec, SessionSupervisor, SupervisorError,
-    TranscriptEntry,
+    Prompt, Run, RunId, Session, SessionId, SessionSpec, SessionStatus, SessionSupervisor,
+    SupervisorError, TranscriptEntry,
 };
 
 use crate::config::RuntimeConfig;
@@ -264,19 +264,45 @@ impl Runtime {
     ) -> Result<Session, RuntimeError> {
         let control = self.parts.control.as_ref();
         let clock = self.parts.clock.as_ref();
+        let interrupting = action == ControlAction::Interrupt;
         let request = control.enqueue_control(id, &action, clock.now()).await?;
         info!(session_id = %id, request_id = %request, "asked the session's owner");
         let waited = self.config.interrupt.deadline() + Duration::from_secs(5);
-        let deadline = clock.monotonic() + waited;
-        let answer =
-            mailbox::await_answer(control, clock, request, self.config.poll_interval, deadline)
-                .await?;
-        match answer {
-            Some(ControlAnswer::Succeeded { .. }) => self.session(id).await,
-            Some(ControlAnswer::Refused { code, message }) => {
-                Err(RuntimeError::Refused { code, message })
+        let began = clock.monotonic();
+        let mut next_look = began;
+        let mut settled_since = None;
+        loop {
+            match control.control_answer(request).await? {
+                Some(ControlAnswer::Succeeded { .. }) => return self.session(id).await,
+                Some(ControlAnswer::Refused { code, message }) => {
+                    return Err(RuntimeError::Refused { code, message })
+                }
+                None => {}
             }
-            None => Err(RuntimeError::NoAnswer { id, waited }),
+            let now = clock.monotonic();
+            if now - began >= waited {
+                return Err(RuntimeError::NoAnswer { id, waited });
+            }
+            if now >= next_look {
+                // An owner that dies before answering must not leave us waiting: recover it,
+                // and once the session has settled without an answer, its status answers.
+                next_look = now + Duration::from_secs(1);
+                self.recover().await?;
+                let session = self.session(id).await?;
+                if !session.status.is_live() {
+                    let since = *settled_since.get_or_insert(now);
+                    if now - since >= Duration::from_secs(1) {
+                        if interrupting && session.status == SessionStatus::Interrupted {
+                            return Ok(session);
+                        }
+                        return Err(RuntimeError::NoAnswer {
+                            id,
+                            waited: now - began,
+                        });
+                    }
+                }
+            }
+            clock.sleep_until(now + self.config.poll_interval).await;
         }
     }
 

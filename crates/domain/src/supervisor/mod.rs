@@ -398,8 +398,9 @@ impl SessionSupervisor {
 
     /// Marks a live session as settled and forgets it.
     fn settle(&self, live: &LiveSession, session: &Session) {
-        live.settle(session.clone());
+        // Forgotten first: whoever wakes up on the settled value must not find it live.
         self.live_map().remove(&session.id);
+        live.settle(session.clone());
     }
 }
 
