@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::watch;
 use tracing::warn;
 
+use crate::input::Prompt;
 use crate::lifecycle::StopMode;
 use crate::ports::{RunControl, StopError};
 use crate::session::Session;
@@ -13,6 +14,8 @@ use crate::session::Session;
 pub(crate) struct LiveSession {
     /// The session's id (never changes).
     pub(crate) id: crate::ids::SessionId,
+    /// The prompt of the run this session is launching (the first one, or a follow-up).
+    pub(crate) prompt: Prompt,
     /// The current value; locked only to apply one transition (never across a wait).
     pub(crate) state: tokio::sync::Mutex<Session>,
     control: Mutex<Option<Arc<dyn RunControl>>>,
@@ -20,9 +23,10 @@ pub(crate) struct LiveSession {
 }
 
 impl LiveSession {
-    pub(crate) fn new(session: Session) -> Self {
+    pub(crate) fn new(session: Session, prompt: Prompt) -> Self {
         Self {
             id: session.id,
+            prompt,
             state: tokio::sync::Mutex::new(session),
             control: Mutex::new(None),
             settled: watch::Sender::new(None),

@@ -122,7 +122,7 @@ impl SessionSupervisor {
             .updates
             .publish(SessionUpdate::Session(session.clone()));
         info!(session_id = %session.id, "session queued");
-        self.launch_when_ready(&session);
+        self.launch_when_ready(&session, session.prompt.clone());
         Ok(session)
     }
 
@@ -149,11 +149,14 @@ impl SessionSupervisor {
         let run_id = self.inner.ports.ids.run_id();
         self.apply(
             &mut session,
-            LifecycleEvent::ResumeRequested { run_id, prompt },
+            LifecycleEvent::ResumeRequested {
+                run_id,
+                prompt: prompt.clone(),
+            },
         )
         .await?;
         info!(resume_count = session.resume_count, %run_id, "session resumed");
-        self.launch_when_ready(&session);
+        self.launch_when_ready(&session, prompt);
         Ok(session)
     }
 
@@ -171,7 +174,15 @@ impl SessionSupervisor {
     pub async fn interrupt(&self, id: SessionId) -> Result<Session, SupervisorError> {
         let _pass = self.enter_now(id)?;
         let Some(live) = self.live(id) else {
-            return Err(self.not_live_here(id).await);
+            return Err(match self.whereabouts(id).await? {
+                Whereabouts::LiveElsewhere(status) => SupervisorError::NotOwnedHere { id, status },
+                Whereabouts::Settled(session) => SupervisorError::NotRunning {
+                    id,
+                    status: session.status,
+                },
+                // It became live here between the two looks: another operation is under way.
+                Whereabouts::LiveHere(_) => SupervisorError::OperationInProgress(id),
+            });
         };
         let policy = self.inner.config.interrupt;
         let clock = &self.inner.ports.clock;
@@ -346,21 +357,6 @@ impl SessionSupervisor {
 
     fn live(&self, id: SessionId) -> Option<Arc<LiveSession>> {
         self.live_map().get(&id).cloned()
-    }
-
-    async fn not_live_here(&self, id: SessionId) -> SupervisorError {
-        match self.inner.ports.store.session(id).await {
-            Err(error) => error.into(),
-            Ok(None) => SupervisorError::NotFound(id),
-            Ok(Some(session)) if session.status.is_live() => SupervisorError::NotOwnedHere {
-                id,
-                status: session.status,
-            },
-            Ok(Some(session)) => SupervisorError::NotRunning {
-                id,
-                status: session.status,
-            },
-        }
     }
 
     /// Applies `event` to `session`: stores, then announces, per the transition's effects.

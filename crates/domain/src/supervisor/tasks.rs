@@ -9,6 +9,7 @@ use tracing::{error, info, warn, Instrument};
 use super::{LiveSession, SessionSupervisor};
 use crate::agent::{AgentEvent, RunExit, RunUpdate, TranscriptEntry};
 use crate::ids::RunId;
+use crate::input::Prompt;
 use crate::lifecycle::{ConversationMode, Effect, LifecycleEvent, StopMode};
 use crate::ports::{RunHandle, RunSlot, RunSpec, SessionUpdate};
 use crate::session::{FailureKind, RunOutcome, RunUsage, Session, SessionStatus};
@@ -20,8 +21,8 @@ const SETTLE_ATTEMPTS: u32 = 5;
 
 impl SessionSupervisor {
     /// Registers `session` as live and launches its active run once a slot is free.
-    pub(super) fn launch_when_ready(&self, session: &Session) {
-        let live = Arc::new(LiveSession::new(session.clone()));
+    pub(super) fn launch_when_ready(&self, session: &Session, prompt: Prompt) {
+        let live = Arc::new(LiveSession::new(session.clone(), prompt));
         self.live_map().insert(session.id, Arc::clone(&live));
         let supervisor = self.clone();
         let span =
@@ -54,7 +55,7 @@ impl SessionSupervisor {
         let run_id = state
             .active_run_id
             .expect("a queued session always has its requested run");
-        let prompt = self.run_prompt(&state, run_id).await;
+        let prompt = live.prompt.clone();
         let spec = RunSpec {
             session_id: id,
             run_id,
@@ -108,23 +109,6 @@ impl SessionSupervisor {
             }
             self.back_off(attempt.min(SETTLE_ATTEMPTS)).await;
             attempt += 1;
-        }
-    }
-
-    /// The prompt of the run being launched: the session's first prompt, or the follow-up.
-    async fn run_prompt(&self, session: &Session, run_id: RunId) -> crate::input::Prompt {
-        if session.resume_count == 0 {
-            return session.prompt.clone();
-        }
-        match self.inner.ports.store.runs(session.id).await {
-            Ok(runs) => runs
-                .into_iter()
-                .find(|run| run.id == run_id)
-                .map_or_else(|| session.prompt.clone(), |run| run.prompt),
-            Err(error) => {
-                error!(%error, "could not read the follow-up prompt; using the first prompt");
-                session.prompt.clone()
-            }
         }
     }
 
