@@ -58,7 +58,7 @@ pub fn owner_log_path(db_path: &Path) -> PathBuf {
 pub fn spawn_owner(
     lulu: &Path,
     request: &DetachedRequest,
-    env: &[(&str, &std::ffi::OsStr)],
+    env: &[(&str, std::ffi::OsString)],
     log: &Path,
 ) -> Result<SessionId, RuntimeError> {
     let json =

@@ -146,10 +146,6 @@ fn detached(context: &Context, request: &DetachedRequest) -> anyhow::Result<Exit
     let lulu = std::env::current_exe()
         .context("cannot find the lulu executable to run in the background")?;
     let env = context.detached_env();
-    let env: Vec<(&str, &std::ffi::OsStr)> = env
-        .iter()
-        .map(|(name, value)| (*name, value.as_os_str()))
-        .collect();
     let log = detach::owner_log_path(&context.config.db_path);
     let id = detach::spawn_owner(&lulu, request, &env, &log)?;
     println!("{id}");
