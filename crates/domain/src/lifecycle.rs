@@ -59,6 +59,11 @@ pub enum LifecycleEvent {
         /// What happened, for `last_error`.
         reason: String,
     },
+    /// Transcript lines of the live run could not be stored and were dropped.
+    TranscriptLost {
+        /// How many lines, since the last time losses were recorded.
+        lines: u64,
+    },
 }
 
 impl LifecycleEvent {
@@ -75,6 +80,7 @@ impl LifecycleEvent {
             Self::InterruptDeadlinePassed { .. } => "interrupt_deadline_passed",
             Self::ResumeRequested { .. } => "resume_requested",
             Self::OwnerLost { .. } => "owner_lost",
+            Self::TranscriptLost { .. } => "transcript_lost",
         }
     }
 }
@@ -304,6 +310,10 @@ pub fn transition(
                 announced(),
             )
         }
+        (S::Starting | S::Running | S::Interrupting, LifecycleEvent::TranscriptLost { lines }) => {
+            next.lost_events = session.lost_events.saturating_add(*lines);
+            (None, announced())
+        }
         (
             S::Queued
             | S::Starting
@@ -322,6 +332,10 @@ pub fn transition(
             | LifecycleEvent::InterruptDeadlinePassed { .. }
             | LifecycleEvent::ResumeRequested { .. }
             | LifecycleEvent::OwnerLost { .. },
+        )
+        | (
+            S::Queued | S::Interrupted | S::Completed | S::Failed,
+            LifecycleEvent::TranscriptLost { .. },
         ) => return Err(refuse(&event)),
     };
 

@@ -47,6 +47,7 @@ fn events() -> Vec<LifecycleEvent> {
         LifecycleEvent::OwnerLost {
             reason: "owner process 77 died".into(),
         },
+        LifecycleEvent::TranscriptLost { lines: 3 },
     ]
 }
 
@@ -92,6 +93,9 @@ fn changes(before: &Session, after: &Session, run_change: Option<&RunChange>) ->
     }
     if before.totals != after.totals {
         notes.push(format!("cost=${:.4}", after.totals.cost_usd));
+    }
+    if before.lost_events != after.lost_events {
+        notes.push(format!("lost_events={}", after.lost_events));
     }
     match run_change {
         None => {}

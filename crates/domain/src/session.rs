@@ -170,6 +170,9 @@ pub struct Session {
     pub agent_established: bool,
     /// Cost and usage over all runs.
     pub totals: UsageTotals,
+    /// Transcript lines the agent wrote that could not be stored (the database or disk was
+    /// full), over all runs. Zero for a complete transcript.
+    pub lost_events: u64,
 }
 
 impl Session {
@@ -199,6 +202,7 @@ impl Session {
             last_error: None,
             agent_established: false,
             totals: UsageTotals::default(),
+            lost_events: 0,
         };
         (session, run)
     }

@@ -21,6 +21,17 @@ pub enum SessionUpdate {
     },
     /// A session was deleted with its runs and transcript.
     Deleted(SessionId),
+    /// A live session's run has ended, but its end could not be stored (the database or
+    /// disk is full, say). Nothing about the stored session changed: the owner keeps the
+    /// final value and retries storing it until it succeeds, when a `Session` update follows.
+    EndNotStored {
+        /// The session.
+        session_id: SessionId,
+        /// The status it will have once stored.
+        status: crate::session::SessionStatus,
+        /// Why the store refused, in plain words.
+        reason: String,
+    },
 }
 
 /// Announces updates to subscribers.

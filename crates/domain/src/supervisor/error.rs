@@ -56,6 +56,17 @@ pub enum SupervisorError {
         /// The deadline that passed.
         after: Duration,
     },
+    /// The session's agent has exited, but its end could not be stored yet; the owner
+    /// keeps retrying.
+    #[error("the agent of session {id} has already exited; the session ends {status} once Lulu can store that, which it could not yet ({reason}); it keeps retrying")]
+    EndNotStored {
+        /// The session.
+        id: SessionId,
+        /// The status it ends in once stored.
+        status: SessionStatus,
+        /// Why the store refused.
+        reason: String,
+    },
     /// The store failed; nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),

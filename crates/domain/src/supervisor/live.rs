@@ -1,5 +1,6 @@
 //! What the supervisor holds for a session with a queued or live run.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::watch;
@@ -8,7 +9,7 @@ use tracing::warn;
 use crate::input::Prompt;
 use crate::lifecycle::StopMode;
 use crate::ports::{RunControl, StopError};
-use crate::session::Session;
+use crate::session::{Session, SessionStatus};
 
 /// A session the supervisor owns a run for.
 pub(crate) struct LiveSession {
@@ -20,6 +21,12 @@ pub(crate) struct LiveSession {
     pub(crate) state: tokio::sync::Mutex<Session>,
     control: Mutex<Option<Arc<dyn RunControl>>>,
     settled: watch::Sender<Option<Session>>,
+    /// Set once the run's process has exited (its end may not be stored yet).
+    exited: AtomicBool,
+    /// Set while the run's end could not be stored: the status it ends in and why not.
+    end_not_stored: Mutex<Option<(SessionStatus, String)>>,
+    /// Transcript lines dropped because the store refused them, not yet recorded.
+    unrecorded_losses: AtomicU64,
 }
 
 impl LiveSession {
@@ -30,6 +37,9 @@ impl LiveSession {
             state: tokio::sync::Mutex::new(session),
             control: Mutex::new(None),
             settled: watch::Sender::new(None),
+            exited: AtomicBool::new(false),
+            end_not_stored: Mutex::new(None),
+            unrecorded_losses: AtomicU64::new(0),
         }
     }
 
@@ -53,6 +63,47 @@ impl LiveSession {
             Ok(()) | Err(StopError::AlreadyExited) => {}
             Err(error) => warn!(?mode, %error, "stop request failed"),
         }
+    }
+
+    /// Notes that the run's process has exited.
+    pub(crate) fn mark_exited(&self) {
+        self.exited.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the run's process has exited.
+    pub(crate) fn has_exited(&self) -> bool {
+        self.exited.load(Ordering::SeqCst)
+    }
+
+    /// Notes that the run's end (ending in `status`) could not be stored, and why.
+    pub(crate) fn mark_end_not_stored(&self, status: SessionStatus, reason: String) {
+        *self
+            .end_not_stored
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((status, reason));
+    }
+
+    /// The status the run ends in and why it is not stored yet, while that is so.
+    pub(crate) fn end_not_stored(&self) -> Option<(SessionStatus, String)> {
+        self.end_not_stored
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Counts `lines` transcript lines the store refused.
+    pub(crate) fn add_losses(&self, lines: u64) {
+        self.unrecorded_losses.fetch_add(lines, Ordering::SeqCst);
+    }
+
+    /// Lost lines not yet recorded on the session.
+    pub(crate) fn unrecorded_losses(&self) -> u64 {
+        self.unrecorded_losses.load(Ordering::SeqCst)
+    }
+
+    /// Notes that `lines` lost lines are now recorded on the session.
+    pub(crate) fn losses_recorded(&self, lines: u64) {
+        self.unrecorded_losses.fetch_sub(lines, Ordering::SeqCst);
     }
 
     /// Publishes the final value to everyone waiting in [`settled`](Self::settled).

@@ -189,6 +189,10 @@ impl SessionSupervisor {
         let began = clock.monotonic();
         let mut attempts = 0;
         loop {
+            if let Some((status, reason)) = live.end_not_stored() {
+                // The agent is gone; only its end is not on record yet. Say exactly that.
+                return Err(SupervisorError::EndNotStored { id, status, reason });
+            }
             match policy.next_step(attempts, clock.monotonic() - began) {
                 InterruptStep::StopGracefully => {
                     let mut state = live.state.lock().await;
@@ -240,6 +244,14 @@ impl SessionSupervisor {
                     let mut state = live.state.lock().await;
                     if !state.status.is_live() {
                         return Ok(state.clone());
+                    }
+                    if live.has_exited() {
+                        // Not "still running": the agent exited and its end is being stored.
+                        let (status, reason) = live.end_not_stored().unwrap_or((
+                            state.status,
+                            "storing its end is still being retried".to_owned(),
+                        ));
+                        return Err(SupervisorError::EndNotStored { id, status, reason });
                     }
                     let after = policy.deadline();
                     self.apply(

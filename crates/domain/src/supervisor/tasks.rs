@@ -6,18 +6,22 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn, Instrument};
 
-use super::{LiveSession, SessionSupervisor};
+use super::{LiveSession, SessionSupervisor, SupervisorError};
 use crate::agent::{AgentEvent, RunExit, RunUpdate, TranscriptEntry};
 use crate::ids::RunId;
 use crate::input::Prompt;
-use crate::lifecycle::{ConversationMode, Effect, LifecycleEvent, StopMode};
+use crate::lifecycle::{transition, ConversationMode, Effect, LifecycleEvent, StopMode};
 use crate::ports::{RunHandle, RunSlot, RunSpec, SessionUpdate};
 use crate::session::{FailureKind, RunOutcome, RunUsage, Session, SessionStatus};
 
 /// Most entries stored in one transaction.
 const MAX_BATCH: usize = 512;
-/// How often a store write (a batch, a terminal transition) is tried against a failing store before giving up.
+/// How often a batch of transcript lines is tried against a failing store before it is
+/// dropped (and counted as lost); also how often a run's end is tried before subscribers
+/// are told it could not be stored (it is then retried until it is).
 const SETTLE_ATTEMPTS: u32 = 5;
+/// The longest wait between two attempts to store a run's end.
+const MAX_BACK_OFF: Duration = Duration::from_secs(5);
 
 impl SessionSupervisor {
     /// Registers `session` as live and launches its active run once a slot is free.
@@ -66,11 +70,12 @@ impl SessionSupervisor {
         };
         match self.inner.ports.launcher.launch(spec).await {
             Err(launch_error) => {
-                warn!(%launch_error, "agent could not be launched");
+                info!(%launch_error, "agent could not be launched");
                 let event = LifecycleEvent::LaunchFailed {
                     message: launch_error.to_string(),
                 };
-                self.settle_with(&live, &mut state, event).await;
+                drop(state);
+                self.settle_with(&live, event).await;
             }
             Ok(handle) => {
                 let RunHandle {
@@ -157,9 +162,9 @@ impl SessionSupervisor {
                 break exit;
             }
         };
-        let mut state = live.state.lock().await;
+        live.mark_exited();
         let event = LifecycleEvent::RunExited { exit, usage };
-        self.settle_with(&live, &mut state, event).await;
+        self.settle_with(&live, event).await;
     }
 
     async fn store_batch(&self, live: &LiveSession, batch: Vec<TranscriptEntry>) {
@@ -173,11 +178,20 @@ impl SessionSupervisor {
         let mut attempt = 1;
         while let Err(error) = ports.store.append_events(&batch).await {
             if attempt == SETTLE_ATTEMPTS {
-                // Never announce what was not stored.
+                // Never announce what was not stored; count it, so the loss is on record.
                 error!(%error, lines = batch.len(), "could not store transcript lines; they are lost");
+                live.add_losses(batch.len() as u64);
+                let mut state = live.state.lock().await;
+                if let Err(error) = self.record_losses(live, &mut state).await {
+                    warn!(%error, "could not record the lost lines yet; will retry");
+                }
                 return;
             }
-            warn!(%error, attempt, "could not store transcript lines; retrying");
+            retrying(
+                attempt,
+                &error,
+                "could not store transcript lines; retrying",
+            );
             self.back_off(attempt).await;
             attempt += 1;
         }
@@ -185,43 +199,119 @@ impl SessionSupervisor {
             session_id: live.id,
             entries: batch,
         });
-        if establishes {
+        let pending_losses = live.unrecorded_losses() > 0;
+        if establishes || pending_losses {
             let mut state = live.state.lock().await;
-            if let Err(error) = self
-                .apply(&mut state, LifecycleEvent::AgentEstablished)
-                .await
-            {
-                error!(%error, "could not record that the conversation is established");
+            if pending_losses {
+                if let Err(error) = self.record_losses(live, &mut state).await {
+                    warn!(%error, "could not record the lost lines yet; will retry");
+                }
+            }
+            if establishes {
+                if let Err(error) = self
+                    .apply(&mut state, LifecycleEvent::AgentEstablished)
+                    .await
+                {
+                    error!(%error, "could not record that the conversation is established");
+                }
             }
         }
     }
 
-    /// Applies a terminal event, retrying a failing store a few times, then settles.
-    async fn settle_with(&self, live: &LiveSession, state: &mut Session, event: LifecycleEvent) {
-        for attempt in 1..=SETTLE_ATTEMPTS {
-            match self.apply(state, event.clone()).await {
-                Ok(_) => break,
-                Err(error) if attempt < SETTLE_ATTEMPTS => {
-                    warn!(%error, attempt, "could not store the run's end; retrying");
-                    self.back_off(attempt).await;
+    /// Records on the session the transcript lines that were lost and not recorded yet.
+    async fn record_losses(
+        &self,
+        live: &LiveSession,
+        state: &mut Session,
+    ) -> Result<(), SupervisorError> {
+        let lines = live.unrecorded_losses();
+        if lines == 0 {
+            return Ok(());
+        }
+        self.apply(state, LifecycleEvent::TranscriptLost { lines })
+            .await?;
+        live.losses_recorded(lines);
+        Ok(())
+    }
+
+    /// Applies a terminal event (with any unrecorded losses first), then settles.
+    ///
+    /// A store that keeps failing (a full disk) never leaves the session live with no
+    /// agent: after a few attempts subscribers are told the end could not be stored, and
+    /// the attempts go on, with growing pauses, until one succeeds. The state lock is not
+    /// held between attempts, so an interrupt meanwhile learns the truth from `live`.
+    async fn settle_with(&self, live: &LiveSession, event: LifecycleEvent) {
+        let mut attempt = 1_u32;
+        loop {
+            let mut state = live.state.lock().await;
+            let stored = match self.record_losses(live, &mut state).await {
+                Ok(()) => self.apply(&mut state, event.clone()).await.map(drop),
+                Err(error) => Err(error),
+            };
+            match stored {
+                Ok(()) => {
+                    info!(status = %state.status, "run settled");
+                    self.settle(live, &state);
+                    return;
+                }
+                Err(SupervisorError::Store(error)) => {
+                    drop(state);
+                    retrying(attempt, &error, "could not store the run's end; retrying");
+                    if attempt == SETTLE_ATTEMPTS {
+                        self.announce_end_not_stored(live, &event, &error.to_string())
+                            .await;
+                    }
                 }
                 Err(error) => {
-                    error!(%error, "could not store the run's end; recovery will settle it");
+                    error!(%error, "the run's end does not apply; settling as it is");
+                    self.settle(live, &state);
+                    return;
                 }
             }
+            self.back_off(attempt).await;
+            attempt = attempt.saturating_add(1);
         }
-        info!(status = %state.status, "run settled");
-        self.settle(live, state);
+    }
+
+    /// Tells subscribers (and later interrupts) that the run's end is not stored yet.
+    async fn announce_end_not_stored(
+        &self,
+        live: &LiveSession,
+        event: &LifecycleEvent,
+        reason: &str,
+    ) {
+        let state = live.state.lock().await.clone();
+        let status = transition(&state, event.clone(), self.inner.ports.clock.now())
+            .map_or(state.status, |next| next.session.status);
+        warn!(%status, reason, "the run has ended but its end cannot be stored; retrying until it can");
+        live.mark_end_not_stored(status, reason.to_owned());
+        self.inner
+            .ports
+            .updates
+            .publish(SessionUpdate::EndNotStored {
+                session_id: live.id,
+                status,
+                reason: reason.to_owned(),
+            });
     }
 }
 
 impl SessionSupervisor {
-    /// Waits a little longer after each failed attempt against the store.
+    /// Waits a little longer after each failed attempt against the store (at most
+    /// [`MAX_BACK_OFF`]).
     async fn back_off(&self, attempt: u32) {
         let clock = &self.inner.ports.clock;
-        clock
-            .sleep_until(clock.monotonic() + Duration::from_millis(200) * attempt)
-            .await;
+        let pause = (Duration::from_millis(200) * attempt).min(MAX_BACK_OFF);
+        clock.sleep_until(clock.monotonic() + pause).await;
+    }
+}
+
+/// Logs a failed store attempt: the first as a warning, the repeats only as diagnostics.
+fn retrying(attempt: u32, error: &impl std::fmt::Display, message: &str) {
+    if attempt == 1 {
+        warn!(%error, attempt, "{message}");
+    } else {
+        tracing::debug!(%error, attempt, "{message}");
     }
 }
 

@@ -87,6 +87,23 @@ impl Harness {
         (session.id, run)
     }
 
+    /// Waits until the agent's `init` is stored (the conversation is established).
+    async fn established(&self, id: SessionId) {
+        timeout(PATIENCE, async {
+            while !self
+                .store
+                .session(id)
+                .await
+                .unwrap()
+                .is_some_and(|session| session.agent_established)
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("established in time");
+    }
+
     async fn settled(&self, id: SessionId) -> Session {
         timeout(PATIENCE, self.supervisor.wait_until_settled(id))
             .await
@@ -541,6 +558,105 @@ async fn transcript_lines_are_stored_in_order_before_they_are_announced() {
         }
     }
     assert_eq!(announced, stored);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_ending_on_a_full_disk_is_reported_and_stored_once_space_returns() {
+    let mut h = harness(StopResponse::ExitOnGraceful);
+    let mut updates = h.supervisor.subscribe();
+    let (id, run) = h.running("hello").await;
+    h.established(id).await;
+    h.store.set_full(true);
+    complete(&run, 0.1).await;
+
+    // Subscribers (a foreground `lulu run`) learn the end could not be stored: no hang.
+    let (status, reason) = timeout(PATIENCE, async {
+        loop {
+            if let Ok(SessionUpdate::EndNotStored {
+                session_id,
+                status,
+                reason,
+            }) = updates.recv().await
+            {
+                assert_eq!(session_id, id);
+                return (status, reason);
+            }
+        }
+    })
+    .await
+    .expect("told in time");
+    assert_eq!(status, SessionStatus::Completed);
+    assert!(reason.contains("full"), "{reason}");
+    // An interrupt meanwhile tells the truth: the agent is gone, its end is not stored.
+    let refused = h.supervisor.interrupt(id).await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            SupervisorError::EndNotStored {
+                status: SessionStatus::Completed,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    assert!(refused.to_string().contains("already exited"), "{refused}");
+    assert_eq!(
+        h.store.session(id).await.unwrap().unwrap().status,
+        SessionStatus::Running
+    );
+
+    // Space returns: the owner's retries store the end, with the lines that were lost.
+    h.store.set_full(false);
+    let settled = h.settled(id).await;
+    assert_eq!(settled.status, SessionStatus::Completed);
+    let stored = h.store.session(id).await.unwrap().unwrap();
+    assert_eq!(stored.status, SessionStatus::Completed);
+    assert_eq!(
+        stored.lost_events, 2,
+        "the assistant text and the result were lost"
+    );
+    assert!(h.supervisor.live_sessions().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn lost_transcript_lines_are_counted_on_the_session_as_soon_as_it_can_be_written() {
+    let mut h = harness(StopResponse::ExitOnGraceful);
+    let (id, run) = h.running("hello").await;
+    h.established(id).await;
+    h.store.set_full(true);
+    run.emit(AgentEvent::AssistantText {
+        text: "lost".into(),
+    })
+    .await;
+    // The batch is given up after its attempts; nothing of it is stored.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    h.store.set_full(false);
+    run.emit(AgentEvent::AssistantText {
+        text: "kept".into(),
+    })
+    .await;
+    timeout(PATIENCE, async {
+        while h.store.session(id).await.unwrap().unwrap().lost_events == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the loss was recorded while the run was still live");
+    assert_eq!(
+        h.store.session(id).await.unwrap().unwrap().status,
+        SessionStatus::Running
+    );
+    run.emit(result(0.1)).await;
+    run.exit(RunOutcome::Completed, 0).await;
+    let settled = h.settled(id).await;
+    assert_eq!(settled.lost_events, 1);
+    let texts: Vec<&str> = h
+        .store
+        .events()
+        .iter()
+        .map(|entry| entry.event.kind())
+        .collect();
+    assert_eq!(texts, vec!["init", "assistant_text", "result"]);
 }
 
 #[tokio::test(start_paused = true)]

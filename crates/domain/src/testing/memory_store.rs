@@ -18,6 +18,8 @@ struct StoreState {
     sessions: HashMap<SessionId, Session>,
     runs: Vec<Run>,
     events: Vec<TranscriptEntry>,
+    /// While set, every write fails as a full disk does.
+    full: bool,
 }
 
 /// A working in-memory [`SessionStore`] that journals every write.
@@ -34,6 +36,11 @@ impl MemoryStore {
             state: Arc::default(),
             journal,
         }
+    }
+
+    /// Makes every later write fail with [`StoreError::Full`] (`true`), or succeed again.
+    pub fn set_full(&self, full: bool) {
+        lock(&self.state).full = full;
     }
 
     /// Every stored transcript entry, in append order.
@@ -88,8 +95,9 @@ fn describe_write(write: &SessionWrite) -> String {
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn save(&self, write: &SessionWrite) -> Result<(), StoreError> {
-        self.journal.record(describe_write(write));
         let mut state = lock(&self.state);
+        refuse_when_full(&state)?;
+        self.journal.record(describe_write(write));
         state
             .sessions
             .insert(write.session.id, write.session.clone());
@@ -143,6 +151,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn append_events(&self, entries: &[TranscriptEntry]) -> Result<(), StoreError> {
+        refuse_when_full(&lock(&self.state))?;
         if let Some(first) = entries.first() {
             self.journal.record(format!(
                 "store   {} transcript lines of run {} from seq {}",
@@ -186,6 +195,15 @@ impl SessionStore for MemoryStore {
             .retain(|entry| !run_ids.contains(&entry.run_id));
         Ok(existed)
     }
+}
+
+fn refuse_when_full(state: &StoreState) -> Result<(), StoreError> {
+    if state.full {
+        return Err(StoreError::Full {
+            message: "database or disk is full".into(),
+        });
+    }
+    Ok(())
 }
 
 fn find_run(runs: &mut [Run], run_id: RunId) -> Result<&mut Run, StoreError> {
