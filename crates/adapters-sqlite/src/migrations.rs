@@ -36,10 +36,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: include_str!("../migrations/0003_answer_codes_run_slots.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("../migrations/0004_lost_events.sql"),
+    },
 ];
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Reads the file's schema version.
 pub(crate) fn schema_version(connection: &Connection) -> rusqlite::Result<u32> {

@@ -17,7 +17,7 @@ use crate::error::{not_found, DbError};
 pub(crate) const SESSION_COLUMNS: &str = "s.id, s.title, s.cwd, s.prompt, s.options, s.status, \
      s.created_at, s.updated_at, s.resume_count, s.active_run_id, s.last_resume_at, \
      s.last_error, s.agent_established, s.cost_usd, s.input_tokens, s.output_tokens, \
-     s.num_turns";
+     s.num_turns, s.lost_events";
 
 /// Builds a session from a row selected with [`SESSION_COLUMNS`].
 pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
@@ -41,6 +41,7 @@ pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
             output_tokens: row.get(15)?,
             num_turns: row.get(16)?,
         },
+        lost_events: row.get(17)?,
     })
 }
 
@@ -61,11 +62,11 @@ pub(crate) fn save(
             "INSERT INTO sessions (id, title, cwd, prompt, options, status, created_at, \
                  updated_at, resume_count, active_run_id, last_resume_at, last_error, \
                  agent_established, cost_usd, input_tokens, output_tokens, num_turns, owner_id, \
-                 change_seq)
+                 change_seq, lost_events)
              VALUES (:id, :title, :cwd, :prompt, :options, :status, :created_at, :updated_at, \
                  :resume_count, :active_run_id, :last_resume_at, :last_error, \
                  :agent_established, :cost_usd, :input_tokens, :output_tokens, :num_turns, \
-                 :owner_id, :change_seq)
+                 :owner_id, :change_seq, :lost_events)
              ON CONFLICT (id) DO UPDATE SET title = excluded.title, cwd = excluded.cwd, \
                  prompt = excluded.prompt, options = excluded.options, \
                  status = excluded.status, created_at = excluded.created_at, \
@@ -75,7 +76,8 @@ pub(crate) fn save(
                  agent_established = excluded.agent_established, \
                  cost_usd = excluded.cost_usd, input_tokens = excluded.input_tokens, \
                  output_tokens = excluded.output_tokens, num_turns = excluded.num_turns, \
-                 owner_id = excluded.owner_id, change_seq = excluded.change_seq",
+                 owner_id = excluded.owner_id, change_seq = excluded.change_seq, \
+                 lost_events = excluded.lost_events",
         )?
         .execute(named_params! {
             ":id": session.id.to_string(),
@@ -97,6 +99,7 @@ pub(crate) fn save(
             ":num_turns": session.totals.num_turns,
             ":owner_id": owner,
             ":change_seq": change_seq,
+            ":lost_events": session.lost_events,
         })?;
     match &write.run_change {
         None => Ok(()),

@@ -144,6 +144,7 @@ async fn every_domain_type_comes_back_unchanged_after_reopening_the_file() {
             output_tokens: 312,
             num_turns: 2,
         };
+        session.lost_events = 17;
         store
             .save(&SessionWrite {
                 session: session.clone(),
