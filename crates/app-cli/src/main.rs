@@ -50,8 +50,12 @@ fn init_tracing(verbose: u8, quiet: bool) {
         (false, _) => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // A diagnostic that cannot be written (a detached owner's log on a full disk) is
+    // dropped: by default the subscriber reports that with `eprintln!`, which panics when
+    // stderr fails, and the panic would take the task that logged down with it.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .log_internal_errors(false)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

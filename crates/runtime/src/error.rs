@@ -103,6 +103,7 @@ pub fn supervisor_code(error: &SupervisorError) -> &'static str {
         SupervisorError::StillLive { .. } => "still_live",
         SupervisorError::NotOwnedHere { .. } => "not_owned_here",
         SupervisorError::InterruptTimedOut { .. } => "interrupt_timed_out",
+        SupervisorError::EndNotStored { .. } => "end_not_stored",
         SupervisorError::Store(_) => "store",
         SupervisorError::Transition(_) => "invalid_transition",
     }

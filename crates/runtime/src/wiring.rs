@@ -76,7 +76,11 @@ pub async fn open(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
         identity,
     };
     let runtime = Runtime::new(parts, config);
-    runtime.recover().await?;
+    // Reads must work whatever recovery meets (a full disk refuses its writes): a failed
+    // pass is a warning, and the next command, or this owner's housekeeping, tries again.
+    if let Err(error) = runtime.recover().await {
+        warn!(%error, "could not recover the sessions of dead owners yet; will retry");
+    }
     Ok(runtime)
 }
 

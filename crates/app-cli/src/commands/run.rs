@@ -22,7 +22,7 @@ use super::follow::{print_entries, print_stored, Format};
 use super::Context;
 use crate::args::{AgentArgs, OwnDetachedArgs, ResumeArgs, RunArgs};
 use crate::exit;
-use crate::render::style::{paint, DIM, WARN};
+use crate::render::style::{paint, DIM, ERROR, WARN};
 use crate::render::transcript::final_line;
 
 /// `lulu run`.
@@ -236,6 +236,21 @@ async fn foreground(
                         .filter(|entry| Some(entry.run_id) == run && last_seq.is_none_or(|last| entry.seq > last))
                         .collect();
                     last_seq = print_entries(&fresh, Format::Text).or(last_seq);
+                }
+                Ok(SessionUpdate::EndNotStored { session_id, status, reason }) if session_id == id => {
+                    // The agent is gone but its end cannot be stored (a full disk): say so
+                    // and end, rather than wait for a change that cannot be saved.
+                    if let Some(run) = run {
+                        let _ = print_stored(runtime, run, last_seq, Format::Text).await;
+                    }
+                    anstream::eprintln!(
+                        "{} session {} ended {status}, but Lulu could not store that: {reason}. \
+                         Once there is space, any lulu command records it as interrupted.",
+                        paint(ERROR, "lulu: error:"),
+                        id.short(),
+                    );
+                    runtime.shutdown().await;
+                    return Ok(ExitCode::from(exit::FAILED));
                 }
                 Ok(SessionUpdate::Session(session)) if session.id == id => {
                     run = session.active_run_id;

@@ -24,6 +24,8 @@ pub struct SessionJson {
     num_turns: u64,
     input_tokens: u64,
     output_tokens: u64,
+    /// Transcript lines that could not be stored (0 for a complete transcript).
+    lost_events: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     runs: Option<Vec<RunJson>>,
 }
@@ -73,6 +75,7 @@ impl SessionJson {
             num_turns: session.totals.num_turns,
             input_tokens: session.totals.input_tokens,
             output_tokens: session.totals.output_tokens,
+            lost_events: session.lost_events,
             runs: None,
         }
     }

@@ -140,6 +140,18 @@ pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> S
             .as_deref()
             .map_or_else(|| "-".to_owned(), |error| paint(ERROR, error)),
     );
+    if session.lost_events > 0 {
+        field(
+            "Transcript",
+            paint(
+                ERROR,
+                &format!(
+                    "incomplete: {} lines could not be stored (the database or disk was full)",
+                    session.lost_events
+                ),
+            ),
+        );
+    }
     field("Prompt", one_line(session.prompt.as_str(), 100));
     let options = describe_options(&session.options);
     if !options.is_empty() {

@@ -1,6 +1,8 @@
 //! Transcript lines as people read them: assistant text in full, one line per tool call,
 //! result, retry or note, cut to fit.
 
+use std::fmt::Write as _;
+
 use lulu_domain::{AgentEvent, Run, RunUsage, Session, SessionStatus};
 
 use super::style::{self, paint, DIM, ERROR, GOOD, TOOL, WARN};
@@ -179,6 +181,13 @@ pub fn final_line(session: &Session, elapsed_ms: u64) -> String {
     if let Some(error) = &session.last_error {
         text.push_str(" · ");
         text.push_str(&cut(error, LINE));
+    }
+    if session.lost_events > 0 {
+        let _ = write!(
+            text,
+            " · {} transcript lines could not be stored",
+            session.lost_events
+        );
     }
     match status {
         SessionStatus::Interrupted | SessionStatus::Completed | SessionStatus::Failed => {
