@@ -63,6 +63,8 @@ pub struct Sandbox {
     /// A work directory for sessions.
     pub work: PathBuf,
     extra_env: Vec<(String, String)>,
+    /// A small file system mounted for this sandbox's database, unmounted on drop.
+    small_disk: Option<PathBuf>,
 }
 
 impl Sandbox {
@@ -83,7 +85,43 @@ impl Sandbox {
             work,
             dir,
             extra_env: Vec::new(),
+            small_disk: None,
         }
+    }
+
+    /// Moves the database onto a tmpfs of `size` (e.g. `2m`) of its own, so a test can fill
+    /// it; `None` where mounting is not permitted (not root), for the test to skip.
+    pub fn on_small_disk(mut self, size: &str) -> Option<Self> {
+        let mount_point = self.dir.path().join("disk");
+        std::fs::create_dir_all(&mount_point).expect("mount point");
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&mount_point)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !mounted {
+            return None;
+        }
+        self.db = mount_point.join("lulu.db");
+        self.small_disk = Some(mount_point);
+        Some(self)
+    }
+
+    /// Fills the small disk (see [`on_small_disk`](Self::on_small_disk)) to the last byte.
+    pub fn fill_disk(&self) {
+        use std::io::Write as _;
+        let disk = self.small_disk.as_ref().expect("a sandbox on a small disk");
+        let mut filler = std::fs::File::create(disk.join("filler")).expect("filler file");
+        let block = vec![0_u8; 4096];
+        while filler.write_all(&block).is_ok() {}
+        let _ = filler.write_all(&[0]);
+    }
+
+    /// Makes room on the small disk again.
+    pub fn free_disk(&self) {
+        let disk = self.small_disk.as_ref().expect("a sandbox on a small disk");
+        std::fs::remove_file(disk.join("filler")).expect("filler removed");
     }
 
     /// Adds an environment variable to every `lulu` command.
@@ -284,6 +322,9 @@ impl Drop for Sandbox {
             std::thread::sleep(Duration::from_millis(10));
         }
         reap_orphans();
+        if let Some(disk) = &self.small_disk {
+            let _ = Command::new("umount").arg("-l").arg(disk).status();
+        }
     }
 }
 

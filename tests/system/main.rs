@@ -4,6 +4,7 @@
 //! reap the detached owners it starts; see `harness`.
 
 mod cross_process;
+mod full_disk;
 mod harness;
 mod lifecycle;
 mod output;
