@@ -160,19 +160,16 @@ impl Sandbox {
         self.finish(child)
     }
 
+    /// Runs a `lulu` command built with [`Self::lulu`] and adjusted by the test, to
+    /// completion (within [`PATIENCE`]).
+    pub fn run_command(&self, command: Command) -> Output {
+        let child = spawn_piped(command);
+        self.finish(child)
+    }
+
     /// Starts `lulu args` with piped output.
     pub fn spawn(&self, args: &[&str]) -> Child {
-        let child = self
-            .lulu(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("lulu starts");
-        own_children()
-            .lock()
-            .unwrap()
-            .insert(child.id().cast_signed());
-        child
+        spawn_piped(self.lulu(args))
     }
 
     /// Waits for a spawned `lulu` (within [`PATIENCE`], else kills it and fails) and
@@ -326,6 +323,20 @@ impl Drop for Sandbox {
             let _ = Command::new("umount").arg("-l").arg(disk).status();
         }
     }
+}
+
+/// Starts `command` with piped output, remembered as one of this binary's own children.
+fn spawn_piped(mut command: Command) -> Child {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lulu starts");
+    own_children()
+        .lock()
+        .unwrap()
+        .insert(child.id().cast_signed());
+    child
 }
 
 /// Reads a pipe to its end on a thread of its own.

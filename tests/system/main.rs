@@ -6,8 +6,10 @@
 mod cross_process;
 mod full_disk;
 mod harness;
+mod input;
 mod lifecycle;
 mod output;
+mod terminal;
 
 /// The fake agent every test runs instead of `claude`.
 pub fn fake_claude() -> &'static str {

@@ -145,6 +145,6 @@ fn interrupting_a_settled_session_says_there_is_nothing_to_interrupt() {
         "{message}"
     );
     let short = sandbox.run(&["show", "abc"]);
-    assert_eq!(short.status.code(), Some(1));
+    assert_eq!(short.status.code(), Some(2), "a usage error");
     assert!(String::from_utf8_lossy(&short.stderr).contains("give at least 4 characters"));
 }

@@ -22,6 +22,7 @@ use crate::redact::Redactor;
 use crate::stderr::drain_stderr;
 use crate::stdin::{spawn_stdin_writer, user_line};
 use crate::tree::process_start_time;
+use crate::working_dir::check_working_dir;
 
 /// How many updates may wait unread before the owner pauses reading stdout.
 const UPDATE_BUFFER: usize = 256;
@@ -62,16 +63,13 @@ impl AgentLauncher for CliLauncher {
     /// prompt on its stdin and hands the child to its owner task.
     ///
     /// # Errors
-    /// [`LaunchError::WorkingDirMissing`] or [`LaunchError::BinaryNotFound`] (checked before
+    /// [`LaunchError::WorkingDirMissing`] / [`LaunchError::WorkingDirUnusable`] or
+    /// [`LaunchError::BinaryNotFound`] / [`LaunchError::BinaryNotRunnable`] (checked before
     /// spawning), [`LaunchError::SpawnFailed`] when the OS refuses.
     #[tracing::instrument(skip_all, fields(session_id = %spec.session_id, run_id = %spec.run_id))]
     async fn launch(&self, spec: RunSpec) -> Result<RunHandle, LaunchError> {
         let cwd = Path::new(spec.cwd.as_str());
-        if !cwd.is_dir() {
-            return Err(LaunchError::WorkingDirMissing {
-                cwd: spec.cwd.to_string(),
-            });
-        }
+        check_working_dir(cwd)?;
         let search_path = self.child_env_value("PATH");
         let binary = resolve_binary(&self.config.binary, search_path.as_deref())?;
         let argv = compose_argv(&spec);

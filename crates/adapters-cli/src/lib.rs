@@ -32,6 +32,7 @@ mod redact;
 mod stderr;
 mod stdin;
 mod tree;
+mod working_dir;
 
 pub use argv::compose_argv;
 pub use binary::resolve_binary;
@@ -46,6 +47,7 @@ pub use parse::parse_line;
 pub use tree::{
     descendants, process_start_time, processes_with_env, read_stat, still_running, ProcStat,
 };
+pub use working_dir::check_working_dir;
 
 /// Every living process carrying run `run_id`'s marker (`LULU_RUN_ID=<run id>`), wherever
 /// it lives now: the agent and everything it started, recorded or not.

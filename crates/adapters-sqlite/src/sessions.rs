@@ -23,7 +23,7 @@ pub(crate) const SESSION_COLUMNS: &str = "s.id, s.title, s.cwd, s.prompt, s.opti
 pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
     Ok(Session {
         id: codec::from_text(row, 0)?,
-        title: codec::parsed(row, 1, |text| SessionTitle::parse(&text))?,
+        title: codec::parsed(row, 1, |text| SessionTitle::from_stored(&text))?,
         cwd: codec::parsed(row, 2, WorkingDir::parse)?,
         prompt: codec::parsed(row, 3, Prompt::parse)?,
         options: codec::json(row, 4)?,

@@ -54,9 +54,10 @@ pub enum Command {
     Rm(RmArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
-    /// Own a detached run (started by `run --detach` / `resume --detach`).
+    /// Own a detached run (started by `run --detach` / `resume --detach`; the request
+    /// comes as JSON on stdin, see `lulu_runtime::detach`).
     #[command(hide = true)]
-    OwnDetached(OwnDetachedArgs),
+    OwnDetached,
 }
 
 /// Options passed through to the agent.
@@ -100,8 +101,9 @@ pub struct RunArgs {
     /// Print the session id and return at once; a background lulu process owns the run.
     #[arg(long)]
     pub detach: bool,
-    /// What the agent should do (the words are joined with spaces).
-    #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROMPT")]
+    /// What the agent should do (the words are joined with spaces; options may come
+    /// before or after it, and after `--` everything is prompt text: `-- -rf everything`).
+    #[arg(required = true, num_args = 1.., value_name = "PROMPT")]
     pub prompt: Vec<String>,
 }
 
@@ -152,7 +154,8 @@ pub struct InterruptArgs {
     pub json: bool,
 }
 
-/// `lulu resume`.
+/// `lulu resume`. It takes no agent options: a resume continues the conversation under
+/// the options the session was started with (`lulu show ID` lists them).
 #[derive(Debug, Clone, Args)]
 pub struct ResumeArgs {
     /// Session id, or a unique prefix of at least 4 characters.
@@ -160,8 +163,9 @@ pub struct ResumeArgs {
     /// Print the session id and return at once; a background lulu process owns the run.
     #[arg(long)]
     pub detach: bool,
-    /// The follow-up prompt (the words are joined with spaces).
-    #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROMPT")]
+    /// The follow-up prompt (the words are joined with spaces; after `--` everything is
+    /// prompt text). The session's agent options carry over.
+    #[arg(required = true, num_args = 1.., value_name = "PROMPT")]
     pub prompt: Vec<String>,
 }
 
@@ -193,14 +197,6 @@ pub enum Shell {
     Fish,
 }
 
-/// The hidden owner of a detached run.
-#[derive(Debug, Args)]
-pub struct OwnDetachedArgs {
-    /// What to start or resume, as JSON (see `lulu_runtime::detach::DetachedRequest`).
-    #[arg(long)]
-    pub request: String,
-}
-
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -212,20 +208,67 @@ mod tests {
         Cli::command().debug_assert();
     }
 
-    #[test]
-    fn a_prompt_may_start_with_a_dash_and_span_words() {
-        let cli =
-            Cli::try_parse_from(["lulu", "run", "--detach", "-rf", "everything", "--now"]).unwrap();
+    fn parse_run(args: &[&str]) -> RunArgs {
+        let cli = Cli::try_parse_from(args).unwrap();
         let Command::Run(run) = cli.command else {
             panic!("parsed as run")
         };
+        run
+    }
+
+    #[test]
+    fn options_are_options_before_and_after_the_prompt() {
+        let run = parse_run(&["lulu", "run", "SAY", "a", "--detach", "--model", "m"]);
+        assert!(run.detach);
+        assert_eq!(run.agent.model.as_deref(), Some("m"));
+        assert_eq!(run.prompt.join(" "), "SAY a");
+    }
+
+    #[test]
+    fn after_a_double_dash_everything_is_prompt_text() {
+        let run = parse_run(&[
+            "lulu",
+            "run",
+            "--detach",
+            "--",
+            "-rf",
+            "everything",
+            "--now",
+        ]);
         assert!(run.detach);
         assert_eq!(run.prompt.join(" "), "-rf everything --now");
     }
 
     #[test]
+    fn an_unknown_option_is_a_usage_error_naming_the_close_one() {
+        for args in [
+            &["lulu", "run", "SAY a", "--detatch"][..],
+            &["lulu", "run", "-rf", "everything"],
+        ] {
+            let error = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{args:?}");
+        }
+        let error = Cli::try_parse_from(["lulu", "run", "SAY a", "--detatch"]).unwrap_err();
+        assert!(error.to_string().contains("'--detach'"), "{error}");
+    }
+
+    #[test]
+    fn resume_takes_no_agent_options() {
+        let error = Cli::try_parse_from([
+            "lulu",
+            "resume",
+            "a0000001",
+            "--allowed-tools",
+            "Bash",
+            "go on",
+        ])
+        .unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+    }
+
+    #[test]
     fn repeatable_options_collect() {
-        let cli = Cli::try_parse_from([
+        let run = parse_run(&[
             "lulu",
             "run",
             "--allowed-tools",
@@ -235,11 +278,7 @@ mod tests {
             "--add-dir",
             "/tmp",
             "go",
-        ])
-        .unwrap();
-        let Command::Run(run) = cli.command else {
-            panic!("parsed as run")
-        };
+        ]);
         assert_eq!(run.agent.allowed_tools, ["Bash", "Read"]);
         assert_eq!(run.agent.add_dirs, [PathBuf::from("/tmp")]);
     }

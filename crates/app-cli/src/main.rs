@@ -3,7 +3,7 @@
 //! It parses arguments, calls the runtime's use cases and renders their results; every
 //! lifecycle decision lives in the domain and the runtime. User output goes to stdout,
 //! errors and progress to stderr, diagnostics (`RUST_LOG`, `-v`) through tracing.
-//! Exit codes: 0 done, 1 failed, 2 usage error, 130 interrupted.
+//! Exit codes: 0 done, 1 failed, 2 usage error (nothing stored), 130 interrupted.
 
 mod args;
 mod commands;
@@ -37,8 +37,14 @@ fn main() -> ExitCode {
 }
 
 fn fail(error: &anyhow::Error) -> ExitCode {
-    anstream::eprintln!("{} {error:#}", paint(ERROR, "lulu: error:"));
-    ExitCode::from(exit::FAILED)
+    // Messages quote what the user typed and what was stored: shown, never obeyed.
+    let message = format!("{error:#}");
+    anstream::eprintln!(
+        "{} {}",
+        paint(ERROR, "lulu: error:"),
+        render::safe::safe_text(&message)
+    );
+    ExitCode::from(exit::for_error(error))
 }
 
 /// `RUST_LOG` wins; otherwise warnings, `-v` info, `-vv` debug, `-q` errors only.

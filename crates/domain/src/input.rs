@@ -21,12 +21,32 @@ pub enum InputError {
         /// Characters allowed.
         max: usize,
     },
+    /// The title held a character that controls a terminal.
+    #[error("the title contains the control character {}: a title is plain text", escaped(*.0))]
+    TitleHasControl(char),
     /// The working directory was not an absolute path.
     #[error("the working directory `{0}` is not an absolute path")]
     RelativeWorkingDir(String),
     /// `--max-turns` was zero.
     #[error("max turns must be at least 1")]
     ZeroMaxTurns,
+}
+
+/// Whether `c` can steer a terminal or reorder text on it: C0 controls, DEL, C1 controls
+/// (U+0080–U+009F) and the bidirectional formatting characters (U+202A–U+202E,
+/// U+2066–U+2069, U+200E, U+200F, U+061C). Line breaks and tabs count too; callers that
+/// keep them say so.
+pub fn is_terminal_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}'
+        )
+}
+
+/// `c` as `U+001B`, for messages.
+fn escaped(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
 }
 
 /// What the user asks the agent to do: never empty.
@@ -79,8 +99,20 @@ impl SessionTitle {
     /// The longest title accepted, in characters.
     pub const MAX_CHARS: usize = 120;
 
-    /// Accepts a non-blank title of at most [`Self::MAX_CHARS`] characters; line breaks become spaces.
+    /// Accepts a non-blank title of at most [`Self::MAX_CHARS`] characters without
+    /// terminal controls ([`is_terminal_control`]); line breaks and tabs become spaces.
     pub fn parse(text: &str) -> Result<Self, InputError> {
+        let title = Self::from_stored(text)?;
+        if let Some(control) = title.0.chars().find(|c| is_terminal_control(*c)) {
+            return Err(InputError::TitleHasControl(control));
+        }
+        Ok(title)
+    }
+
+    /// A title read back from storage: [`Self::parse`]'s rules except the one on control
+    /// characters, which older versions did not have (whoever prints a title neutralises
+    /// its controls anyway).
+    pub fn from_stored(text: &str) -> Result<Self, InputError> {
         let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
         if one_line.is_empty() {
             return Err(InputError::EmptyTitle);
@@ -95,14 +127,16 @@ impl SessionTitle {
         Ok(Self(one_line))
     }
 
-    /// A title derived from the prompt: its first words, cut to 60 characters with an ellipsis.
+    /// A title derived from the prompt: its first words without terminal controls, cut to
+    /// 60 characters with an ellipsis.
     pub fn from_prompt(prompt: &Prompt) -> Self {
         const CUT: usize = 60;
-        let one_line = prompt
+        let plain: String = prompt
             .as_str()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+            .chars()
+            .map(|c| if is_terminal_control(c) { ' ' } else { c })
+            .collect();
+        let one_line = plain.split_whitespace().collect::<Vec<_>>().join(" ");
         if one_line.chars().count() <= CUT {
             return Self(one_line);
         }
@@ -241,6 +275,39 @@ mod tests {
             SessionTitle::parse(&"x".repeat(121)),
             Err(InputError::TitleTooLong { len: 121, max: 120 })
         ));
+    }
+
+    #[test]
+    fn a_title_with_terminal_controls_is_refused_but_a_stored_one_still_reads() {
+        for hostile in [
+            "\u{1b}]0;pwned\u{7}",
+            "a\u{7f}b",
+            "a\u{9b}1m",
+            "\u{202e}evil",
+        ] {
+            assert!(
+                matches!(
+                    SessionTitle::parse(hostile),
+                    Err(InputError::TitleHasControl(_))
+                ),
+                "{hostile:?}"
+            );
+            assert!(SessionTitle::from_stored(hostile).is_ok(), "{hostile:?}");
+        }
+        assert_eq!(
+            SessionTitle::parse("a\u{1b}").unwrap_err().to_string(),
+            "the title contains the control character U+001B: a title is plain text"
+        );
+        assert_eq!(SessionTitle::parse("a\tb\nc").unwrap().as_str(), "a b c");
+    }
+
+    #[test]
+    fn a_title_from_a_prompt_drops_terminal_controls() {
+        let prompt = Prompt::parse("SAY \u{1b}]0;pwned\u{7}\u{202e}evil\u{7f}").unwrap();
+        assert_eq!(
+            SessionTitle::from_prompt(&prompt).as_str(),
+            "SAY ]0;pwned evil"
+        );
     }
 
     #[test]

@@ -82,6 +82,17 @@ pub fn absolute(path: &Path, cwd: &Path) -> PathBuf {
     }
 }
 
+/// The agent binary as the user named it, made independent of any session's directory:
+/// a relative path (`./claude`, `bin/claude`) is resolved against `cwd`, the directory
+/// Lulu was started in; a bare name (`claude`) stays a name, looked up on `PATH`.
+pub fn claude_bin(given: &Path, cwd: &Path) -> PathBuf {
+    if given.as_os_str().as_encoded_bytes().contains(&b'/') {
+        absolute(given, cwd)
+    } else {
+        given.to_path_buf()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +122,23 @@ mod tests {
                 format!("LULU_MAX_RUNNING is `{bad}`, but it must be a whole number of at least 1")
             );
         }
+    }
+
+    #[test]
+    fn a_relative_claude_bin_is_anchored_where_lulu_started_and_a_name_stays_a_name() {
+        let started_in = Path::new("/home/me/src");
+        assert_eq!(
+            claude_bin(Path::new("./bin/claude"), started_in),
+            PathBuf::from("/home/me/src/./bin/claude")
+        );
+        assert_eq!(
+            claude_bin(Path::new("/opt/claude"), started_in),
+            PathBuf::from("/opt/claude")
+        );
+        assert_eq!(
+            claude_bin(Path::new("claude"), started_in),
+            PathBuf::from("claude")
+        );
     }
 
     #[test]

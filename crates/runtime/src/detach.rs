@@ -1,12 +1,14 @@
 //! Detached runs: a background `lulu` process, in a session of its own and free of the
 //! terminal, owns the run; the caller gets the session id and returns at once.
 //!
-//! Protocol: the caller starts `<lulu> own-detached --request <json>` with stdout on a
-//! pipe. The child starts or resumes the session, then writes exactly one line,
-//! `ok <session id>` or `error <message>`, and never writes to stdout again.
+//! Protocol: the caller starts `<lulu> own-detached` with stdin and stdout on pipes and
+//! writes the request as JSON on its stdin, then closes it (a request travels on a pipe,
+//! not in argv, where one string may hold at most 128 KiB and prompts can be longer).
+//! The child reads stdin to its end, starts or resumes the session, then writes exactly
+//! one line, `ok <session id>` or `error <message>`, and never writes to stdout again.
 
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -75,8 +77,8 @@ pub fn spawn_owner(
         })?;
     let mut command = Command::new(lulu);
     command
-        .args(["own-detached", "--request", &json])
-        .stdin(Stdio::null())
+        .arg("own-detached")
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(log_file));
     for (name, value) in env {
@@ -85,6 +87,13 @@ pub fn spawn_owner(
     let mut child = command
         .spawn()
         .map_err(|error| RuntimeError::Detach(format!("cannot run {}: {error}", lulu.display())))?;
+    let mut stdin = child.stdin.take().expect("stdin was piped");
+    // A child that dies before reading it says why on stdout or in the log, read below.
+    let written = stdin.write_all(json.as_bytes());
+    drop(stdin);
+    if let Err(error) = &written {
+        tracing::debug!(%error, "the background process did not take the whole request");
+    }
     let stdout = child.stdout.take().expect("stdout was piped");
     let mut line = String::new();
     let read = BufReader::new(stdout).read_line(&mut line);
@@ -105,6 +114,19 @@ pub fn spawn_owner(
             log.display()
         ))),
     }
+}
+
+/// Reads the request a detached owner was given on `input` (its stdin) to the end.
+///
+/// # Errors
+/// [`RuntimeError::Detach`] when it cannot be read or is not a request.
+pub fn read_request(mut input: impl Read) -> Result<DetachedRequest, RuntimeError> {
+    let mut json = String::new();
+    input
+        .read_to_string(&mut json)
+        .map_err(|error| RuntimeError::Detach(format!("cannot read the request: {error}")))?;
+    serde_json::from_str(&json)
+        .map_err(|error| RuntimeError::Detach(format!("the request is not valid JSON: {error}")))
 }
 
 /// Detaches the calling process from its terminal: a new session, no controlling tty.
@@ -140,9 +162,6 @@ mod tests {
             json,
             r#"{"do":"resume","id":"a0000001-0000-0000-0000-000000000000","prompt":"go on"}"#
         );
-        assert_eq!(
-            serde_json::from_str::<DetachedRequest>(&json).unwrap(),
-            request
-        );
+        assert_eq!(read_request(json.as_bytes()).unwrap(), request);
     }
 }

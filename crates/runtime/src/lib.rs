@@ -15,6 +15,7 @@ pub mod detach;
 pub mod error;
 pub mod mailbox;
 pub mod owner;
+pub mod preflight;
 pub mod processes;
 pub mod recovery;
 mod runtime;

@@ -1,7 +1,7 @@
 //! Printing transcripts: stored (`logs`), tailed from the database (`logs --follow`), and
 //! the lines of a run this process owns (`run`, `resume`).
 
-use std::io::Write as _;
+use std::io::Write;
 use std::process::ExitCode;
 
 use lulu_domain::{Run, RunId, SessionId, TranscriptEntry};
@@ -24,9 +24,13 @@ pub enum Format {
     Json,
 }
 
-/// Prints entries in `format`; returns the last seq printed.
+/// Prints entries in `format`; returns the last seq printed. JSON goes to plain stdout,
+/// byte-faithful; text is neutralised by the renderer.
 pub fn print_entries(entries: &[TranscriptEntry], format: Format) -> Option<u64> {
-    let mut out = anstream::stdout().lock();
+    let mut out: Box<dyn Write> = match format {
+        Format::Json => Box::new(std::io::stdout().lock()),
+        Format::Text => Box::new(anstream::stdout().lock()),
+    };
     for entry in entries {
         let line = match format {
             Format::Json => serde_json::to_string(&EntryJson::of(entry)).ok(),

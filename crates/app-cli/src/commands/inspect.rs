@@ -18,11 +18,11 @@ pub async fn list(context: &Context, args: &ListArgs) -> anyhow::Result<ExitCode
         limit: args.limit,
     };
     let sessions = runtime.list(&query).await?;
-    let mut out = anstream::stdout().lock();
     if args.json {
         let json: Vec<SessionJson> = sessions.iter().map(SessionJson::of).collect();
-        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        print_json(&json)?;
     } else {
+        let mut out = anstream::stdout().lock();
         write!(out, "{}", session_table(&sessions, chrono::Utc::now()))?;
     }
     Ok(ExitCode::SUCCESS)
@@ -33,11 +33,10 @@ pub async fn show(context: &Context, args: &ShowArgs) -> anyhow::Result<ExitCode
     let runtime = context.open().await?;
     let id = runtime.resolve(&args.id).await?;
     let details = runtime.details(id).await?;
-    let mut out = anstream::stdout().lock();
     if args.json {
-        let json = SessionJson::with_runs(&details.session, &details.runs);
-        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        print_json(&SessionJson::with_runs(&details.session, &details.runs))?;
     } else {
+        let mut out = anstream::stdout().lock();
         write!(
             out,
             "{}",
@@ -45,4 +44,12 @@ pub async fn show(context: &Context, args: &ShowArgs) -> anyhow::Result<ExitCode
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints `value` as pretty JSON on plain stdout: byte for byte what `serde_json` wrote (it
+/// escapes control characters itself), never through a stream that edits escapes.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", serde_json::to_string_pretty(value)?)?;
+    Ok(())
 }

@@ -21,10 +21,7 @@ pub async fn interrupt(context: &Context, args: &InterruptArgs) -> anyhow::Resul
     spinner.finish();
     let session = result?;
     if args.json {
-        anstream::println!(
-            "{}",
-            serde_json::to_string_pretty(&SessionJson::of(&session))?
-        );
+        super::inspect::print_json(&SessionJson::of(&session))?;
     }
     if session.status != SessionStatus::Interrupted {
         anstream::eprintln!(

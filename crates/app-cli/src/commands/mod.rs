@@ -16,6 +16,7 @@ use clap::CommandFactory as _;
 use lulu_runtime::{Runtime, RuntimeConfig};
 
 use crate::args::{Cli, Command, Shell};
+use crate::render::safe::safe_line;
 
 /// What every command needs to reach the database and the agent.
 pub struct Context {
@@ -32,7 +33,8 @@ impl Context {
             None => lulu_runtime::default_db_path()?,
         };
         let max_running = std::env::var("LULU_MAX_RUNNING").ok();
-        let config = RuntimeConfig::new(db_path, cli.claude_bin.clone())
+        let claude_bin = lulu_runtime::config::claude_bin(&cli.claude_bin, &cwd);
+        let config = RuntimeConfig::new(db_path, claude_bin)
             .with_max_running_from(max_running.as_deref())?;
         Ok(Self { config })
     }
@@ -43,9 +45,10 @@ impl Context {
         for session in runtime.take_recovered() {
             let why = session.last_error.as_deref().unwrap_or("its owner died");
             let notice = format!(
-                "recovered session {} ({}): {why}; it is now {}",
+                "recovered session {} ({}): {}; it is now {}",
                 session.id.short(),
-                session.title.as_str(),
+                safe_line(session.title.as_str()),
+                safe_line(why),
                 session.status
             );
             anstream::eprintln!(
@@ -82,7 +85,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(&context, args).await,
         Command::Resume(args) => run::resume(&context, args).await,
-        Command::OwnDetached(args) => run::own_detached(&context, &args).await,
+        Command::OwnDetached => run::own_detached(&context).await,
         Command::List(args) => inspect::list(&context, &args).await,
         Command::Show(args) => inspect::show(&context, &args).await,
         Command::Logs(args) => follow::logs(&context, &args).await,

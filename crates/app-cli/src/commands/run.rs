@@ -2,6 +2,7 @@
 //! interrupts) or detached (a background owner; print the id and return).
 
 use std::io::Write as _;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,43 +21,37 @@ use lulu_runtime::{Runtime, RuntimeError};
 
 use super::follow::{print_entries, print_stored, Format};
 use super::Context;
-use crate::args::{AgentArgs, OwnDetachedArgs, ResumeArgs, RunArgs};
+use crate::args::{AgentArgs, ResumeArgs, RunArgs};
 use crate::exit;
+use crate::render::safe::{safe_line, safe_text};
 use crate::render::style::{paint, DIM, ERROR, WARN};
 use crate::render::transcript::final_line;
 
-/// `lulu run`.
+/// `lulu run`. Everything the user typed is checked first (exit 2, nothing stored).
 pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let request = start_request(&args)?;
+    let spec = session_spec(&args)?;
+    check_launch(context, &spec.cwd)?;
     if args.detach {
-        return detached(context, &request);
+        return detached(context, &start_request(spec));
     }
     let runtime = context.open().await?;
     runtime.serve().await?;
-    let DetachedRequest::Start {
-        title,
-        cwd,
-        prompt,
-        options,
-    } = request
-    else {
-        unreachable!("start_request builds a start")
-    };
-    let spec = spec(title.as_deref(), cwd, prompt, options)?;
     let updates = runtime.subscribe();
     let started = runtime.start(spec).await;
     follow_new_run(&runtime, updates, started).await
 }
 
-/// `lulu resume`.
+/// `lulu resume`. The prompt, the id and whether the session's directory and the agent
+/// binary can be used are checked before a run is added to its history.
 pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitCode> {
     let prompt = Prompt::parse(args.prompt.join(" "))?;
     let runtime = context.open().await?;
     let id = runtime.resolve(&args.id).await?;
+    check_launch(context, &runtime.session(id).await?.cwd)?;
     if args.detach {
         let request = DetachedRequest::Resume {
             id,
-            prompt: prompt.as_str().to_owned(),
+            prompt: prompt.into(),
         };
         return detached(context, &request);
     }
@@ -64,6 +59,13 @@ pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitC
     let updates = runtime.subscribe();
     let started = runtime.resume(id, prompt).await;
     follow_new_run(&runtime, updates, started).await
+}
+
+/// Refuses, as a usage error, a run that could not start: the directory or the agent
+/// binary cannot be used.
+fn check_launch(context: &Context, cwd: &WorkingDir) -> anyhow::Result<()> {
+    lulu_runtime::preflight::check_launch(&context.config.claude_bin, Path::new(cwd.as_str()))?;
+    Ok(())
 }
 
 /// Prints the id of a run this process just started (or resumed) and streams it; if it
@@ -85,11 +87,12 @@ async fn follow_new_run(
 }
 
 /// The hidden `own-detached`: own one run in the background until it settles.
-pub async fn own_detached(context: &Context, args: &OwnDetachedArgs) -> anyhow::Result<ExitCode> {
+pub async fn own_detached(context: &Context) -> anyhow::Result<ExitCode> {
     detach::leave_terminal()?;
-    let request: DetachedRequest =
-        serde_json::from_str(&args.request).context("the detached request is not valid JSON")?;
-    let outcome = own(context, request).await;
+    let outcome = match detach::read_request(std::io::stdin().lock()) {
+        Ok(request) => own(context, request).await,
+        Err(error) => Err(error.into()),
+    };
     let mut stdout = std::io::stdout().lock();
     match outcome {
         Err(error) => {
@@ -152,7 +155,8 @@ fn detached(context: &Context, request: &DetachedRequest) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-fn start_request(args: &RunArgs) -> anyhow::Result<DetachedRequest> {
+/// The session `lulu run` asks for, every part of it checked.
+fn session_spec(args: &RunArgs) -> anyhow::Result<SessionSpec> {
     let cwd = match &args.cwd {
         Some(dir) => dir.clone(),
         None => std::env::current_dir().context("cannot read the current directory")?,
@@ -163,12 +167,22 @@ fn start_request(args: &RunArgs) -> anyhow::Result<DetachedRequest> {
         .to_str()
         .with_context(|| format!("the directory {} is not valid UTF-8", cwd.display()))?
         .to_owned();
-    Ok(DetachedRequest::Start {
-        title: args.title.clone(),
+    spec(
+        args.title.as_deref(),
         cwd,
-        prompt: args.prompt.join(" "),
-        options: agent_options(&args.agent)?,
-    })
+        args.prompt.join(" "),
+        agent_options(&args.agent)?,
+    )
+}
+
+/// What a detached owner is asked to start for `spec`.
+fn start_request(spec: SessionSpec) -> DetachedRequest {
+    DetachedRequest::Start {
+        title: spec.title.map(String::from),
+        cwd: spec.cwd.into(),
+        prompt: spec.prompt.into(),
+        options: spec.options,
+    }
 }
 
 fn agent_options(args: &AgentArgs) -> anyhow::Result<AgentOptions> {
@@ -248,6 +262,7 @@ async fn foreground(
                          Once there is space, any lulu command records it as interrupted.",
                         paint(ERROR, "lulu: error:"),
                         id.short(),
+                        reason = safe_line(&reason),
                     );
                     runtime.shutdown().await;
                     return Ok(ExitCode::from(exit::FAILED));
@@ -285,7 +300,7 @@ async fn foreground(
     }
     if let Some(task) = interrupt {
         if let Ok(Err(error)) = task.await {
-            anstream::eprintln!("lulu: {error}");
+            anstream::eprintln!("lulu: {}", safe_text(&error.to_string()));
         }
     }
     anstream::println!("{}", final_line(&settled, elapsed_ms(began)));
@@ -316,12 +331,17 @@ async fn explain_failure(runtime: &Runtime, session: &Session) {
         return;
     };
     let hint = match kind {
-        FailureKind::ConversationNotFound => format!(
-            "Claude Code has no conversation {} for {}: its transcript was deleted, or it was made in another directory. \
-             The session's history is kept; start over with `lulu run --cwd {} PROMPT`.",
-            session.id, session.cwd, session.cwd
-        ),
-        FailureKind::LaunchFailed => "check --claude-bin / LULU_CLAUDE_BIN and the session's directory".to_owned(),
+        FailureKind::ConversationNotFound => {
+            let cwd = safe_line(session.cwd.as_str());
+            format!(
+                "Claude Code has no conversation {} for {cwd}: its transcript was deleted, or it was made in another directory. \
+                 The session's history is kept; start over with `lulu run --cwd {cwd} PROMPT`.",
+                session.id
+            )
+        }
+        FailureKind::LaunchFailed => {
+            "check --claude-bin / LULU_CLAUDE_BIN and the session's directory".to_owned()
+        }
         FailureKind::SessionIdInUse
         | FailureKind::InvalidArguments
         | FailureKind::ApiError

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use lulu_domain::{Run, Session};
 
+use super::safe::safe_line;
 use super::style::{self, paint, BOLD, DIM, ERROR};
 use super::text::{age, cut, money, one_line, timestamp};
 
@@ -74,12 +75,12 @@ pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> S
         let _ = writeln!(out, "{}  {value}", paint(BOLD, &format!("{name:<12}")));
     };
     field("Session", session.id.to_string());
-    field("Title", session.title.as_str().to_owned());
+    field("Title", safe_line(session.title.as_str()).into_owned());
     field(
         "Status",
         paint(style::status(session.status), session.status.as_str()),
     );
-    field("Directory", session.cwd.to_string());
+    field("Directory", safe_line(session.cwd.as_str()).into_owned());
     field("Created", timestamp(session.created_at));
     field(
         "Updated",
@@ -138,7 +139,7 @@ pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> S
         session
             .last_error
             .as_deref()
-            .map_or_else(|| "-".to_owned(), |error| paint(ERROR, error)),
+            .map_or_else(|| "-".to_owned(), |error| paint(ERROR, &safe_line(error))),
     );
     if session.lost_events > 0 {
         field(
@@ -153,7 +154,7 @@ pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> S
         );
     }
     field("Prompt", one_line(session.prompt.as_str(), 100));
-    let options = describe_options(&session.options);
+    let options = safe_line(&describe_options(&session.options)).into_owned();
     if !options.is_empty() {
         field("Options", options);
     }

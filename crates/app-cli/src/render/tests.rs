@@ -248,3 +248,133 @@ fn json_shapes() {
         failed.label()
     ));
 }
+
+/// Sets the window title, clears the screen, sends a C1 CSI, reverses what follows.
+const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}1m\u{202e}evil\u{7f}";
+
+/// A session whose every stored text field is hostile (as an older Lulu may have stored it).
+fn hostile_session() -> (Session, Vec<Run>) {
+    let (mut session, runs) = history();
+    let prompt = Prompt::parse(format!("SAY {HOSTILE}\r\nmore")).unwrap();
+    session.title = lulu_domain::SessionTitle::from_stored(HOSTILE).unwrap();
+    session.cwd = lulu_domain::WorkingDir::parse(format!("/srv/{HOSTILE}")).unwrap();
+    session.prompt = prompt.clone();
+    session.status = SessionStatus::Failed;
+    session.last_error = Some(format!("agent said {HOSTILE}"));
+    session.options.model = Some(HOSTILE.into());
+    session.options.append_system_prompt = Some(HOSTILE.into());
+    let runs = runs
+        .into_iter()
+        .map(|run| Run {
+            prompt: prompt.clone(),
+            ..run
+        })
+        .collect();
+    (session, runs)
+}
+
+fn hostile_transcript() -> Vec<AgentEvent> {
+    let text = || format!("{HOSTILE}\r\ntwo\tcolumns");
+    vec![
+        AgentEvent::Init {
+            model: HOSTILE.into(),
+            cwd: HOSTILE.into(),
+            version: HOSTILE.into(),
+            tools: vec![],
+        },
+        AgentEvent::AssistantText { text: text() },
+        AgentEvent::Thinking { text: text() },
+        AgentEvent::ToolUse {
+            id: "toolu_1".into(),
+            name: HOSTILE.into(),
+            input_json: serde_json::json!({ "command": text() }).to_string(),
+        },
+        AgentEvent::ToolUse {
+            id: "toolu_2".into(),
+            name: "Odd".into(),
+            input_json: format!("not json {HOSTILE}"),
+        },
+        AgentEvent::ToolResult {
+            tool_use_id: "toolu_1".into(),
+            content: text(),
+            is_error: false,
+        },
+        AgentEvent::ToolResult {
+            tool_use_id: "toolu_1".into(),
+            content: text(),
+            is_error: true,
+        },
+        AgentEvent::UserText { text: text() },
+        AgentEvent::ApiRetry {
+            attempt: 1,
+            max_retries: 2,
+            retry_delay_ms: 10,
+            error_status: None,
+            error: text(),
+        },
+        AgentEvent::Result {
+            subtype: HOSTILE.into(),
+            is_error: true,
+            text: Some(text()),
+            errors: vec![text()],
+            terminal_reason: None,
+            usage: RunUsage::default(),
+        },
+        AgentEvent::Other {
+            type_name: HOSTILE.into(),
+            raw_json: "{}".into(),
+        },
+        AgentEvent::Diagnostic { message: text() },
+    ]
+}
+
+/// Everything the renderers make of hostile stored and agent text, colours on.
+fn hostile_output() -> String {
+    let (session, runs) = hostile_session();
+    let now = epoch() + Duration::minutes(15);
+    let mut out = session_table(std::slice::from_ref(&session), now);
+    out.push_str(&session_details(&session, &runs, now));
+    for event in hostile_transcript() {
+        if let Some(line) = event_line(&event) {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    let _ = writeln!(out, "{}", final_line(&session, 12_345));
+    out
+}
+
+/// Lulu's own colours: `ESC [ params m`, the only escapes the renderers may emit.
+fn without_own_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("\u{1b}[") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let params = after
+            .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+            .unwrap_or(after.len());
+        if after[params..].starts_with('m') {
+            rest = &after[params + 1..];
+        } else {
+            out.push_str(&rest[start..start + 2]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn hostile_text_reaches_the_terminal_only_as_visible_characters() {
+    let shown = without_own_colours(&hostile_output());
+    let obeyed: Vec<char> = shown
+        .chars()
+        .filter(|c| lulu_domain::is_terminal_control(*c) && !matches!(c, '\n' | '\t'))
+        .collect();
+    assert!(obeyed.is_empty(), "raw controls {obeyed:?} in:\n{shown}");
+}
+
+#[test]
+fn hostile_text_as_shown() {
+    insta::assert_snapshot!(plain(&hostile_output()));
+}

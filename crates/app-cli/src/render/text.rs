@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-/// The first line of `text`, cut to `max` characters with an ellipsis; `…` marks dropped lines.
+use super::safe::safe_line;
+
+/// The first line of `text`, cut to `max` characters with an ellipsis (`…` marks dropped
+/// lines), its control characters made visible ([`safe_line`]).
 pub fn one_line(text: &str, max: usize) -> String {
     let mut lines = text.lines().filter(|line| !line.trim().is_empty());
     let first = lines.next().unwrap_or("").trim();
@@ -14,14 +17,15 @@ pub fn one_line(text: &str, max: usize) -> String {
     out
 }
 
-/// `text` cut to at most `max` characters, the last one an ellipsis when cut.
+/// `text` cut to at most `max` characters, the last one an ellipsis when cut, then its
+/// control characters made visible ([`safe_line`]; that may make it longer).
 pub fn cut(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
-        return text.to_owned();
+        return safe_line(text).into_owned();
     }
     let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
-    out
+    safe_line(&out).into_owned()
 }
 
 /// A dollar amount with four decimals.

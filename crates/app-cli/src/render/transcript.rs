@@ -1,10 +1,11 @@
 //! Transcript lines as people read them: assistant text in full, one line per tool call,
-//! result, retry or note, cut to fit.
+//! result, retry or note, cut to fit; all agent text neutralised for the terminal.
 
 use std::fmt::Write as _;
 
 use lulu_domain::{AgentEvent, Run, RunUsage, Session, SessionStatus};
 
+use super::safe::{safe_line, safe_text};
 use super::style::{self, paint, DIM, ERROR, GOOD, TOOL, WARN};
 use super::text::{cut, duration_ms, money, one_line, timestamp};
 
@@ -41,15 +42,23 @@ pub fn event_line(event: &AgentEvent) -> Option<String> {
             ..
         } => paint(
             DIM,
-            &format!("· agent ready: {model}, Claude Code {version}, in {cwd}"),
+            &format!(
+                "· agent ready: {}, Claude Code {}, in {}",
+                safe_line(model),
+                safe_line(version),
+                safe_line(cwd)
+            ),
         ),
-        AgentEvent::AssistantText { text } => text.trim_end().to_owned(),
+        AgentEvent::AssistantText { text } => safe_text(text.trim_end()).into_owned(),
         AgentEvent::Thinking { text } => {
             paint(DIM, &format!("(thinking) {}", one_line(text, LINE)))
         }
         AgentEvent::ToolUse {
             name, input_json, ..
-        } => paint(TOOL, &format!("→ {name}: {}", tool_summary(input_json))),
+        } => paint(
+            TOOL,
+            &format!("→ {}: {}", safe_line(name), tool_summary(input_json)),
+        ),
         AgentEvent::ToolResult {
             content, is_error, ..
         } => {
@@ -101,7 +110,7 @@ pub fn event_line(event: &AgentEvent) -> Option<String> {
                 paint(GOOD, &format!("✓ turn done · {summary}"))
             }
         }
-        AgentEvent::Other { type_name, .. } => paint(DIM, &format!("· {type_name}")),
+        AgentEvent::Other { type_name, .. } => paint(DIM, &format!("· {}", safe_line(type_name))),
         AgentEvent::Diagnostic { message } => {
             paint(WARN, &format!("! {}", one_line(message, LINE)))
         }

@@ -58,6 +58,22 @@ pub enum LaunchError {
         /// The binary name or path tried.
         binary: String,
     },
+    /// The agent binary exists but cannot be run (a directory, or no execute permission).
+    #[error("the agent binary `{binary}` {reason}: point --claude-bin / LULU_CLAUDE_BIN at the Claude Code CLI")]
+    BinaryNotRunnable {
+        /// The binary name or path tried.
+        binary: String,
+        /// What is wrong with it: `is a directory`, `is not executable`.
+        reason: String,
+    },
+    /// The working directory exists but cannot be entered or read.
+    #[error("the working directory `{cwd}` cannot be used: {message}")]
+    WorkingDirUnusable {
+        /// The directory.
+        cwd: String,
+        /// The operating system's reason.
+        message: String,
+    },
     /// The working directory does not exist or is not a directory.
     #[error("the working directory `{cwd}` does not exist or is not a directory")]
     WorkingDirMissing {
