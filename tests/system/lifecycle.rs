@@ -91,9 +91,12 @@ fn of_two_concurrent_operations_on_one_session_exactly_one_proceeds() {
         "{message}"
     );
 
-    let refused = sandbox.race(&["resume", "--detach", &id, "SAY again"]);
+    // The resumed run lasts, so the second resume meets it live whichever comes second
+    // (a quick one could finish first, and a later resume of it rightly succeeds).
+    let refused = sandbox.race(&["resume", "--detach", &id, "SLOW 600"]);
     assert_eq!(refused.status.code(), Some(1));
-    let session = sandbox.wait_status(&id, "completed");
+    let session = sandbox.wait_status(&id, "running");
     assert_eq!(session["resume_count"], 1, "exactly one resume happened");
+    sandbox.ok(&["interrupt", &id]);
     sandbox.assert_nothing_left();
 }
