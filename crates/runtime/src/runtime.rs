@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use lulu_domain::ports::{
     Clock, ControlAction, ControlAnswer, ControlStore, SessionQuery, SessionStore, SessionUpdate,
@@ -169,10 +169,21 @@ impl Runtime {
     }
 
     /// Stops serving: interrupts the sessions this process still owns, then drops the lease.
-    pub async fn shutdown(&self) {
+    /// Returns the sessions it could not interrupt, with why.
+    pub async fn shutdown(&self) -> Vec<(SessionId, RuntimeError)> {
+        let mut failed = Vec::new();
         for id in self.parts.supervisor.live_sessions() {
-            if let Err(error) = self.parts.supervisor.interrupt(id).await {
-                warn!(session_id = %id, %error, "could not interrupt a session at shutdown");
+            match self.parts.supervisor.interrupt(id).await {
+                Ok(_) => {}
+                // Its end was being stored as we looked: it settled on its own, nothing
+                // is left to stop (the supervisor forgets a session only after that).
+                Err(SupervisorError::NotRunning { status, .. }) if !status.is_live() => {
+                    debug!(session_id = %id, %status, "a session settled on its own at shutdown");
+                }
+                Err(error) => {
+                    warn!(session_id = %id, %error, "could not interrupt a session at shutdown");
+                    failed.push((id, error.into()));
+                }
             }
         }
         self.stop.cancel();
@@ -188,6 +199,7 @@ impl Runtime {
         if let Err(error) = self.parts.control.drop_lease().await {
             warn!(%error, "could not drop the owner lease");
         }
+        failed
     }
 
     /// Updates from this process's supervisor.
@@ -402,19 +414,29 @@ impl Runtime {
 mod tests {
     use std::sync::Arc;
 
-    use lulu_domain::ports::{LocalSlots, MockControlStore};
+    use async_trait::async_trait;
+    use lulu_domain::ports::{LocalSlots, MockControlStore, SessionWrite, StoreError};
     use lulu_domain::testing::{
-        sample_session, FakeLauncher, Journal, MemoryStore, SequentialIds, StopResponse, TestClock,
+        sample_session, spec, wait_for_status, FakeLauncher, Journal, MemoryStore, SequentialIds,
+        StopResponse, TestClock,
     };
-    use lulu_domain::{OwnerId, Ports, SessionSupervisor, SupervisorConfig};
+    use lulu_domain::{OwnerId, Ports, RunOutcome, SessionSupervisor, SupervisorConfig};
+    use tokio::sync::{Notify, Semaphore};
 
     use super::*;
     use crate::owner::OwnerIdentity;
     use crate::processes::tests::FakeProcesses;
 
     fn runtime(control: MockControlStore) -> Runtime {
-        let store = Arc::new(MemoryStore::default());
         let (launcher, _) = FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
+        runtime_over(control, Arc::new(MemoryStore::default()), launcher)
+    }
+
+    fn runtime_over(
+        control: MockControlStore,
+        store: Arc<dyn SessionStore>,
+        launcher: FakeLauncher,
+    ) -> Runtime {
         let clock = Arc::new(TestClock::new());
         let ports = Ports {
             store: store.clone(),
@@ -462,5 +484,89 @@ mod tests {
         assert_eq!(error.code(), "ambiguous_id");
         let full = sample_session(3).id;
         assert_eq!(runtime.resolve(&full.to_string()).await.unwrap(), full);
+    }
+
+    /// A memory store whose save of a settled session waits until the test opens the gate.
+    #[derive(Clone)]
+    struct GatedStore {
+        inner: MemoryStore,
+        saving_settled: Arc<Notify>,
+        gate: Arc<Semaphore>,
+    }
+
+    impl GatedStore {
+        fn closed() -> Self {
+            Self {
+                inner: MemoryStore::default(),
+                saving_settled: Arc::default(),
+                gate: Arc::new(Semaphore::new(0)),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl SessionStore for GatedStore {
+        async fn save(&self, write: &SessionWrite) -> Result<(), StoreError> {
+            if !write.session.status.is_live() {
+                self.saving_settled.notify_one();
+                let _ = self.gate.acquire().await;
+            }
+            self.inner.save(write).await
+        }
+        async fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
+            self.inner.session(id).await
+        }
+        async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
+            self.inner.list_sessions(query).await
+        }
+        async fn runs(&self, session_id: SessionId) -> Result<Vec<Run>, StoreError> {
+            self.inner.runs(session_id).await
+        }
+        async fn append_events(&self, entries: &[TranscriptEntry]) -> Result<(), StoreError> {
+            self.inner.append_events(entries).await
+        }
+        async fn events_after(
+            &self,
+            run_id: RunId,
+            after: Option<u64>,
+            limit: usize,
+        ) -> Result<Vec<TranscriptEntry>, StoreError> {
+            self.inner.events_after(run_id, after, limit).await
+        }
+        async fn delete_session(&self, id: SessionId) -> Result<bool, StoreError> {
+            self.inner.delete_session(id).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_that_settles_as_shutdown_begins_is_not_interrupted_nor_reported() {
+        let mut control = MockControlStore::new();
+        control.expect_drop_lease().times(1).returning(|| Ok(()));
+        let store = GatedStore::closed();
+        let (launcher, mut launched) =
+            FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
+        let runtime = Arc::new(runtime_over(control, Arc::new(store.clone()), launcher));
+        let session = runtime.start(spec("work")).await.unwrap();
+        let run = launched.recv().await.expect("launched");
+        wait_for_status(&store, session.id, SessionStatus::Running).await;
+
+        // The run ends; its end is being stored (the session is still this process's).
+        run.exit(RunOutcome::Completed, 0).await;
+        store.saving_settled.notified().await;
+        let shutdown = tokio::spawn({
+            let runtime = Arc::clone(&runtime);
+            async move { runtime.shutdown().await }
+        });
+        // Shutdown finds the session among its live ones and waits for its state.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        store.gate.add_permits(1);
+        let failed = shutdown.await.unwrap();
+
+        assert!(failed.is_empty(), "reported as not interrupted: {failed:?}");
+        assert!(run.stops().is_empty(), "a settled run was stopped");
+        let stored = store.session(session.id).await.unwrap().unwrap();
+        assert_eq!(stored.status, SessionStatus::Completed);
     }
 }
