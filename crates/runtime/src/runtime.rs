@@ -1,5 +1,6 @@
 //! The use cases, over ports: testable with fakes, wired to real adapters by `wiring`.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use lulu_domain::ports::{
     Clock, ControlAction, ControlAnswer, ControlStore, SessionQuery, SessionStore, SessionUpdate,
 };
 use lulu_domain::{
-    Prompt, Run, RunId, Session, SessionId, SessionSpec, SessionStatus, SessionSupervisor,
+    OwnerId, Prompt, Run, RunId, Session, SessionId, SessionSpec, SessionStatus, SessionSupervisor,
     SupervisorError, TranscriptEntry,
 };
 
@@ -93,7 +94,7 @@ impl Runtime {
             processes: self.parts.processes.as_ref(),
             host: &self.parts.identity.host,
         }
-        .run(self.parts.clock.now())
+        .run()
         .await?;
         self.recovered
             .lock()
@@ -136,8 +137,8 @@ impl Runtime {
             self.stop.clone(),
         );
         background.push(tokio::spawn(mailbox));
-        let housekeeping = Arc::clone(self).housekeeping();
-        background.push(tokio::spawn(housekeeping));
+        background.push(tokio::spawn(Arc::clone(self).keep_lease()));
+        background.push(tokio::spawn(Arc::clone(self).keep_recovering()));
         Ok(())
     }
 
@@ -150,21 +151,41 @@ impl Runtime {
         Ok(())
     }
 
-    /// Renews the lease a few times per TTL and recovers orphans, until shutdown.
-    async fn housekeeping(self: Arc<Self>) {
-        let period = self.config.lease_ttl / 3;
+    /// Renews the lease a few times per TTL, until shutdown. A task of its own, so no
+    /// recovery pass (or anything else this owner does) delays it. The lease is stored
+    /// whole each time: a row dropped meanwhile is restored.
+    async fn keep_lease(self: Arc<Self>) {
+        self.every(self.config.lease_ttl / 3, || async {
+            if let Err(error) = self.renew_lease().await {
+                warn!(%error, "could not renew the owner lease");
+            }
+        })
+        .await;
+    }
+
+    /// Recovers orphans a few times per lease TTL, until shutdown.
+    async fn keep_recovering(self: Arc<Self>) {
+        self.every(self.config.lease_ttl / 3, || async {
+            if let Err(error) = self.recover().await {
+                warn!(%error, "recovery pass failed");
+            }
+        })
+        .await;
+    }
+
+    /// Runs `pass` every `period` until shutdown.
+    async fn every<F, Fut>(&self, period: Duration, pass: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let clock = Arc::clone(&self.parts.clock);
         loop {
             tokio::select! {
                 () = self.stop.cancelled() => return,
                 () = clock.sleep_until(clock.monotonic() + period) => {}
             }
-            if let Err(error) = self.renew_lease().await {
-                warn!(%error, "could not renew the owner lease");
-            }
-            if let Err(error) = self.recover().await {
-                warn!(%error, "recovery pass failed");
-            }
+            pass().await;
         }
     }
 
@@ -361,6 +382,30 @@ impl Runtime {
         Ok(self.parts.store.list_sessions(query).await?)
     }
 
+    /// The live sessions whose owner runs on another host. This host can neither check
+    /// that owner's process nor recover or kill anything of its sessions, so they stay as
+    /// they are: front ends show them as "owner unreachable".
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn sessions_owned_elsewhere(&self) -> Result<HashSet<SessionId>, RuntimeError> {
+        let control = &self.parts.control;
+        let host = &self.parts.identity.host;
+        let live = control.live_sessions().await?;
+        let elsewhere: HashSet<OwnerId> = control
+            .leases()
+            .await?
+            .into_iter()
+            .filter(|lease| lease.host != *host)
+            .map(|lease| lease.owner)
+            .collect();
+        Ok(live
+            .into_iter()
+            .filter(|owned| owned.owner.is_some_and(|owner| elsewhere.contains(&owner)))
+            .map(|owned| owned.session.id)
+            .collect())
+    }
+
     /// A page of a run's transcript after `after`.
     ///
     /// # Errors
@@ -415,7 +460,9 @@ mod tests {
     use std::sync::Arc;
 
     use async_trait::async_trait;
-    use lulu_domain::ports::{LocalSlots, MockControlStore, SessionWrite, StoreError};
+    use lulu_domain::ports::{
+        LocalSlots, MockControlStore, OwnedSession, OwnerLease, SessionWrite, StoreError,
+    };
     use lulu_domain::testing::{
         sample_session, spec, wait_for_status, FakeLauncher, Journal, MemoryStore, SequentialIds,
         StopResponse, TestClock,
@@ -568,5 +615,46 @@ mod tests {
         assert!(run.stops().is_empty(), "a settled run was stopped");
         let stored = store.session(session.id).await.unwrap().unwrap();
         assert_eq!(stored.status, SessionStatus::Completed);
+    }
+
+    #[tokio::test]
+    async fn sessions_whose_owner_runs_on_another_host_are_told_apart() {
+        let (far, near) = (
+            OwnerId::from_uuid(uuid::Uuid::from_u128(7)),
+            OwnerId::from_uuid(uuid::Uuid::from_u128(8)),
+        );
+        let lease = |owner, host: &str| OwnerLease {
+            owner,
+            pid: 10,
+            start_time: 10,
+            host: host.into(),
+            heartbeat_at: lulu_domain::testing::epoch(),
+            expires_at: lulu_domain::testing::epoch(),
+        };
+        let mut control = MockControlStore::new();
+        control.expect_live_sessions().returning(move || {
+            Ok(vec![
+                OwnedSession {
+                    session: sample_session(1),
+                    owner: Some(far),
+                },
+                OwnedSession {
+                    session: sample_session(2),
+                    owner: Some(near),
+                },
+                OwnedSession {
+                    session: sample_session(3),
+                    owner: None,
+                },
+            ])
+        });
+        control
+            .expect_leases()
+            .returning(move || Ok(vec![lease(far, "there"), lease(near, "here")]));
+        let runtime = runtime(control);
+
+        let elsewhere = runtime.sessions_owned_elsewhere().await.unwrap();
+
+        assert_eq!(elsewhere, HashSet::from([sample_session(1).id]));
     }
 }

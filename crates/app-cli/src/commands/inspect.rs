@@ -23,7 +23,9 @@ pub async fn list(context: &Context, args: &ListArgs) -> anyhow::Result<ExitCode
         let json: Vec<SessionJson> = sessions.iter().map(SessionJson::of).collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
     } else {
-        write!(out, "{}", session_table(&sessions, chrono::Utc::now()))?;
+        let unreachable = runtime.sessions_owned_elsewhere().await?;
+        let table = session_table(&sessions, &unreachable, chrono::Utc::now());
+        write!(out, "{table}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

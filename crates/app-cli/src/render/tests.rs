@@ -1,5 +1,6 @@
 //! Snapshots of everything `lulu` prints, with fixed ids and times.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use chrono::Duration;
@@ -173,12 +174,25 @@ fn transcript() -> Vec<AgentEvent> {
 #[test]
 fn list_table() {
     let now = epoch() + Duration::seconds(2_100);
-    insta::assert_snapshot!(plain(&session_table(&sessions(), now)));
+    insta::assert_snapshot!(plain(&session_table(&sessions(), &HashSet::new(), now)));
+}
+
+#[test]
+fn list_table_says_owner_unreachable_beside_sessions_owned_on_another_host() {
+    let sessions = sessions();
+    let table = plain(&session_table(
+        &sessions,
+        &HashSet::from([sessions[0].id]),
+        epoch(),
+    ));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[1].contains("queued (owner unreachable)"), "{table}");
+    assert!(!lines[2].contains("unreachable"), "{table}");
 }
 
 #[test]
 fn list_table_when_empty_says_how_to_start() {
-    insta::assert_snapshot!(plain(&session_table(&[], epoch())));
+    insta::assert_snapshot!(plain(&session_table(&[], &HashSet::new(), epoch())));
 }
 
 #[test]
