@@ -138,6 +138,23 @@ mod tests {
         }
     }
 
+    /// A supervisor over `store` that owns no run.
+    fn supervisor_over(store: &MemoryStore) -> SessionSupervisor {
+        let (launcher, _launched) =
+            FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
+        SessionSupervisor::new(
+            Ports {
+                store: Arc::new(store.clone()),
+                launcher: Arc::new(launcher),
+                clock: Arc::new(TestClock::new()),
+                ids: Arc::new(SequentialIds::default()),
+                updates: Arc::new(lulu_domain::ports::BroadcastUpdates::default()),
+                slots: Arc::new(LocalSlots::new(8)),
+            },
+            SupervisorConfig::default(),
+        )
+    }
+
     async fn running_session(store: &MemoryStore, n: u32) -> Session {
         let (mut session, run) = Session::queued(session_id(n), run_id(n), spec("work"), epoch());
         session.status = SessionStatus::Running;
@@ -212,19 +229,7 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
 
-        let (launcher, _launched) =
-            FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
-        let supervisor = SessionSupervisor::new(
-            Ports {
-                store: Arc::new(store.clone()),
-                launcher: Arc::new(launcher),
-                clock: Arc::new(TestClock::new()),
-                ids: Arc::new(SequentialIds::default()),
-                updates: Arc::new(lulu_domain::ports::BroadcastUpdates::default()),
-                slots: Arc::new(LocalSlots::new(8)),
-            },
-            SupervisorConfig::default(),
-        );
+        let supervisor = supervisor_over(&store);
 
         let recovery = Recovery {
             supervisor: &supervisor,
@@ -288,19 +293,7 @@ mod tests {
             .returning(move || Ok(leases.clone()));
         // No kill, no settlement, no forgetting: any other call fails the test.
 
-        let (launcher, _launched) =
-            FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
-        let supervisor = SessionSupervisor::new(
-            Ports {
-                store: Arc::new(store.clone()),
-                launcher: Arc::new(launcher),
-                clock: Arc::new(TestClock::new()),
-                ids: Arc::new(SequentialIds::default()),
-                updates: Arc::new(lulu_domain::ports::BroadcastUpdates::default()),
-                slots: Arc::new(LocalSlots::new(8)),
-            },
-            SupervisorConfig::default(),
-        );
+        let supervisor = supervisor_over(&store);
         let recovery = Recovery {
             supervisor: &supervisor,
             control: &control,
