@@ -7,6 +7,7 @@ mod cross_process;
 mod harness;
 mod lifecycle;
 mod output;
+mod owners;
 mod secrets;
 
 /// The fake agent every test runs instead of `claude`.

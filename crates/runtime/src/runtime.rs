@@ -20,7 +20,7 @@ use lulu_domain::{
 use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
 use crate::mailbox;
-use crate::owner::OwnerIdentity;
+use crate::owner::{FrozenOwner, OwnerIdentity};
 use crate::processes::ProcessTable;
 use crate::recovery::Recovery;
 
@@ -60,6 +60,8 @@ pub struct Runtime {
 
 /// The shortest id prefix accepted.
 const MIN_PREFIX: usize = 4;
+/// How long an owner may stay stopped before a requester stops waiting for its answer.
+const STOPPED_OWNER_GRACE: Duration = Duration::from_secs(1);
 
 impl Runtime {
     /// A runtime over `parts`. Call [`serve`](Self::serve) before starting or resuming sessions.
@@ -304,6 +306,7 @@ impl Runtime {
         let began = clock.monotonic();
         let mut next_look = began;
         let mut settled_since = None;
+        let mut stopped_since = None;
         loop {
             match control.control_answer(request).await? {
                 Some(ControlAnswer::Succeeded { .. }) => return self.session(id).await,
@@ -321,6 +324,21 @@ impl Runtime {
                 // and once the session has settled without an answer, its status answers.
                 next_look = now + Duration::from_secs(1);
                 self.recover().await?;
+                // A stopped owner answers nothing until it is continued: say so now rather
+                // than past the deadline (after a grace for a stop that is only brief).
+                match self.stopped_owner(id).await? {
+                    Some(owner) => {
+                        let since = *stopped_since.get_or_insert(now);
+                        if now - since >= STOPPED_OWNER_GRACE {
+                            return Err(RuntimeError::OwnerStopped {
+                                id,
+                                pid: owner.pid,
+                                state: owner.describe(),
+                            });
+                        }
+                    }
+                    None => stopped_since = None,
+                }
                 let session = self.session(id).await?;
                 if !session.status.is_live() {
                     let since = *settled_since.get_or_insert(now);
@@ -337,6 +355,31 @@ impl Runtime {
             }
             clock.sleep_until(now + self.config.poll_interval).await;
         }
+    }
+
+    /// The owner of live session `id` if it is a stopped process on this host.
+    async fn stopped_owner(&self, id: SessionId) -> Result<Option<FrozenOwner>, RuntimeError> {
+        let control = &self.parts.control;
+        let Some(owner) = control
+            .live_sessions()
+            .await?
+            .into_iter()
+            .find(|owned| owned.session.id == id)
+            .and_then(|owned| owned.owner)
+        else {
+            return Ok(None);
+        };
+        let leases = control.leases().await?;
+        Ok(leases
+            .iter()
+            .find(|lease| lease.owner == owner)
+            .and_then(|lease| {
+                FrozenOwner::of(
+                    lease,
+                    &self.parts.identity.host,
+                    self.parts.processes.as_ref(),
+                )
+            }))
     }
 
     /// Deletes a settled session; with `force`, interrupts a live one first.
@@ -484,6 +527,15 @@ mod tests {
         store: Arc<dyn SessionStore>,
         launcher: FakeLauncher,
     ) -> Runtime {
+        runtime_with(control, store, launcher, FakeProcesses::default())
+    }
+
+    fn runtime_with(
+        control: MockControlStore,
+        store: Arc<dyn SessionStore>,
+        launcher: FakeLauncher,
+        processes: FakeProcesses,
+    ) -> Runtime {
         let clock = Arc::new(TestClock::new());
         let ports = Ports {
             store: store.clone(),
@@ -497,7 +549,7 @@ mod tests {
             supervisor: SessionSupervisor::new(ports, SupervisorConfig::default()),
             store,
             control: Arc::new(control),
-            processes: Arc::new(FakeProcesses::default()),
+            processes: Arc::new(processes),
             clock,
             identity: OwnerIdentity {
                 owner: OwnerId::from_uuid(uuid::Uuid::nil()),
@@ -656,5 +708,62 @@ mod tests {
         let elsewhere = runtime.sessions_owned_elsewhere().await.unwrap();
 
         assert_eq!(elsewhere, HashSet::from([sample_session(1).id]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn interrupting_a_session_whose_owner_is_stopped_says_so_within_the_deadline() {
+        let store = MemoryStore::default();
+        let mut session = sample_session(1);
+        session.status = SessionStatus::Running;
+        store
+            .save(&SessionWrite {
+                session: session.clone(),
+                run_change: None,
+            })
+            .await
+            .unwrap();
+        let owner = OwnerId::from_uuid(uuid::Uuid::from_u128(7));
+        let processes = FakeProcesses::with(&[(4242, 77)]);
+        processes.set_state(4242, 'T');
+        let mut control = MockControlStore::new();
+        control
+            .expect_owner()
+            .return_const(OwnerId::from_uuid(uuid::Uuid::nil()));
+        let owned = session.clone();
+        control.expect_live_sessions().returning(move || {
+            Ok(vec![OwnedSession {
+                session: owned.clone(),
+                owner: Some(owner),
+            }])
+        });
+        control.expect_leases().returning(move || {
+            Ok(vec![OwnerLease {
+                owner,
+                pid: 4242,
+                start_time: 77,
+                host: "here".into(),
+                heartbeat_at: lulu_domain::testing::epoch(),
+                expires_at: lulu_domain::testing::epoch(),
+            }])
+        });
+        control
+            .expect_enqueue_control()
+            .returning(|_, _, _| Ok(lulu_domain::ControlRequestId::from_value(1)));
+        control.expect_control_answer().returning(|_| Ok(None));
+        let (launcher, _) = FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
+        let runtime = runtime_with(control, Arc::new(store), launcher, processes);
+        let began = tokio::time::Instant::now();
+
+        let error = runtime.interrupt(session.id).await.unwrap_err();
+
+        let waited = began.elapsed();
+        assert!(
+            waited < runtime.config().interrupt.deadline(),
+            "answered after {waited:?}"
+        );
+        assert_eq!(error.code(), "owner_stopped", "{error}");
+        let message = error.to_string();
+        assert!(message.contains("lulu pid 4242"), "{message}");
+        assert!(message.contains("stopped by a signal"), "{message}");
     }
 }
