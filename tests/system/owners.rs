@@ -39,3 +39,25 @@ fn interrupting_a_session_whose_owner_is_stopped_says_so_within_the_deadline() {
     sandbox.wait_status(&id, "interrupted");
     sandbox.assert_nothing_left();
 }
+
+#[test]
+fn logs_follow_ends_with_the_recovered_status_when_the_owner_is_killed() {
+    let sandbox = Sandbox::new();
+    let (id, owner) = detached_with_owner(&sandbox, "SLOW 600");
+    let follower = sandbox.spawn(&["logs", "--follow", &id]);
+    // The follower is tailing by now (it started before these ticks were stored).
+    crate::harness::wait_until("a few ticks are stored", || {
+        sandbox.ok(&["logs", &id]).contains("tick 3.")
+    });
+
+    kill(Pid::from_raw(owner), Signal::SIGKILL).expect("the owner runs");
+    let output = sandbox.finish(follower);
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    let last = stdout.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("interrupted · its owner"), "{stdout}");
+    assert!(last.contains(&format!("lulu pid {owner}")), "{stdout}");
+    assert_eq!(sandbox.show(&id)["status"], "interrupted");
+    sandbox.assert_nothing_left();
+}

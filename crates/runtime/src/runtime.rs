@@ -53,6 +53,7 @@ pub struct SessionDetails {
 pub struct Runtime {
     parts: RuntimeParts,
     recovered: std::sync::Mutex<Vec<Session>>,
+    last_follow_recovery: std::sync::Mutex<Option<tokio::time::Instant>>,
     config: RuntimeConfig,
     stop: CancellationToken,
     background: std::sync::Mutex<Vec<JoinHandle<()>>>,
@@ -60,6 +61,8 @@ pub struct Runtime {
 
 /// The shortest id prefix accepted.
 const MIN_PREFIX: usize = 4;
+/// How often a follower's pauses look for sessions whose owner died.
+const FOLLOW_RECOVERY_PERIOD: Duration = Duration::from_secs(1);
 /// How long an owner may stay stopped before a requester stops waiting for its answer.
 const STOPPED_OWNER_GRACE: Duration = Duration::from_secs(1);
 
@@ -69,6 +72,7 @@ impl Runtime {
         Self {
             parts,
             recovered: std::sync::Mutex::default(),
+            last_follow_recovery: std::sync::Mutex::default(),
             config,
             stop: CancellationToken::new(),
             background: std::sync::Mutex::default(),
@@ -489,12 +493,33 @@ impl Runtime {
         }
     }
 
-    /// Waits `poll` on the runtime's clock (for followers polling the database).
-    pub async fn pause(&self) {
+    /// Waits before a follower's next look at the database; about once a second it also
+    /// settles sessions whose owner died (the same check [`recover`](Self::recover)
+    /// makes), so whoever follows a session of a killed owner sees it end.
+    ///
+    /// # Errors
+    /// [`RuntimeError::Store`] when the database cannot be read.
+    pub async fn pause(&self) -> Result<(), RuntimeError> {
         let clock = &self.parts.clock;
         clock
             .sleep_until(clock.monotonic() + self.config.poll_interval * 2)
             .await;
+        let now = clock.monotonic();
+        let due = {
+            let mut last = self
+                .last_follow_recovery
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let due = last.is_none_or(|last| now - last >= FOLLOW_RECOVERY_PERIOD);
+            if due {
+                *last = Some(now);
+            }
+            due
+        };
+        if due {
+            self.recover().await?;
+        }
+        Ok(())
     }
 }
 
