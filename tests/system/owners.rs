@@ -61,3 +61,29 @@ fn logs_follow_ends_with_the_recovered_status_when_the_owner_is_killed() {
     assert_eq!(sandbox.show(&id)["status"], "interrupted");
     sandbox.assert_nothing_left();
 }
+
+#[test]
+fn an_owner_reaps_a_double_forked_orphan_that_exits_while_it_lives() {
+    let sandbox = Sandbox::new();
+    // The tool's subshell starts `sleep` in the background and exits: `sleep` is orphaned
+    // and re-parented to the owner (a subreaper), where it exits while the run goes on.
+    let (id, owner) = detached_with_owner(
+        &sandbox,
+        "BASH (sleep 0.3 & echo $! > orphan.pid); sleep 300",
+    );
+    let pid_file = sandbox.work.join("orphan.pid");
+    let mut orphan = 0;
+    crate::harness::wait_until("the orphan's pid is written", || {
+        orphan = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(0);
+        orphan > 0
+    });
+
+    crate::harness::wait_until("the orphan is reaped", || !crate::harness::exists(orphan));
+    assert!(crate::harness::exists(owner), "the owner still lives");
+    assert_eq!(sandbox.show(&id)["status"], "running");
+    sandbox.ok(&["interrupt", &id]);
+    sandbox.assert_nothing_left();
+}

@@ -110,6 +110,7 @@ impl Owner {
                 _ = tick.tick() => self.refresh_tree(&mut seen),
             }
         };
+        crate::reaper::release(self.root.pid);
         self.stops.close();
         self.stdin = None;
         self.finish(status, seen).await;

@@ -61,6 +61,8 @@ pub struct Runtime {
 
 /// The shortest id prefix accepted.
 const MIN_PREFIX: usize = 4;
+/// How often an owner reaps the children it adopted.
+const REAP_PERIOD: Duration = Duration::from_millis(250);
 /// How often a follower's pauses look for sessions whose owner died.
 const FOLLOW_RECOVERY_PERIOD: Duration = Duration::from_secs(1);
 /// How long an owner may stay stopped before a requester stops waiting for its answer.
@@ -145,7 +147,18 @@ impl Runtime {
         background.push(tokio::spawn(mailbox));
         background.push(tokio::spawn(Arc::clone(self).keep_lease()));
         background.push(tokio::spawn(Arc::clone(self).keep_recovering()));
+        background.push(tokio::spawn(Arc::clone(self).keep_reaping()));
         Ok(())
+    }
+
+    /// Reaps the children this process adopts as a subreaper (orphaned tools, recorded
+    /// or not; never an agent the launcher waits for), until shutdown, so no zombie
+    /// stays while it lives.
+    async fn keep_reaping(self: Arc<Self>) {
+        self.every(REAP_PERIOD, || async {
+            let _ = tokio::task::spawn_blocking(lulu_adapters_cli::reap_adopted_children).await;
+        })
+        .await;
     }
 
     async fn renew_lease(&self) -> Result<(), RuntimeError> {
