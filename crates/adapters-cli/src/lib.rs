@@ -46,7 +46,8 @@ pub use owner::RUN_ENV;
 pub use parse::parse_line;
 pub use reaper::reap_adopted_children;
 pub use tree::{
-    descendants, process_start_time, processes_with_env, read_stat, still_running, ProcStat,
+    descendants, process_gone, process_start_time, processes_with_env, read_stat, still_running,
+    ProcStat,
 };
 
 /// Every living process carrying run `run_id`'s marker (`LULU_RUN_ID=<run id>`), wherever

@@ -40,7 +40,7 @@ impl OwnerIdentity {
 /// expiry never decides it (a busy machine renews late), and an owner on another host is
 /// never gone as far as this host can tell: its process cannot be checked from here.
 pub fn owner_is_gone(lease: &OwnerLease, host: &str, processes: &dyn ProcessTable) -> bool {
-    lease.host == host && processes.start_time(lease.pid) != Some(lease.start_time)
+    lease.host == host && processes.is_gone(lease.pid, lease.start_time)
 }
 
 /// Why an owner's process on this host cannot answer although it exists.

@@ -7,6 +7,12 @@ pub trait ProcessTable: Send + Sync {
     /// The start time (clock ticks after boot) of a living process, `None` if there is none.
     fn start_time(&self, pid: u32) -> Option<u64>;
 
+    /// Whether the process that started at `start_time` as `pid` is gone (no such process,
+    /// a zombie, or the pid reused). Only proof counts: a lookup that fails proves nothing.
+    fn is_gone(&self, pid: u32, start_time: u64) -> bool {
+        self.start_time(pid) != Some(start_time)
+    }
+
     /// The state letter (`R`, `S`, `D`, `T`, `Z`, ...) of process `pid` if it is still the
     /// process that started at `start_time`.
     fn state(&self, pid: u32, start_time: u64) -> Option<char>;
@@ -27,6 +33,10 @@ pub struct SystemProcesses;
 impl ProcessTable for SystemProcesses {
     fn start_time(&self, pid: u32) -> Option<u64> {
         lulu_adapters_cli::process_start_time(pid)
+    }
+
+    fn is_gone(&self, pid: u32, start_time: u64) -> bool {
+        lulu_adapters_cli::process_gone(pid, start_time)
     }
 
     fn state(&self, pid: u32, start_time: u64) -> Option<char> {
