@@ -123,7 +123,9 @@ impl Runtime {
 
     /// Makes this process an owner: takes a lease and keeps it renewed, serves control
     /// requests for its sessions, and keeps recovering orphans (so a dead owner's queued
-    /// sessions never hold up the run slots).
+    /// sessions never hold up the run slots). It also reaps every zombie child that is not
+    /// an agent the launcher spawned, so a serving process must start no other children
+    /// it waits for itself.
     ///
     /// # Errors
     /// [`RuntimeError::Store`] when the lease cannot be stored.
