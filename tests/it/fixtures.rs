@@ -155,21 +155,29 @@ impl Recorder {
         self.seen.lock().expect("not poisoned").clone()
     }
 
-    /// Fails unless every recorded process is gone: `kill(pid, 0)` gives ESRCH (no
-    /// zombie either), or the pid now names another process (other start time).
+    /// Fails unless every recorded process is gone (see [`Self::all_gone`]).
     pub fn assert_all_gone(&self) {
         for record in self.records() {
-            let pid = nix::unistd::Pid::from_raw(i32::try_from(record.pid).expect("pid"));
-            let probe = nix::sys::signal::kill(pid, None);
-            let reused =
-                process_start_time(record.pid).is_some_and(|start| start != record.start_time);
             assert!(
-                probe == Err(nix::errno::Errno::ESRCH) || reused,
+                gone(&record),
                 "recorded process {record:?} is still there (a zombie counts): {:?}",
                 still_running(&record)
             );
         }
     }
+
+    /// Whether every recorded process is gone: `kill(pid, 0)` gives ESRCH (no zombie
+    /// either), or the pid now names another process (other start time).
+    pub fn all_gone(&self) -> bool {
+        self.records().iter().all(gone)
+    }
+}
+
+fn gone(record: &ProcessRecord) -> bool {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(record.pid).expect("pid"));
+    let probe = nix::sys::signal::kill(pid, None);
+    let reused = process_start_time(record.pid).is_some_and(|start| start != record.start_time);
+    probe == Err(nix::errno::Errno::ESRCH) || reused
 }
 
 /// A run spec with default options.

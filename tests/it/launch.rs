@@ -244,3 +244,29 @@ async fn a_missing_binary_or_working_dir_is_a_clear_error_and_nothing_starts() {
     }
     sandbox.assert_nothing_left();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_dump_becomes_a_one_line_message_and_stays_whole_in_the_transcript() {
+    let sandbox = Sandbox::new();
+    let launcher = sandbox.launcher(&Recorder::default());
+    let (events, exit) = sandbox.run(&launcher, "DUMP 8").await;
+    let RunOutcome::Failed { kind, message } = &exit.outcome else {
+        panic!("expected a failure, got {exit:?}");
+    };
+    assert_eq!(*kind, FailureKind::Crashed);
+    assert_eq!(
+        message,
+        "the agent was killed by signal 6; stderr: <--- Last few GCs --->"
+    );
+    let dump = events
+        .iter()
+        .find_map(|event| match event {
+            AgentEvent::Diagnostic { message } if message.contains("FATAL ERROR") => {
+                Some(message.as_str())
+            }
+            _ => None,
+        })
+        .expect("the dump is in the transcript");
+    assert!(dump.len() > 8_000, "the whole dump: {} bytes", dump.len());
+    assert!(dump.ends_with("end of the crash dump"), "{dump}");
+}

@@ -5,6 +5,7 @@
 //! that no process it started is left (see `fixtures`).
 
 mod bounded;
+mod fake_signals;
 mod fixtures;
 mod launch;
 mod stop;

@@ -164,10 +164,12 @@ async fn a_run_whose_updates_are_dropped_is_still_stopped_and_reaped() {
         || crate::fixtures::processes_marked(&sandbox.marker).is_empty(),
     )
     .await;
-    let agent = recorder.records()[0];
-    wait_for(Duration::from_secs(5), "the agent to be reaped", || {
-        lulu_adapters_cli::still_running(&agent).is_none()
-    })
+    // The agent is reaped first, its recorded descendants only after: wait for them all.
+    wait_for(
+        Duration::from_secs(10),
+        "every recorded process to be reaped",
+        || recorder.all_gone(),
+    )
     .await;
     recorder.assert_all_gone();
 }

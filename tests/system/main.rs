@@ -9,6 +9,8 @@ mod harness;
 mod input;
 mod lifecycle;
 mod output;
+mod owners;
+mod secrets;
 mod terminal;
 
 /// The fake agent every test runs instead of `claude`.

@@ -10,8 +10,11 @@ use lulu_domain::{AgentEvent, FailureKind, RunExit, RunOutcome};
 const NOT_FOUND: &str = "No conversation found with session ID";
 /// Part of the stderr text of a `--session-id` that already has a transcript.
 const IN_USE: &str = "is already in use";
-/// How much of stderr a failure message quotes.
-const QUOTED_STDERR_CHARS: usize = 2_000;
+/// The longest failure message, in characters: it becomes the session's `last_error`,
+/// one line for a list; the agent's whole stderr goes to the transcript instead.
+pub const MAX_MESSAGE_CHARS: usize = 240;
+/// The `terminal_reason`s of a turn the user cut short (the CLI's interrupted endings).
+const ABORTED: [&str; 2] = ["aborted_streaming", "aborted_tools"];
 
 /// The parts of a `result` line that classification reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,6 +27,8 @@ pub struct ResultSummary {
     pub text: Option<String>,
     /// `errors[]`.
     pub errors: Vec<String>,
+    /// `terminal_reason`.
+    pub terminal_reason: Option<String>,
 }
 
 impl ResultSummary {
@@ -34,6 +39,7 @@ impl ResultSummary {
             is_error,
             text,
             errors,
+            terminal_reason,
             ..
         } = event
         else {
@@ -44,6 +50,7 @@ impl ResultSummary {
             subtype: subtype.clone(),
             text: text.clone(),
             errors: errors.clone(),
+            terminal_reason: terminal_reason.clone(),
         })
     }
 
@@ -113,6 +120,17 @@ fn outcome(ending: &Ending<'_>) -> RunOutcome {
     if ending.stop_requested {
         return RunOutcome::Interrupted;
     }
+    // A turn the CLI itself reports as cut short (a SIGINT from elsewhere) is an
+    // interrupted run, resumable as one, not an API error.
+    let aborted = ending.last_result.is_some_and(|result| {
+        result
+            .terminal_reason
+            .as_deref()
+            .is_some_and(|reason| ABORTED.contains(&reason))
+    });
+    if aborted && ending.termination.signal().is_none() {
+        return RunOutcome::Interrupted;
+    }
     let stderr = ending.stderr_tail.trim();
     let result_errors = ending.last_result.map(|result| result.errors.join("; "));
     if let Some(message) = result_errors
@@ -123,11 +141,11 @@ fn outcome(ending: &Ending<'_>) -> RunOutcome {
     {
         return failed(
             FailureKind::ConversationNotFound,
-            line_with(message, NOT_FOUND),
+            &line_with(message, NOT_FOUND),
         );
     }
     if stderr.contains(IN_USE) {
-        return failed(FailureKind::SessionIdInUse, line_with(stderr, IN_USE));
+        return failed(FailureKind::SessionIdInUse, &line_with(stderr, IN_USE));
     }
     if let Some(signal) = ending.termination.signal() {
         let how = match ending.termination {
@@ -136,25 +154,25 @@ fn outcome(ending: &Ending<'_>) -> RunOutcome {
                 format!("the agent exited with code {code} (signal {signal})")
             }
         };
-        return failed(FailureKind::Crashed, with_stderr(how, stderr));
+        return failed(FailureKind::Crashed, &with_stderr(how, stderr));
     }
     let code = ending.termination.exit_code();
     match ending.last_result {
-        Some(result) if result.is_error => failed(FailureKind::ApiError, result.message()),
+        Some(result) if result.is_error => failed(FailureKind::ApiError, &result.message()),
         Some(_) if code == 0 => RunOutcome::Completed,
         Some(_) => failed(
             FailureKind::Crashed,
-            with_stderr(
+            &with_stderr(
                 format!("the agent exited with code {code} after a successful result"),
                 stderr,
             ),
         ),
         None if code == 1 && !ending.saw_stdout && !stderr.is_empty() => {
-            failed(FailureKind::InvalidArguments, quote(stderr))
+            failed(FailureKind::InvalidArguments, headline(stderr))
         }
         None => failed(
             FailureKind::Crashed,
-            with_stderr(
+            &with_stderr(
                 format!("the agent exited with code {code} without a result"),
                 stderr,
             ),
@@ -162,8 +180,11 @@ fn outcome(ending: &Ending<'_>) -> RunOutcome {
     }
 }
 
-fn failed(kind: FailureKind, message: String) -> RunOutcome {
-    RunOutcome::Failed { kind, message }
+fn failed(kind: FailureKind, message: &str) -> RunOutcome {
+    RunOutcome::Failed {
+        kind,
+        message: bounded(message),
+    }
 }
 
 /// The first line of `text` that holds `needle`.
@@ -179,15 +200,27 @@ fn with_stderr(message: String, stderr: &str) -> String {
     if stderr.is_empty() {
         return message;
     }
-    format!("{message}; stderr ends with: {}", quote(stderr))
+    format!("{message}; stderr: {}", headline(stderr))
 }
 
-/// The last [`QUOTED_STDERR_CHARS`] characters of `text`.
-fn quote(text: &str) -> String {
-    let count = text.chars().count();
-    text.chars()
-        .skip(count.saturating_sub(QUOTED_STDERR_CHARS))
-        .collect()
+/// The first meaningful line of `text` (one with a letter or digit), trimmed; all of
+/// `text` trimmed if none is.
+pub fn headline(text: &str) -> &str {
+    text.lines()
+        .map(str::trim)
+        .find(|line| line.chars().any(char::is_alphanumeric))
+        .unwrap_or_else(|| text.trim())
+}
+
+/// `text` on one line, cut to [`MAX_MESSAGE_CHARS`] characters (an ellipsis marks a cut).
+fn bounded(text: &str) -> String {
+    let line = headline(text);
+    let cut = line.chars().count() > MAX_MESSAGE_CHARS || line.len() < text.trim().len();
+    if !cut {
+        return line.to_owned();
+    }
+    let kept: String = line.chars().take(MAX_MESSAGE_CHARS - 1).collect();
+    format!("{}…", kept.trim_end())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ fn result(is_error: bool, subtype: &str, text: Option<&str>, errors: &[&str]) ->
         subtype: subtype.into(),
         text: text.map(str::to_owned),
         errors: errors.iter().map(|error| (*error).to_owned()).collect(),
+        terminal_reason: None,
     }
 }
 
@@ -127,14 +128,50 @@ fn the_documented_endings_are_classified_like_this() {
 }
 
 #[test]
-fn a_failure_message_quotes_only_the_end_of_stderr() {
-    let flood = "x".repeat(10_000) + "the last words";
-    let exit = classify(&ending(false, None, Termination::Signal(9), &flood));
+fn a_crash_dump_becomes_a_short_message_of_its_first_meaningful_line() {
+    let dump = format!(
+        "\n   \n<--- Last few GCs --->\nFATAL ERROR: Reached heap limit Allocation failed\n{}",
+        "    at frame (/usr/lib/node_modules/claude/cli.js:1:2)\n".repeat(200)
+    );
+    assert!(dump.len() > 8_000, "a multi-kilobyte dump");
+    let exit = classify(&ending(false, None, Termination::Signal(6), &dump));
     let RunOutcome::Failed { message, .. } = exit.outcome else {
         panic!("expected a failure, got {exit:?}");
     };
-    assert!(message.ends_with("the last words"));
-    assert!(message.len() < QUOTED_STDERR_CHARS + 100);
+    assert_eq!(
+        message,
+        "the agent was killed by signal 6; stderr: <--- Last few GCs --->"
+    );
+    let long_line = "E".repeat(5_000);
+    let exit = classify(&ending(false, None, Termination::Code(1), &long_line));
+    let RunOutcome::Failed { message, .. } = exit.outcome else {
+        panic!("expected a failure, got {exit:?}");
+    };
+    assert_eq!(message.chars().count(), MAX_MESSAGE_CHARS);
+    assert!(message.ends_with('…') && !message.contains('\n'));
+}
+
+#[test]
+fn a_turn_the_cli_reports_aborted_is_interrupted_even_without_a_stop() {
+    for reason in ["aborted_streaming", "aborted_tools"] {
+        let aborted = ResultSummary {
+            terminal_reason: Some(reason.into()),
+            ..result(
+                true,
+                "error_during_execution",
+                None,
+                &["[ede_diagnostic] result_type=user last_content_type=n/a stop_reason=null"],
+            )
+        };
+        for code in [0, 1] {
+            let exit = classify(&ending(false, Some(&aborted), Termination::Code(code), ""));
+            assert_eq!(
+                exit.outcome,
+                RunOutcome::Interrupted,
+                "{reason}, exit {code}"
+            );
+        }
+    }
 }
 
 fn ending<'a>(

@@ -78,6 +78,9 @@ impl AgentLauncher for CliLauncher {
             binary: binary.display().to_string(),
             message: error.to_string(),
         };
+        // Registered in the same critical section as the spawn: the adopted-children
+        // reaper never takes an agent's exit status from its owner task.
+        let mut agents = crate::reaper::agents();
         let mut child = Command::new(&binary)
             .args(&argv)
             .current_dir(cwd)
@@ -90,6 +93,10 @@ impl AgentLauncher for CliLauncher {
             .kill_on_drop(false)
             .spawn()
             .map_err(spawn_failed)?;
+        if let Some(pid) = child.id() {
+            agents.insert(pid);
+        }
+        drop(agents);
         let missing_pipe =
             || spawn_failed(std::io::Error::other("a standard pipe was not created"));
         let pid = child.id().ok_or_else(missing_pipe)?;

@@ -28,6 +28,7 @@ mod launcher;
 mod lines;
 mod owner;
 mod parse;
+mod reaper;
 mod redact;
 mod stderr;
 mod stdin;
@@ -44,8 +45,10 @@ pub use launcher::CliLauncher;
 pub use lines::{BoundedLines, Line};
 pub use owner::RUN_ENV;
 pub use parse::parse_line;
+pub use reaper::reap_adopted_children;
 pub use tree::{
-    descendants, process_start_time, processes_with_env, read_stat, still_running, ProcStat,
+    descendants, process_gone, process_start_time, processes_with_env, read_stat, still_running,
+    ProcStat,
 };
 pub use working_dir::check_working_dir;
 

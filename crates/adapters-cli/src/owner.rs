@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use lulu_domain::{AgentEvent, ProcessRecord, RunExit, RunId, RunUpdate, SessionId, StopMode};
+use lulu_domain::{
+    AgentEvent, ProcessRecord, RunExit, RunId, RunOutcome, RunUpdate, SessionId, StopMode,
+};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use tokio::process::{Child, ChildStdout};
@@ -20,7 +22,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 use tokio_util::codec::FramedRead;
 
-use crate::classify::{classify, Ending, ResultSummary, Termination};
+use crate::classify::{classify, Ending, ResultSummary, Termination, MAX_MESSAGE_CHARS};
 use crate::config::CliLauncherConfig;
 use crate::kill::{kill_recorded_groups, lingering, reap_adopted};
 use crate::lines::BoundedLines;
@@ -108,6 +110,7 @@ impl Owner {
                 _ = tick.tick() => self.refresh_tree(&mut seen),
             }
         };
+        crate::reaper::release(self.root.pid);
         self.stops.close();
         self.stdin = None;
         self.finish(status, seen).await;
@@ -132,6 +135,7 @@ impl Owner {
             }
         };
         seen.saw_stdout = true;
+        let line = self.redactor.redact_line(line);
         for event in parse_line(&line, self.config.max_line_bytes) {
             if let Some(result) = ResultSummary::of(&event) {
                 // The turn is over: closing stdin ends the run (or an interrupt's wait).
@@ -279,6 +283,12 @@ impl Owner {
         };
         let stderr_text = self.redactor.redact(&stderr.text);
         let exit = exit_of(status, &seen, &stderr_text);
+        if matches!(exit.outcome, RunOutcome::Failed { .. }) && !quoted_whole(&stderr_text) {
+            // The failure message keeps one line of it; the transcript keeps it all.
+            let message = stderr_record(&stderr_text, stderr.total_bytes);
+            self.send(AgentEvent::Diagnostic { message }, &mut seen)
+                .await;
+        }
         tracing::info!(
             outcome = exit.outcome.label(),
             exit_code = exit.exit_code,
@@ -287,6 +297,23 @@ impl Owner {
         );
         let _ = self.updates.send(RunUpdate::Exited(exit)).await;
     }
+}
+
+/// Whether a failure message can quote all of `stderr`: nothing, or one short line.
+fn quoted_whole(stderr: &str) -> bool {
+    let stderr = stderr.trim();
+    !stderr.contains('\n') && stderr.chars().count() <= MAX_MESSAGE_CHARS / 2
+}
+
+/// The transcript entry holding what a failed agent wrote on stderr (its kept tail).
+fn stderr_record(text: &str, total_bytes: u64) -> String {
+    let kept = text.len() as u64;
+    let extent = if total_bytes > kept {
+        format!("its last {kept} of {total_bytes} bytes")
+    } else {
+        format!("{total_bytes} bytes")
+    };
+    format!("the agent wrote on stderr ({extent}):\n{}", text.trim_end())
 }
 
 /// The classified exit of a reaped run.

@@ -42,6 +42,20 @@ pub fn read_stat(pid: u32) -> Option<ProcStat> {
     parse_stat(pid, &text)
 }
 
+/// Whether the process that started at `start_time` as `pid` is gone: no such pid, a
+/// zombie, or another process (other start time). A `/proc` read that fails for any other
+/// reason (a full file table, a busy machine) proves nothing: the process is not gone.
+pub fn process_gone(pid: u32, start_time: u64) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(text) => parse_stat(pid, &text)
+            .is_none_or(|stat| stat.state == 'Z' || stat.start_time != start_time),
+        Err(error) => {
+            error.kind() == std::io::ErrorKind::NotFound
+                || error.raw_os_error() == Some(nix::errno::Errno::ESRCH as i32)
+        }
+    }
+}
+
 /// A living process's start time (clock ticks after boot, `/proc/<pid>/stat` field 22).
 /// `None` when there is no such process or it is a zombie: a zombie has died, it only
 /// waits to be reaped (and an init that reaps late, or never, must not keep it "alive").
@@ -156,6 +170,15 @@ mod tests {
             (stat.state, stat.ppid, stat.pgid, stat.start_time),
             ('S', 17, 4242, 987_654)
         );
+    }
+
+    #[test]
+    fn only_a_missing_pid_or_another_start_time_makes_a_process_gone() {
+        let me = std::process::id();
+        let started = process_start_time(me).unwrap();
+        assert!(!process_gone(me, started));
+        assert!(process_gone(me, started + 1));
+        assert!(process_gone(u32::MAX, started));
     }
 
     #[test]

@@ -69,6 +69,16 @@ pub enum RuntimeError {
         /// How long the caller waited.
         waited: Duration,
     },
+    /// The session's owner process exists on this host but is stopped, so it cannot answer.
+    #[error("session {id}'s owner (lulu pid {pid}) is {state}, so it cannot answer; the request is carried out once it continues (`kill -CONT {pid}`)")]
+    OwnerStopped {
+        /// The session.
+        id: SessionId,
+        /// The owner's process id.
+        pid: u32,
+        /// Its process state in words.
+        state: &'static str,
+    },
     /// A detached owner could not be started.
     #[error("could not start a background lulu process: {0}")]
     Detach(String),
@@ -88,6 +98,7 @@ impl RuntimeError {
             Self::Store(_) => "store",
             Self::Refused { code, .. } => code,
             Self::NoAnswer { .. } => "no_answer",
+            Self::OwnerStopped { .. } => "owner_stopped",
             Self::Detach(_) => "detach",
         }
     }

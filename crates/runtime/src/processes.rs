@@ -7,6 +7,16 @@ pub trait ProcessTable: Send + Sync {
     /// The start time (clock ticks after boot) of a living process, `None` if there is none.
     fn start_time(&self, pid: u32) -> Option<u64>;
 
+    /// Whether the process that started at `start_time` as `pid` is gone (no such process,
+    /// a zombie, or the pid reused). Only proof counts: a lookup that fails proves nothing.
+    fn is_gone(&self, pid: u32, start_time: u64) -> bool {
+        self.start_time(pid) != Some(start_time)
+    }
+
+    /// The state letter (`R`, `S`, `D`, `T`, `Z`, ...) of process `pid` if it is still the
+    /// process that started at `start_time`.
+    fn state(&self, pid: u32, start_time: u64) -> Option<char>;
+
     /// Kills the group of every recorded process that is still the same process (its start
     /// time matches); returns how many groups were signalled.
     fn kill_groups(&self, processes: &[ProcessRecord]) -> usize;
@@ -23,6 +33,16 @@ pub struct SystemProcesses;
 impl ProcessTable for SystemProcesses {
     fn start_time(&self, pid: u32) -> Option<u64> {
         lulu_adapters_cli::process_start_time(pid)
+    }
+
+    fn is_gone(&self, pid: u32, start_time: u64) -> bool {
+        lulu_adapters_cli::process_gone(pid, start_time)
+    }
+
+    fn state(&self, pid: u32, start_time: u64) -> Option<char> {
+        lulu_adapters_cli::read_stat(pid)
+            .filter(|stat| stat.start_time == start_time)
+            .map(|stat| stat.state)
     }
 
     fn kill_groups(&self, processes: &[ProcessRecord]) -> usize {
@@ -45,6 +65,7 @@ pub(crate) mod tests {
     #[derive(Debug, Default)]
     pub(crate) struct FakeProcesses {
         alive: Mutex<HashMap<u32, u64>>,
+        states: Mutex<HashMap<u32, char>>,
         killed: Mutex<Vec<u32>>,
         marks: Mutex<Vec<(RunId, ProcessRecord)>>,
     }
@@ -53,9 +74,15 @@ pub(crate) mod tests {
         pub(crate) fn with(alive: &[(u32, u64)]) -> Self {
             Self {
                 alive: Mutex::new(alive.iter().copied().collect()),
+                states: Mutex::default(),
                 killed: Mutex::default(),
                 marks: Mutex::default(),
             }
+        }
+
+        /// Gives living process `pid` this state letter (`S` otherwise).
+        pub(crate) fn set_state(&self, pid: u32, state: char) {
+            self.states.lock().unwrap().insert(pid, state);
         }
 
         pub(crate) fn killed(&self) -> Vec<u32> {
@@ -81,6 +108,12 @@ pub(crate) mod tests {
     impl ProcessTable for FakeProcesses {
         fn start_time(&self, pid: u32) -> Option<u64> {
             self.alive.lock().unwrap().get(&pid).copied()
+        }
+
+        fn state(&self, pid: u32, start_time: u64) -> Option<char> {
+            let alive = self.alive.lock().unwrap();
+            (alive.get(&pid) == Some(&start_time))
+                .then(|| *self.states.lock().unwrap().get(&pid).unwrap_or(&'S'))
         }
 
         fn kill_groups(&self, processes: &[ProcessRecord]) -> usize {

@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use lulu_domain::ports::{ControlStore, OwnerLease};
@@ -31,18 +30,18 @@ impl Recovery<'_> {
     ///
     /// # Errors
     /// [`RuntimeError::Store`] when the database cannot be read.
-    pub async fn run(&self, now: DateTime<Utc>) -> Result<Vec<Session>, RuntimeError> {
+    pub async fn run(&self) -> Result<Vec<Session>, RuntimeError> {
         let me = self.control.owner();
         // Sessions first, leases second: an owner stores its lease before any session, so
         // every owner of a session read here has its lease in the later read. (The other
         // order took a new owner's first session for an orphan.)
         let live = self.control.live_sessions().await?;
         let leases = self.control.leases().await?;
+        // Only an owner whose process this host checked is gone: never one on another
+        // host, never one whose lease merely lapsed.
         let gone: HashSet<OwnerId> = leases
             .iter()
-            .filter(|lease| {
-                lease.owner != me && owner_is_gone(lease, self.host, self.processes, now)
-            })
+            .filter(|lease| lease.owner != me && owner_is_gone(lease, self.host, self.processes))
             .map(|lease| lease.owner)
             .collect();
         let mut settled = Vec::new();
@@ -50,6 +49,10 @@ impl Recovery<'_> {
             let lease = owned
                 .owner
                 .and_then(|owner| leases.iter().find(|lease| lease.owner == owner));
+            // No lease row: its owner dropped it on exit, or it was forgotten after its
+            // process was found gone. (An owner stores its lease before stamping any
+            // session and stores it again at every renewal, so a living owner always has
+            // one by the time its session is read here.)
             let orphaned = match owned.owner {
                 Some(owner) if owner == me => false,
                 Some(owner) => lease.is_none() || gone.contains(&owner),
@@ -135,6 +138,23 @@ mod tests {
         }
     }
 
+    /// A supervisor over `store` that owns no run.
+    fn supervisor_over(store: &MemoryStore) -> SessionSupervisor {
+        let (launcher, _launched) =
+            FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
+        SessionSupervisor::new(
+            Ports {
+                store: Arc::new(store.clone()),
+                launcher: Arc::new(launcher),
+                clock: Arc::new(TestClock::new()),
+                ids: Arc::new(SequentialIds::default()),
+                updates: Arc::new(lulu_domain::ports::BroadcastUpdates::default()),
+                slots: Arc::new(LocalSlots::new(8)),
+            },
+            SupervisorConfig::default(),
+        )
+    }
+
     async fn running_session(store: &MemoryStore, n: u32) -> Session {
         let (mut session, run) = Session::queued(session_id(n), run_id(n), spec("work"), epoch());
         session.status = SessionStatus::Running;
@@ -209,19 +229,7 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
 
-        let (launcher, _launched) =
-            FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
-        let supervisor = SessionSupervisor::new(
-            Ports {
-                store: Arc::new(store.clone()),
-                launcher: Arc::new(launcher),
-                clock: Arc::new(TestClock::new()),
-                ids: Arc::new(SequentialIds::default()),
-                updates: Arc::new(lulu_domain::ports::BroadcastUpdates::default()),
-                slots: Arc::new(LocalSlots::new(8)),
-            },
-            SupervisorConfig::default(),
-        );
+        let supervisor = supervisor_over(&store);
 
         let recovery = Recovery {
             supervisor: &supervisor,
@@ -229,7 +237,7 @@ mod tests {
             processes: &processes,
             host: "here",
         };
-        let settled = recovery.run(epoch()).await.unwrap();
+        let settled = recovery.run().await.unwrap();
 
         assert_eq!(settled.len(), 1);
         assert_eq!(settled[0].id, orphan.id);
@@ -249,5 +257,55 @@ mod tests {
         );
         let runs = store.runs(orphan.id).await.unwrap();
         assert_eq!(runs[0].outcome, Some(RunOutcome::Interrupted));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lapsed_lease_never_makes_an_owner_gone_here_or_on_another_host() {
+        let store = MemoryStore::default();
+        let remote = running_session(&store, 1).await;
+        let busy = running_session(&store, 2).await;
+        let (me, far, late) = (owner(1), owner(2), owner(3));
+        // Pid 4711 runs here too, but the far owner's pid means nothing on this host.
+        let processes = FakeProcesses::with(&[(4711, 1), (900, 9)]);
+        let lapsed = |owner, pid, start_time, host: &str| OwnerLease {
+            host: host.into(),
+            expires_at: epoch() - chrono::Duration::hours(1),
+            ..lease(owner, pid, start_time)
+        };
+        let leases = vec![lapsed(far, 4711, 2, "there"), lapsed(late, 900, 9, "here")];
+        let mut control = MockControlStore::new();
+        control.expect_owner().return_const(me);
+        let owned = vec![
+            OwnedSession {
+                session: remote.clone(),
+                owner: Some(far),
+            },
+            OwnedSession {
+                session: busy.clone(),
+                owner: Some(late),
+            },
+        ];
+        control
+            .expect_live_sessions()
+            .returning(move || Ok(owned.clone()));
+        control
+            .expect_leases()
+            .returning(move || Ok(leases.clone()));
+        // No kill, no settlement, no forgetting: any other call fails the test.
+
+        let supervisor = supervisor_over(&store);
+        let recovery = Recovery {
+            supervisor: &supervisor,
+            control: &control,
+            processes: &processes,
+            host: "here",
+        };
+
+        assert_eq!(recovery.run().await.unwrap(), Vec::new());
+        assert!(processes.killed().is_empty());
+        for id in [remote.id, busy.id] {
+            let session = store.session(id).await.unwrap().unwrap();
+            assert_eq!(session.status, SessionStatus::Running);
+        }
     }
 }

@@ -1,25 +1,26 @@
 //! The use cases, over ports: testable with fakes, wired to real adapters by `wiring`.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use lulu_domain::ports::{
     Clock, ControlAction, ControlAnswer, ControlStore, SessionQuery, SessionStore, SessionUpdate,
 };
 use lulu_domain::{
-    Prompt, Run, RunId, Session, SessionId, SessionSpec, SessionStatus, SessionSupervisor,
+    OwnerId, Prompt, Run, RunId, Session, SessionId, SessionSpec, SessionStatus, SessionSupervisor,
     SupervisorError, TranscriptEntry,
 };
 
 use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
 use crate::mailbox;
-use crate::owner::OwnerIdentity;
+use crate::owner::{FrozenOwner, OwnerIdentity};
 use crate::processes::ProcessTable;
 use crate::recovery::Recovery;
 
@@ -52,6 +53,7 @@ pub struct SessionDetails {
 pub struct Runtime {
     parts: RuntimeParts,
     recovered: std::sync::Mutex<Vec<Session>>,
+    last_follow_recovery: std::sync::Mutex<Option<tokio::time::Instant>>,
     config: RuntimeConfig,
     stop: CancellationToken,
     background: std::sync::Mutex<Vec<JoinHandle<()>>>,
@@ -59,6 +61,12 @@ pub struct Runtime {
 
 /// The shortest id prefix accepted.
 const MIN_PREFIX: usize = 4;
+/// How often an owner reaps the children it adopted.
+const REAP_PERIOD: Duration = Duration::from_millis(250);
+/// How often a follower's pauses look for sessions whose owner died.
+const FOLLOW_RECOVERY_PERIOD: Duration = Duration::from_secs(1);
+/// How long an owner may stay stopped before a requester stops waiting for its answer.
+const STOPPED_OWNER_GRACE: Duration = Duration::from_secs(1);
 
 impl Runtime {
     /// A runtime over `parts`. Call [`serve`](Self::serve) before starting or resuming sessions.
@@ -66,6 +74,7 @@ impl Runtime {
         Self {
             parts,
             recovered: std::sync::Mutex::default(),
+            last_follow_recovery: std::sync::Mutex::default(),
             config,
             stop: CancellationToken::new(),
             background: std::sync::Mutex::default(),
@@ -93,7 +102,7 @@ impl Runtime {
             processes: self.parts.processes.as_ref(),
             host: &self.parts.identity.host,
         }
-        .run(self.parts.clock.now())
+        .run()
         .await?;
         self.recovered
             .lock()
@@ -114,7 +123,9 @@ impl Runtime {
 
     /// Makes this process an owner: takes a lease and keeps it renewed, serves control
     /// requests for its sessions, and keeps recovering orphans (so a dead owner's queued
-    /// sessions never hold up the run slots).
+    /// sessions never hold up the run slots). It also reaps every zombie child that is not
+    /// an agent the launcher spawned, so a serving process must start no other children
+    /// it waits for itself.
     ///
     /// # Errors
     /// [`RuntimeError::Store`] when the lease cannot be stored.
@@ -136,9 +147,20 @@ impl Runtime {
             self.stop.clone(),
         );
         background.push(tokio::spawn(mailbox));
-        let housekeeping = Arc::clone(self).housekeeping();
-        background.push(tokio::spawn(housekeeping));
+        background.push(tokio::spawn(Arc::clone(self).keep_lease()));
+        background.push(tokio::spawn(Arc::clone(self).keep_recovering()));
+        background.push(tokio::spawn(Arc::clone(self).keep_reaping()));
         Ok(())
+    }
+
+    /// Reaps the children this process adopts as a subreaper (orphaned tools, recorded
+    /// or not; never an agent the launcher waits for), until shutdown, so no zombie
+    /// stays while it lives.
+    async fn keep_reaping(self: Arc<Self>) {
+        self.every(REAP_PERIOD, || async {
+            let _ = tokio::task::spawn_blocking(lulu_adapters_cli::reap_adopted_children).await;
+        })
+        .await;
     }
 
     async fn renew_lease(&self) -> Result<(), RuntimeError> {
@@ -150,29 +172,60 @@ impl Runtime {
         Ok(())
     }
 
-    /// Renews the lease a few times per TTL and recovers orphans, until shutdown.
-    async fn housekeeping(self: Arc<Self>) {
-        let period = self.config.lease_ttl / 3;
+    /// Renews the lease a few times per TTL, until shutdown. A task of its own, so no
+    /// recovery pass (or anything else this owner does) delays it. The lease is stored
+    /// whole each time: a row dropped meanwhile is restored.
+    async fn keep_lease(self: Arc<Self>) {
+        self.every(self.config.lease_ttl / 3, || async {
+            if let Err(error) = self.renew_lease().await {
+                warn!(%error, "could not renew the owner lease");
+            }
+        })
+        .await;
+    }
+
+    /// Recovers orphans a few times per lease TTL, until shutdown.
+    async fn keep_recovering(self: Arc<Self>) {
+        self.every(self.config.lease_ttl / 3, || async {
+            if let Err(error) = self.recover().await {
+                warn!(%error, "recovery pass failed");
+            }
+        })
+        .await;
+    }
+
+    /// Runs `pass` every `period` until shutdown.
+    async fn every<F, Fut>(&self, period: Duration, pass: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let clock = Arc::clone(&self.parts.clock);
         loop {
             tokio::select! {
                 () = self.stop.cancelled() => return,
                 () = clock.sleep_until(clock.monotonic() + period) => {}
             }
-            if let Err(error) = self.renew_lease().await {
-                warn!(%error, "could not renew the owner lease");
-            }
-            if let Err(error) = self.recover().await {
-                warn!(%error, "recovery pass failed");
-            }
+            pass().await;
         }
     }
 
     /// Stops serving: interrupts the sessions this process still owns, then drops the lease.
-    pub async fn shutdown(&self) {
+    /// Returns the sessions it could not interrupt, with why.
+    pub async fn shutdown(&self) -> Vec<(SessionId, RuntimeError)> {
+        let mut failed = Vec::new();
         for id in self.parts.supervisor.live_sessions() {
-            if let Err(error) = self.parts.supervisor.interrupt(id).await {
-                warn!(session_id = %id, %error, "could not interrupt a session at shutdown");
+            match self.parts.supervisor.interrupt(id).await {
+                Ok(_) => {}
+                // Its end was being stored as we looked: it settled on its own, nothing
+                // is left to stop (the supervisor forgets a session only after that).
+                Err(SupervisorError::NotRunning { status, .. }) if !status.is_live() => {
+                    debug!(session_id = %id, %status, "a session settled on its own at shutdown");
+                }
+                Err(error) => {
+                    warn!(session_id = %id, %error, "could not interrupt a session at shutdown");
+                    failed.push((id, error.into()));
+                }
             }
         }
         self.stop.cancel();
@@ -188,6 +241,7 @@ impl Runtime {
         if let Err(error) = self.parts.control.drop_lease().await {
             warn!(%error, "could not drop the owner lease");
         }
+        failed
     }
 
     /// Updates from this process's supervisor.
@@ -271,6 +325,7 @@ impl Runtime {
         let began = clock.monotonic();
         let mut next_look = began;
         let mut settled_since = None;
+        let mut stopped_since = None;
         loop {
             match control.control_answer(request).await? {
                 Some(ControlAnswer::Succeeded { .. }) => return self.session(id).await,
@@ -288,6 +343,21 @@ impl Runtime {
                 // and once the session has settled without an answer, its status answers.
                 next_look = now + Duration::from_secs(1);
                 self.recover().await?;
+                // A stopped owner answers nothing until it is continued: say so now rather
+                // than past the deadline (after a grace for a stop that is only brief).
+                match self.stopped_owner(id).await? {
+                    Some(owner) => {
+                        let since = *stopped_since.get_or_insert(now);
+                        if now - since >= STOPPED_OWNER_GRACE {
+                            return Err(RuntimeError::OwnerStopped {
+                                id,
+                                pid: owner.pid,
+                                state: owner.describe(),
+                            });
+                        }
+                    }
+                    None => stopped_since = None,
+                }
                 let session = self.session(id).await?;
                 if !session.status.is_live() {
                     let since = *settled_since.get_or_insert(now);
@@ -304,6 +374,31 @@ impl Runtime {
             }
             clock.sleep_until(now + self.config.poll_interval).await;
         }
+    }
+
+    /// The owner of live session `id` if it is a stopped process on this host.
+    async fn stopped_owner(&self, id: SessionId) -> Result<Option<FrozenOwner>, RuntimeError> {
+        let control = &self.parts.control;
+        let Some(owner) = control
+            .live_sessions()
+            .await?
+            .into_iter()
+            .find(|owned| owned.session.id == id)
+            .and_then(|owned| owned.owner)
+        else {
+            return Ok(None);
+        };
+        let leases = control.leases().await?;
+        Ok(leases
+            .iter()
+            .find(|lease| lease.owner == owner)
+            .and_then(|lease| {
+                FrozenOwner::of(
+                    lease,
+                    &self.parts.identity.host,
+                    self.parts.processes.as_ref(),
+                )
+            }))
     }
 
     /// Deletes a settled session; with `force`, interrupts a live one first.
@@ -349,6 +444,30 @@ impl Runtime {
         Ok(self.parts.store.list_sessions(query).await?)
     }
 
+    /// The live sessions whose owner runs on another host. This host can neither check
+    /// that owner's process nor recover or kill anything of its sessions, so they stay as
+    /// they are: front ends show them as "owner unreachable".
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn sessions_owned_elsewhere(&self) -> Result<HashSet<SessionId>, RuntimeError> {
+        let control = &self.parts.control;
+        let host = &self.parts.identity.host;
+        let live = control.live_sessions().await?;
+        let elsewhere: HashSet<OwnerId> = control
+            .leases()
+            .await?
+            .into_iter()
+            .filter(|lease| lease.host != *host)
+            .map(|lease| lease.owner)
+            .collect();
+        Ok(live
+            .into_iter()
+            .filter(|owned| owned.owner.is_some_and(|owner| elsewhere.contains(&owner)))
+            .map(|owned| owned.session.id)
+            .collect())
+    }
+
     /// A page of a run's transcript after `after`.
     ///
     /// # Errors
@@ -389,12 +508,33 @@ impl Runtime {
         }
     }
 
-    /// Waits `poll` on the runtime's clock (for followers polling the database).
-    pub async fn pause(&self) {
+    /// Waits before a follower's next look at the database; about once a second it also
+    /// settles sessions whose owner died (the same check [`recover`](Self::recover)
+    /// makes), so whoever follows a session of a killed owner sees it end.
+    ///
+    /// # Errors
+    /// [`RuntimeError::Store`] when the database cannot be read.
+    pub async fn pause(&self) -> Result<(), RuntimeError> {
         let clock = &self.parts.clock;
         clock
             .sleep_until(clock.monotonic() + self.config.poll_interval * 2)
             .await;
+        let now = clock.monotonic();
+        let due = {
+            let mut last = self
+                .last_follow_recovery
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let due = last.is_none_or(|last| now - last >= FOLLOW_RECOVERY_PERIOD);
+            if due {
+                *last = Some(now);
+            }
+            due
+        };
+        if due {
+            self.recover().await?;
+        }
+        Ok(())
     }
 }
 
@@ -402,19 +542,40 @@ impl Runtime {
 mod tests {
     use std::sync::Arc;
 
-    use lulu_domain::ports::{LocalSlots, MockControlStore};
-    use lulu_domain::testing::{
-        sample_session, FakeLauncher, Journal, MemoryStore, SequentialIds, StopResponse, TestClock,
+    use async_trait::async_trait;
+    use lulu_domain::ports::{
+        LocalSlots, MockControlStore, OwnedSession, OwnerLease, SessionWrite, StoreError,
     };
-    use lulu_domain::{OwnerId, Ports, SessionSupervisor, SupervisorConfig};
+    use lulu_domain::testing::{
+        sample_session, spec, wait_for_status, FakeLauncher, Journal, MemoryStore, SequentialIds,
+        StopResponse, TestClock,
+    };
+    use lulu_domain::{OwnerId, Ports, RunOutcome, SessionSupervisor, SupervisorConfig};
+    use tokio::sync::{Notify, Semaphore};
 
     use super::*;
     use crate::owner::OwnerIdentity;
     use crate::processes::tests::FakeProcesses;
 
     fn runtime(control: MockControlStore) -> Runtime {
-        let store = Arc::new(MemoryStore::default());
         let (launcher, _) = FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
+        runtime_over(control, Arc::new(MemoryStore::default()), launcher)
+    }
+
+    fn runtime_over(
+        control: MockControlStore,
+        store: Arc<dyn SessionStore>,
+        launcher: FakeLauncher,
+    ) -> Runtime {
+        runtime_with(control, store, launcher, FakeProcesses::default())
+    }
+
+    fn runtime_with(
+        control: MockControlStore,
+        store: Arc<dyn SessionStore>,
+        launcher: FakeLauncher,
+        processes: FakeProcesses,
+    ) -> Runtime {
         let clock = Arc::new(TestClock::new());
         let ports = Ports {
             store: store.clone(),
@@ -428,7 +589,7 @@ mod tests {
             supervisor: SessionSupervisor::new(ports, SupervisorConfig::default()),
             store,
             control: Arc::new(control),
-            processes: Arc::new(FakeProcesses::default()),
+            processes: Arc::new(processes),
             clock,
             identity: OwnerIdentity {
                 owner: OwnerId::from_uuid(uuid::Uuid::nil()),
@@ -462,5 +623,187 @@ mod tests {
         assert_eq!(error.code(), "ambiguous_id");
         let full = sample_session(3).id;
         assert_eq!(runtime.resolve(&full.to_string()).await.unwrap(), full);
+    }
+
+    /// A memory store whose save of a settled session waits until the test opens the gate.
+    #[derive(Clone)]
+    struct GatedStore {
+        inner: MemoryStore,
+        saving_settled: Arc<Notify>,
+        gate: Arc<Semaphore>,
+    }
+
+    impl GatedStore {
+        fn closed() -> Self {
+            Self {
+                inner: MemoryStore::default(),
+                saving_settled: Arc::default(),
+                gate: Arc::new(Semaphore::new(0)),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl SessionStore for GatedStore {
+        async fn save(&self, write: &SessionWrite) -> Result<(), StoreError> {
+            if !write.session.status.is_live() {
+                self.saving_settled.notify_one();
+                let _ = self.gate.acquire().await;
+            }
+            self.inner.save(write).await
+        }
+        async fn session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
+            self.inner.session(id).await
+        }
+        async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
+            self.inner.list_sessions(query).await
+        }
+        async fn runs(&self, session_id: SessionId) -> Result<Vec<Run>, StoreError> {
+            self.inner.runs(session_id).await
+        }
+        async fn append_events(&self, entries: &[TranscriptEntry]) -> Result<(), StoreError> {
+            self.inner.append_events(entries).await
+        }
+        async fn events_after(
+            &self,
+            run_id: RunId,
+            after: Option<u64>,
+            limit: usize,
+        ) -> Result<Vec<TranscriptEntry>, StoreError> {
+            self.inner.events_after(run_id, after, limit).await
+        }
+        async fn delete_session(&self, id: SessionId) -> Result<bool, StoreError> {
+            self.inner.delete_session(id).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_that_settles_as_shutdown_begins_is_not_interrupted_nor_reported() {
+        let mut control = MockControlStore::new();
+        control.expect_drop_lease().times(1).returning(|| Ok(()));
+        let store = GatedStore::closed();
+        let (launcher, mut launched) =
+            FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
+        let runtime = Arc::new(runtime_over(control, Arc::new(store.clone()), launcher));
+        let session = runtime.start(spec("work")).await.unwrap();
+        let run = launched.recv().await.expect("launched");
+        wait_for_status(&store, session.id, SessionStatus::Running).await;
+
+        // The run ends; its end is being stored (the session is still this process's).
+        run.exit(RunOutcome::Completed, 0).await;
+        store.saving_settled.notified().await;
+        let shutdown = tokio::spawn({
+            let runtime = Arc::clone(&runtime);
+            async move { runtime.shutdown().await }
+        });
+        // Shutdown finds the session among its live ones and waits for its state.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        store.gate.add_permits(1);
+        let failed = shutdown.await.unwrap();
+
+        assert!(failed.is_empty(), "reported as not interrupted: {failed:?}");
+        assert!(run.stops().is_empty(), "a settled run was stopped");
+        let stored = store.session(session.id).await.unwrap().unwrap();
+        assert_eq!(stored.status, SessionStatus::Completed);
+    }
+
+    #[tokio::test]
+    async fn sessions_whose_owner_runs_on_another_host_are_told_apart() {
+        let (far, near) = (
+            OwnerId::from_uuid(uuid::Uuid::from_u128(7)),
+            OwnerId::from_uuid(uuid::Uuid::from_u128(8)),
+        );
+        let lease = |owner, host: &str| OwnerLease {
+            owner,
+            pid: 10,
+            start_time: 10,
+            host: host.into(),
+            heartbeat_at: lulu_domain::testing::epoch(),
+            expires_at: lulu_domain::testing::epoch(),
+        };
+        let mut control = MockControlStore::new();
+        control.expect_live_sessions().returning(move || {
+            Ok(vec![
+                OwnedSession {
+                    session: sample_session(1),
+                    owner: Some(far),
+                },
+                OwnedSession {
+                    session: sample_session(2),
+                    owner: Some(near),
+                },
+                OwnedSession {
+                    session: sample_session(3),
+                    owner: None,
+                },
+            ])
+        });
+        control
+            .expect_leases()
+            .returning(move || Ok(vec![lease(far, "there"), lease(near, "here")]));
+        let runtime = runtime(control);
+
+        let elsewhere = runtime.sessions_owned_elsewhere().await.unwrap();
+
+        assert_eq!(elsewhere, HashSet::from([sample_session(1).id]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn interrupting_a_session_whose_owner_is_stopped_says_so_within_the_deadline() {
+        let store = MemoryStore::default();
+        let mut session = sample_session(1);
+        session.status = SessionStatus::Running;
+        store
+            .save(&SessionWrite {
+                session: session.clone(),
+                run_change: None,
+            })
+            .await
+            .unwrap();
+        let owner = OwnerId::from_uuid(uuid::Uuid::from_u128(7));
+        let processes = FakeProcesses::with(&[(4242, 77)]);
+        processes.set_state(4242, 'T');
+        let mut control = MockControlStore::new();
+        control
+            .expect_owner()
+            .return_const(OwnerId::from_uuid(uuid::Uuid::nil()));
+        let owned = session.clone();
+        control.expect_live_sessions().returning(move || {
+            Ok(vec![OwnedSession {
+                session: owned.clone(),
+                owner: Some(owner),
+            }])
+        });
+        control.expect_leases().returning(move || {
+            Ok(vec![OwnerLease {
+                owner,
+                pid: 4242,
+                start_time: 77,
+                host: "here".into(),
+                heartbeat_at: lulu_domain::testing::epoch(),
+                expires_at: lulu_domain::testing::epoch(),
+            }])
+        });
+        control
+            .expect_enqueue_control()
+            .returning(|_, _, _| Ok(lulu_domain::ControlRequestId::from_value(1)));
+        control.expect_control_answer().returning(|_| Ok(None));
+        let (launcher, _) = FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
+        let runtime = runtime_with(control, Arc::new(store), launcher, processes);
+        let began = tokio::time::Instant::now();
+
+        let error = runtime.interrupt(session.id).await.unwrap_err();
+
+        let waited = began.elapsed();
+        assert!(
+            waited < runtime.config().interrupt.deadline(),
+            "answered after {waited:?}"
+        );
+        assert_eq!(error.code(), "owner_stopped", "{error}");
+        let message = error.to_string();
+        assert!(message.contains("lulu pid 4242"), "{message}");
+        assert!(message.contains("stopped by a signal"), "{message}");
     }
 }

@@ -4,16 +4,20 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use lulu_domain::{Run, RunId, SessionId, TranscriptEntry};
+use lulu_domain::{AgentEvent, Run, RunId, Session, SessionId, TranscriptEntry};
 use lulu_runtime::Runtime;
 
 use super::Context;
 use crate::args::LogsArgs;
 use crate::render::json::EntryJson;
+use crate::render::style::{self, paint};
+use crate::render::text::one_line;
 use crate::render::transcript::{event_line, run_header};
 
 /// How many entries one database read fetches.
 const PAGE: usize = 1000;
+/// The longest reason a settled line quotes, in characters.
+const LINE_CHARS: usize = 240;
 
 /// How transcript entries are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,10 +115,39 @@ async fn follow_from_database(
         if !session.status.is_live() {
             // Settled: everything it wrote was stored before the status changed.
             if let Some(run) = details.runs.last() {
-                print_stored(runtime, run.id, last, format).await?;
+                let last = print_stored(runtime, run.id, last, format).await?;
+                if format == Format::Text && !ends_with_result(runtime, run.id, last).await? {
+                    // The agent never reported its end (its owner died): say how it ended.
+                    anstream::println!("{}", settled_line(&session));
+                }
             }
             return Ok(());
         }
-        runtime.pause().await;
+        runtime.pause().await?;
     }
+}
+
+/// Whether the last entry of `run` (its seq is `last`) is the agent's result.
+async fn ends_with_result(
+    runtime: &Runtime,
+    run: RunId,
+    last: Option<u64>,
+) -> anyhow::Result<bool> {
+    let Some(last) = last else {
+        return Ok(false);
+    };
+    let tail = runtime.transcript(run, last.checked_sub(1), 1).await?;
+    Ok(tail
+        .first()
+        .is_some_and(|entry| matches!(entry.event, AgentEvent::Result { .. })))
+}
+
+/// The status a session settled in, and why, on one line.
+fn settled_line(session: &Session) -> String {
+    let mut text = session.status.as_str().to_owned();
+    if let Some(error) = &session.last_error {
+        text.push_str(" · ");
+        text.push_str(&one_line(error, LINE_CHARS));
+    }
+    paint(style::status(session.status), &text)
 }

@@ -22,8 +22,10 @@ pub async fn list(context: &Context, args: &ListArgs) -> anyhow::Result<ExitCode
         let json: Vec<SessionJson> = sessions.iter().map(SessionJson::of).collect();
         print_json(&json)?;
     } else {
+        let unreachable = runtime.sessions_owned_elsewhere().await?;
+        let table = session_table(&sessions, &unreachable, chrono::Utc::now());
         let mut out = anstream::stdout().lock();
-        write!(out, "{}", session_table(&sessions, chrono::Utc::now()))?;
+        write!(out, "{table}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,17 +1,23 @@
 //! `list` and `show` as people read them.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use lulu_domain::{Run, Session};
+use lulu_domain::{Run, Session, SessionId};
 
 use super::safe::safe_line;
 use super::style::{self, paint, BOLD, DIM, ERROR};
 use super::text::{age, cut, money, one_line, timestamp};
 
-/// The `list` table: one session per line, newest first (the caller's order).
-pub fn session_table(sessions: &[Session], now: DateTime<Utc>) -> String {
+/// The `list` table: one session per line, newest first (the caller's order). Sessions in
+/// `unreachable` (their owner runs on another host) say so beside their status.
+pub fn session_table(
+    sessions: &[Session],
+    unreachable: &HashSet<SessionId>,
+    now: DateTime<Utc>,
+) -> String {
     if sessions.is_empty() {
         return paint(DIM, "no sessions yet: start one with `lulu run PROMPT`\n");
     }
@@ -20,7 +26,11 @@ pub fn session_table(sessions: &[Session], now: DateTime<Utc>) -> String {
         .map(|session| {
             [
                 session.id.short(),
-                session.status.as_str().to_owned(),
+                if unreachable.contains(&session.id) {
+                    format!("{} (owner unreachable)", session.status)
+                } else {
+                    session.status.as_str().to_owned()
+                },
                 cut(session.title.as_str(), 40),
                 cut(session.cwd.as_str(), 32),
                 session.resume_count.to_string(),

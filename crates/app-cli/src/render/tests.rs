@@ -1,5 +1,6 @@
 //! Snapshots of everything `lulu` prints, with fixed ids and times.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use chrono::Duration;
@@ -173,12 +174,25 @@ fn transcript() -> Vec<AgentEvent> {
 #[test]
 fn list_table() {
     let now = epoch() + Duration::seconds(2_100);
-    insta::assert_snapshot!(plain(&session_table(&sessions(), now)));
+    insta::assert_snapshot!(plain(&session_table(&sessions(), &HashSet::new(), now)));
+}
+
+#[test]
+fn list_table_says_owner_unreachable_beside_sessions_owned_on_another_host() {
+    let sessions = sessions();
+    let table = plain(&session_table(
+        &sessions,
+        &HashSet::from([sessions[0].id]),
+        epoch(),
+    ));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[1].contains("queued (owner unreachable)"), "{table}");
+    assert!(!lines[2].contains("unreachable"), "{table}");
 }
 
 #[test]
 fn list_table_when_empty_says_how_to_start() {
-    insta::assert_snapshot!(plain(&session_table(&[], epoch())));
+    insta::assert_snapshot!(plain(&session_table(&[], &HashSet::new(), epoch())));
 }
 
 #[test]
@@ -332,7 +346,7 @@ fn hostile_transcript() -> Vec<AgentEvent> {
 fn hostile_output() -> String {
     let (session, runs) = hostile_session();
     let now = epoch() + Duration::minutes(15);
-    let mut out = session_table(std::slice::from_ref(&session), now);
+    let mut out = session_table(std::slice::from_ref(&session), &HashSet::new(), now);
     out.push_str(&session_details(&session, &runs, now));
     for event in hostile_transcript() {
         if let Some(line) = event_line(&event) {

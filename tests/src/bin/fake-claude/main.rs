@@ -142,20 +142,51 @@ fn env_number(name: &str, default: u64) -> u64 {
 }
 
 /// Text input: the argv prompt (plus piped stdin text), one turn, output per format.
+///
+/// Signals as the real CLI: SIGINT while the turn runs ends it with the partial text, the
+/// interrupted marker and an `error_during_execution` result, then exits 0 (`IGNORE_INT`
+/// ignores it); SIGTERM exits 143 and SIGHUP 129, silently.
 async fn text_turn(conversation: Arc<Conversation>, prompt: String, format: OutputFormat) -> i32 {
+    use tokio::signal::unix::{signal, SignalKind};
     let prompt = match piped_stdin().await {
         Some(extra) if !extra.is_empty() => format!("{prompt}\n\n{extra}"),
         _ => prompt,
     };
-    let (script, _) = script::choose(&prompt);
-    let (_abort, watch) = tokio::sync::watch::channel(None);
-    let end = turn::run_turn(conversation, prompt, script, watch).await;
+    let (script, ignore_int) = script::choose(&prompt);
+    let (Ok(mut sigint), Ok(mut sigterm), Ok(mut sighup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return 1;
+    };
+    let (abort, watch) = tokio::sync::watch::channel(None);
+    let mut turn = tokio::spawn(turn::run_turn(conversation, prompt, script, watch));
+    let mut signalled = false;
+    let end = loop {
+        tokio::select! {
+            end = &mut turn => break end,
+            _ = sigint.recv(), if !ignore_int => {
+                signalled = true;
+                let _ = abort.send(Some(turn::Abort::Signal));
+            }
+            _ = sigterm.recv() => return 143,
+            _ = sighup.recv() => return 129,
+        }
+    };
+    let Ok(end) = end else {
+        return 1;
+    };
     match format {
         OutputFormat::Text => println!("{}", end.text),
         OutputFormat::Json => println!("{}", end.result),
         OutputFormat::StreamJson => {}
     }
-    i32::from(end.is_error)
+    if signalled {
+        0
+    } else {
+        i32::from(end.is_error)
+    }
 }
 
 /// Text piped on stdin; after 3 s of silence on an open pipe, a warning and nothing.

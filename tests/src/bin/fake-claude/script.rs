@@ -23,6 +23,8 @@ pub enum Script {
     Stderr(u32),
     /// `CRASH`: abort without a result.
     Crash,
+    /// `DUMP <KB>`: write a crash dump of about that size to stderr, then abort.
+    Dump(u32),
 }
 
 /// The default reply.
@@ -49,6 +51,7 @@ pub fn choose(prompt: &str) -> (Script, bool) {
             "HUGE" => Some(Script::Huge(number_after(index).unwrap_or(1))),
             "STDERR" => Some(Script::Stderr(number_after(index).unwrap_or(1))),
             "CRASH" => Some(Script::Crash),
+            "DUMP" => Some(Script::Dump(number_after(index).unwrap_or(8))),
             _ => None,
         })
         .unwrap_or_else(|| Script::Reply(DEFAULT_REPLY.to_owned()));

@@ -115,6 +115,11 @@ pub async fn run_turn(
             turn.text("About to crash.");
             std::process::abort();
         }
+        Script::Dump(kb) => {
+            turn.text("About to crash with a dump.");
+            crash_dump(u64::from(kb) * 1000);
+            std::process::abort();
+        }
     }
 }
 
@@ -316,6 +321,24 @@ impl Turn {
             text,
         )
     }
+}
+
+/// Writes a crash dump of about `bytes` to stderr, the way Node prints a fatal error:
+/// a blank line, a banner, the error, a stack of frames, and a last line.
+fn crash_dump(bytes: u64) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(
+        stderr,
+        "\n<--- Last few GCs --->\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n"
+    );
+    let frame = "    at Object.fakeFrame (/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js:1234:56)\n";
+    let mut written = 0_u64;
+    while written < bytes {
+        let _ = stderr.write_all(frame.as_bytes());
+        written += frame.len() as u64;
+    }
+    let _ = writeln!(stderr, "end of the crash dump");
+    let _ = stderr.flush();
 }
 
 /// Writes `bytes` of text to stderr.
