@@ -13,8 +13,10 @@ use crate::fixtures::{
     collect, events_until, new_session, run_to_end, spec, wait_for, Recorder, Sandbox,
 };
 
-/// The bound on a graceful stop, from the stop call to the `Exited` update.
-const GRACEFUL_LIMIT: Duration = Duration::from_millis(200);
+/// The bound on a graceful stop, from the stop call to the `Exited` update: well inside the
+/// supervisor's 2 s grace period, so a stop that needed more than the graceful request
+/// fails here, while a loaded machine's scheduling delays do not. (Speed is the bench's job.)
+const GRACEFUL_LIMIT: Duration = Duration::from_millis(1500);
 
 /// Waits until the recorder holds at least `count` processes (the agent included).
 async fn wait_for_records(recorder: &Recorder, count: usize) {

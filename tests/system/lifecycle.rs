@@ -33,8 +33,8 @@ fn an_agent_ignoring_interrupts_is_killed_by_the_silent_forceful_retry_tree_and_
 
     assert!(output.starts_with("interrupted"), "{output}");
     assert!(
-        took < Duration::from_secs(5),
-        "the forceful retry comes after 2 s, not the 10 s deadline: {took:?}"
+        took < Duration::from_secs(9),
+        "the forceful retry comes after 2 s, well before the 10 s deadline: {took:?}"
     );
     let session = sandbox.show(&id);
     assert_eq!(session["status"], "interrupted");
