@@ -87,7 +87,7 @@ fn of_two_concurrent_operations_on_one_session_exactly_one_proceeds() {
     assert_eq!(refused.status.code(), Some(1));
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        message.contains("in progress") || message.contains("not running"),
+        message.contains("in progress") || message.contains("no running agent"),
         "{message}"
     );
 

@@ -133,6 +133,23 @@ pub(crate) fn answer(
     Ok(false)
 }
 
+/// Answers an unclaimed request `refused`/`withdrawn`; `Ok(false)` if an owner has claimed
+/// or answered it already.
+pub(crate) fn withdraw(
+    transaction: &Transaction<'_>,
+    id: ControlRequestId,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let withdrawn = transaction
+        .prepare_cached(
+            "UPDATE control_requests SET answered_at = ?2, answer = 'refused', \
+                 answer_code = 'withdrawn', answer_message = 'withdrawn by the requester' \
+             WHERE id = ?1 AND claimed_by IS NULL AND answered_at IS NULL",
+        )?
+        .execute(params![id.value(), time_text(now)])?;
+    Ok(withdrawn > 0)
+}
+
 /// The answer to a request, once there is one.
 pub(crate) fn answer_of(
     transaction: &Transaction<'_>,

@@ -118,6 +118,14 @@ impl ControlStore for SqliteStore {
             .map(|_| ())
     }
 
+    async fn withdraw_control(
+        &self,
+        id: ControlRequestId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        SqliteStore::withdraw_control(self, id, now).await
+    }
+
     async fn control_answer(
         &self,
         id: ControlRequestId,

@@ -117,6 +117,17 @@ impl SqliteStore {
             .await
     }
 
+    /// Withdraws a request no owner has claimed: it will never be carried out. `Ok(false)`
+    /// if an owner claimed or answered it first.
+    pub async fn withdraw_control(
+        &self,
+        id: ControlRequestId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.write(move |transaction| control::withdraw(transaction, id, now))
+            .await
+    }
+
     /// The answer to a request, `Ok(None)` while it is pending; for the requester to poll.
     ///
     /// # Errors

@@ -318,7 +318,6 @@ impl Runtime {
     ) -> Result<Session, RuntimeError> {
         let control = self.parts.control.as_ref();
         let clock = self.parts.clock.as_ref();
-        let interrupting = action == ControlAction::Interrupt;
         let request = control.enqueue_control(id, &action, clock.now()).await?;
         info!(session_id = %id, request_id = %request, "asked the session's owner");
         let waited = self.config.interrupt.deadline() + Duration::from_secs(5);
@@ -336,6 +335,10 @@ impl Runtime {
             }
             let now = clock.monotonic();
             if now - began >= waited {
+                // Never carried out later by surprise: withdrawn, unless an owner has it.
+                if let Err(error) = control.withdraw_control(request, clock.now()).await {
+                    warn!(session_id = %id, %error, "could not withdraw an unanswered request");
+                }
                 return Err(RuntimeError::NoAnswer { id, waited });
             }
             if now >= next_look {
@@ -361,14 +364,12 @@ impl Runtime {
                 let session = self.session(id).await?;
                 if !session.status.is_live() {
                     let since = *settled_since.get_or_insert(now);
-                    if now - since >= Duration::from_secs(1) {
-                        if interrupting && session.status == SessionStatus::Interrupted {
-                            return Ok(session);
-                        }
-                        return Err(RuntimeError::NoAnswer {
-                            id,
-                            waited: now - began,
-                        });
+                    // Settled without our request: unless an owner claimed it (and so will
+                    // answer it), it was never carried out, and never will be.
+                    if now - since >= Duration::from_secs(1)
+                        && control.withdraw_control(request, clock.now()).await?
+                    {
+                        return Err(not_carried_out(id, &action, session.status));
                     }
                 }
             }
@@ -535,6 +536,19 @@ impl Runtime {
             self.recover().await?;
         }
         Ok(())
+    }
+}
+
+/// The error for a request its session settled before any owner took: nothing was done.
+fn not_carried_out(id: SessionId, action: &ControlAction, status: SessionStatus) -> RuntimeError {
+    match action {
+        ControlAction::Interrupt => SupervisorError::NotRunning { id, status }.into(),
+        ControlAction::Resume { .. } => RuntimeError::Refused {
+            code: "not_carried_out".to_owned(),
+            message: format!(
+                "session {id} became {status} before its owner took the request; nothing was done: try again"
+            ),
+        },
     }
 }
 
@@ -748,6 +762,72 @@ mod tests {
         let elsewhere = runtime.sessions_owned_elsewhere().await.unwrap();
 
         assert_eq!(elsewhere, HashSet::from([sample_session(1).id]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_its_session_settled_before_any_owner_took_is_withdrawn_and_reported() {
+        let store = MemoryStore::default();
+        let mut session = sample_session(1);
+        session.status = SessionStatus::Running;
+        let write = |session: &lulu_domain::Session| SessionWrite {
+            session: session.clone(),
+            run_change: None,
+        };
+        store.save(&write(&session)).await.unwrap();
+        let owner = OwnerId::from_uuid(uuid::Uuid::from_u128(7));
+        let mut control = MockControlStore::new();
+        control
+            .expect_owner()
+            .return_const(OwnerId::from_uuid(uuid::Uuid::nil()));
+        let owned = session.clone();
+        control.expect_live_sessions().returning(move || {
+            Ok(vec![OwnedSession {
+                session: owned.clone(),
+                owner: Some(owner),
+            }])
+        });
+        control.expect_leases().returning(move || {
+            Ok(vec![OwnerLease {
+                owner,
+                pid: 4242,
+                start_time: 77,
+                host: "here".into(),
+                heartbeat_at: lulu_domain::testing::epoch(),
+                expires_at: lulu_domain::testing::epoch(),
+            }])
+        });
+        control
+            .expect_enqueue_control()
+            .returning(|_, _, _| Ok(lulu_domain::ControlRequestId::from_value(1)));
+        control.expect_control_answer().returning(|_| Ok(None));
+        control
+            .expect_withdraw_control()
+            .times(1)
+            .returning(|_, _| Ok(true));
+        let (launcher, _) = FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
+        let store = Arc::new(store);
+        let runtime = runtime_with(
+            control,
+            store.clone(),
+            launcher,
+            FakeProcesses::with(&[(4242, 77)]),
+        );
+        // Another requester's interrupt lands first; the owner then exits, never claiming ours.
+        let settled = {
+            let mut session = session.clone();
+            session.status = SessionStatus::Interrupted;
+            session
+        };
+        let settle = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            store.save(&write(&settled)).await.unwrap();
+        });
+
+        let error = runtime.interrupt(session.id).await.unwrap_err();
+
+        settle.await.unwrap();
+        assert_eq!(error.code(), "not_running", "{error}");
+        assert!(error.to_string().contains("is interrupted"), "{error}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -171,3 +171,47 @@ async fn two_claimers_racing_never_claim_the_same_request() {
     );
     assert_eq!(union, enqueued, "every request claimed");
 }
+
+#[tokio::test]
+async fn only_a_request_no_owner_has_claimed_can_be_withdrawn() {
+    let db = TempDb::new();
+    let owner = db.open_owned_by(owner_id(1)).await;
+    let requester = db.open().await;
+    owner.save(&created(1)).await.unwrap();
+    let claimed = requester
+        .enqueue_control(session_id(1), ControlAction::Interrupt, at(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        owner
+            .claim_controls(owner_id(1), 10, at(2))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let unclaimed = requester
+        .enqueue_control(session_id(1), ControlAction::Interrupt, at(3))
+        .await
+        .unwrap();
+
+    assert!(!requester.withdraw_control(claimed, at(4)).await.unwrap());
+    assert_eq!(requester.control_answer(claimed).await.unwrap(), None);
+    assert!(requester.withdraw_control(unclaimed, at(4)).await.unwrap());
+    assert!(
+        !requester.withdraw_control(unclaimed, at(5)).await.unwrap(),
+        "withdrawn once"
+    );
+    match requester.control_answer(unclaimed).await.unwrap() {
+        Some(ControlAnswer::Refused { code, .. }) => assert_eq!(code, "withdrawn"),
+        other => panic!("withdrawn requests are answered refused: {other:?}"),
+    }
+    assert!(
+        owner
+            .claim_controls(owner_id(1), 10, at(6))
+            .await
+            .unwrap()
+            .is_empty(),
+        "a withdrawn request is never carried out"
+    );
+}

@@ -177,6 +177,18 @@ pub trait ControlStore: Send + Sync {
         answer: &ControlAnswer,
     ) -> Result<(), StoreError>;
 
+    /// Withdraws a request no owner has claimed yet: it is answered `Refused` with code
+    /// `withdrawn` and will never be carried out. Returns `false` (and changes nothing)
+    /// when an owner has claimed or answered it already.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn withdraw_control(
+        &self,
+        id: ControlRequestId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// The answer to a request, once there is one.
     ///
     /// # Errors
