@@ -764,16 +764,9 @@ mod tests {
         assert_eq!(elsewhere, HashSet::from([sample_session(1).id]));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_request_its_session_settled_before_any_owner_took_is_withdrawn_and_reported() {
-        let store = MemoryStore::default();
-        let mut session = sample_session(1);
-        session.status = SessionStatus::Running;
-        let write = |session: &lulu_domain::Session| SessionWrite {
-            session: session.clone(),
-            run_change: None,
-        };
-        store.save(&write(&session)).await.unwrap();
+    /// A mailbox where `session` is owned by lulu pid 4242 (start time 77) on this host,
+    /// which never answers.
+    fn asked_owner_never_answers(session: &lulu_domain::Session) -> MockControlStore {
         let owner = OwnerId::from_uuid(uuid::Uuid::from_u128(7));
         let mut control = MockControlStore::new();
         control
@@ -800,6 +793,20 @@ mod tests {
             .expect_enqueue_control()
             .returning(|_, _, _| Ok(lulu_domain::ControlRequestId::from_value(1)));
         control.expect_control_answer().returning(|_| Ok(None));
+        control
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_its_session_settled_before_any_owner_took_is_withdrawn_and_reported() {
+        let store = MemoryStore::default();
+        let mut session = sample_session(1);
+        session.status = SessionStatus::Running;
+        let write = |session: &lulu_domain::Session| SessionWrite {
+            session: session.clone(),
+            run_change: None,
+        };
+        store.save(&write(&session)).await.unwrap();
+        let mut control = asked_owner_never_answers(&session);
         control
             .expect_withdraw_control()
             .times(1)
@@ -842,34 +849,9 @@ mod tests {
             })
             .await
             .unwrap();
-        let owner = OwnerId::from_uuid(uuid::Uuid::from_u128(7));
         let processes = FakeProcesses::with(&[(4242, 77)]);
         processes.set_state(4242, 'T');
-        let mut control = MockControlStore::new();
-        control
-            .expect_owner()
-            .return_const(OwnerId::from_uuid(uuid::Uuid::nil()));
-        let owned = session.clone();
-        control.expect_live_sessions().returning(move || {
-            Ok(vec![OwnedSession {
-                session: owned.clone(),
-                owner: Some(owner),
-            }])
-        });
-        control.expect_leases().returning(move || {
-            Ok(vec![OwnerLease {
-                owner,
-                pid: 4242,
-                start_time: 77,
-                host: "here".into(),
-                heartbeat_at: lulu_domain::testing::epoch(),
-                expires_at: lulu_domain::testing::epoch(),
-            }])
-        });
-        control
-            .expect_enqueue_control()
-            .returning(|_, _, _| Ok(lulu_domain::ControlRequestId::from_value(1)));
-        control.expect_control_answer().returning(|_| Ok(None));
+        let control = asked_owner_never_answers(&session);
         let (launcher, _) = FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
         let runtime = runtime_with(control, Arc::new(store), launcher, processes);
         let began = tokio::time::Instant::now();
