@@ -218,7 +218,17 @@ pub fn transition(
             let change = active_run.map(|run_id| RunChange::Spawned { run_id, pid: *pid });
             (change, announced())
         }
-        (S::Starting, LifecycleEvent::LaunchFailed { message }) => {
+        (S::Interrupting, LifecycleEvent::Spawned { pid }) => {
+            // Interrupted while it was starting: stop the agent as soon as it exists.
+            let change = active_run.map(|run_id| RunChange::Spawned { run_id, pid: *pid });
+            let effects = vec![
+                Effect::Persist,
+                Effect::Stop(StopMode::Graceful),
+                Effect::Announce,
+            ];
+            (change, effects)
+        }
+        (S::Starting | S::Interrupting, LifecycleEvent::LaunchFailed { message }) => {
             next.status = S::Failed;
             next.last_error = Some(message.clone());
             let outcome = RunOutcome::Failed {
@@ -263,6 +273,12 @@ pub fn transition(
                 ended(active_run, now, RunOutcome::Interrupted, None),
                 announced(),
             )
+        }
+        (S::Starting, LifecycleEvent::InterruptRequested) => {
+            // No agent to stop yet: it is stopped once spawned (see `Spawned` above).
+            next.status = S::Interrupting;
+            next.last_error = None;
+            (None, announced())
         }
         (S::Running, LifecycleEvent::InterruptRequested) => {
             next.status = S::Interrupting;

@@ -7,21 +7,23 @@
 
 mod error;
 mod gate;
+mod interrupt;
 mod live;
+mod retry;
 mod tasks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::broadcast;
-use tracing::{info, warn};
+use tracing::info;
 
 pub use error::SupervisorError;
 
 use crate::ids::SessionId;
 use crate::input::Prompt;
-use crate::interrupt::{InterruptPolicy, InterruptStep};
-use crate::lifecycle::{transition, Effect, LifecycleEvent, RunChange, StopMode};
+use crate::interrupt::InterruptPolicy;
+use crate::lifecycle::{transition, ConversationMode, Effect, LifecycleEvent, RunChange};
 use crate::ports::{
     AgentLauncher, Clock, IdGenerator, RunSlots, SessionStore, SessionUpdate, SessionWrite,
     UpdatePublisher,
@@ -29,6 +31,18 @@ use crate::ports::{
 use crate::session::{Session, SessionSpec, SessionStatus};
 use gate::OperationGate;
 use live::LiveSession;
+
+/// The effects a stored transition leaves to [`SessionSupervisor::carry_out`].
+#[must_use = "a transition's launch and stop effects must be carried out"]
+struct Pending(Vec<Effect>);
+
+impl Pending {
+    /// For transitions that only store and announce (the table says which): nothing is
+    /// left to carry out.
+    fn nothing_left(self) {
+        debug_assert!(self.0.is_empty(), "effects left undone: {:?}", self.0);
+    }
+}
 
 /// Where a session is, for operations that need it settled.
 enum Whereabouts {
@@ -154,116 +168,11 @@ impl SessionSupervisor {
                 prompt: prompt.clone(),
             },
         )
-        .await?;
+        .await?
+        .nothing_left();
         info!(resume_count = session.resume_count, %run_id, "session resumed");
         self.launch_when_ready(&session, prompt);
         Ok(session)
-    }
-
-    /// Stops a running session: a graceful stop, one silent forceful retry after the grace
-    /// period, and a give-up at the deadline. A queued session is interrupted at once.
-    ///
-    /// Returns the session once its run has exited (normally `interrupted`; `completed` if
-    /// the turn finished first).
-    ///
-    /// # Errors
-    /// `OperationInProgress`, `NotFound`, `NotRunning`, `NotOwnedHere`, `Store`, and
-    /// `InterruptTimedOut` when the deadline passed: the session is `running` again, with
-    /// `last_error` saying so.
-    #[tracing::instrument(skip(self), fields(session_id = %id))]
-    pub async fn interrupt(&self, id: SessionId) -> Result<Session, SupervisorError> {
-        let _pass = self.enter_now(id)?;
-        let Some(live) = self.live(id) else {
-            return Err(match self.whereabouts(id).await? {
-                Whereabouts::LiveElsewhere(status) => SupervisorError::NotOwnedHere { id, status },
-                Whereabouts::Settled(session) => SupervisorError::NotRunning {
-                    id,
-                    status: session.status,
-                },
-                // It became live here between the two looks: another operation is under way.
-                Whereabouts::LiveHere(_) => SupervisorError::OperationInProgress(id),
-            });
-        };
-        let policy = self.inner.config.interrupt;
-        let clock = &self.inner.ports.clock;
-        let began = clock.monotonic();
-        let mut attempts = 0;
-        loop {
-            if let Some((status, reason)) = live.end_not_stored() {
-                // The agent is gone; only its end is not on record yet. Say exactly that.
-                return Err(SupervisorError::EndNotStored { id, status, reason });
-            }
-            match policy.next_step(attempts, clock.monotonic() - began) {
-                InterruptStep::StopGracefully => {
-                    let mut state = live.state.lock().await;
-                    match state.status {
-                        SessionStatus::Queued => {
-                            self.apply(&mut state, LifecycleEvent::InterruptRequested)
-                                .await?;
-                            let session = state.clone();
-                            drop(state);
-                            self.settle(&live, &session);
-                            info!("queued session interrupted before it started");
-                            return Ok(session);
-                        }
-                        SessionStatus::Running => {
-                            self.apply(&mut state, LifecycleEvent::InterruptRequested)
-                                .await?;
-                        }
-                        status @ (SessionStatus::Starting
-                        | SessionStatus::Interrupting
-                        | SessionStatus::Interrupted
-                        | SessionStatus::Completed
-                        | SessionStatus::Failed) => {
-                            return Err(SupervisorError::NotRunning { id, status });
-                        }
-                    }
-                    drop(state);
-                    live.stop(StopMode::Graceful).await;
-                    attempts += 1;
-                }
-                InterruptStep::WaitUntil(elapsed) => {
-                    tokio::select! {
-                        session = live.settled() => return Ok(session),
-                        () = clock.sleep_until(began + elapsed) => {}
-                    }
-                }
-                InterruptStep::StopForcefully => {
-                    let mut state = live.state.lock().await;
-                    if !state.status.is_live() {
-                        return Ok(state.clone());
-                    }
-                    self.apply(&mut state, LifecycleEvent::StopEscalated)
-                        .await?;
-                    drop(state);
-                    info!("graceful stop did not take effect in time; retrying forcefully");
-                    live.stop(StopMode::Forceful).await;
-                    attempts += 1;
-                }
-                InterruptStep::GiveUp => {
-                    let mut state = live.state.lock().await;
-                    if !state.status.is_live() {
-                        return Ok(state.clone());
-                    }
-                    if live.has_exited() {
-                        // Not "still running": the agent exited and its end is being stored.
-                        let (status, reason) = live.end_not_stored().unwrap_or((
-                            state.status,
-                            "storing its end is still being retried".to_owned(),
-                        ));
-                        return Err(SupervisorError::EndNotStored { id, status, reason });
-                    }
-                    let after = policy.deadline();
-                    self.apply(
-                        &mut state,
-                        LifecycleEvent::InterruptDeadlinePassed { after },
-                    )
-                    .await?;
-                    warn!(?after, "interrupt gave up: the agent is still running");
-                    return Err(SupervisorError::InterruptTimedOut { id, after });
-                }
-            }
-        }
     }
 
     /// Settles a live session whose owning process died: its recorded processes must
@@ -283,7 +192,8 @@ impl SessionSupervisor {
             return Ok(session);
         }
         self.apply(&mut session, LifecycleEvent::OwnerLost { reason })
-            .await?;
+            .await?
+            .nothing_left();
         info!("recovered a session whose owner died");
         Ok(session)
     }
@@ -372,12 +282,13 @@ impl SessionSupervisor {
     }
 
     /// Applies `event` to `session`: stores, then announces, per the transition's effects.
-    /// Returns the effects left for the caller (launch, stop). On error nothing changed.
+    /// Returns the effects left to [`carry_out`](Self::carry_out) (launch, stop). On error
+    /// nothing changed.
     async fn apply(
         &self,
         session: &mut Session,
         event: LifecycleEvent,
-    ) -> Result<Vec<Effect>, SupervisorError> {
+    ) -> Result<Pending, SupervisorError> {
         let name = event.name();
         let next = transition(session, event, self.inner.ports.clock.now())?;
         let mut actions = Vec::new();
@@ -401,7 +312,22 @@ impl SessionSupervisor {
         }
         tracing::debug!(session_id = %session.id, event = name, from = %session.status, to = %next.session.status, "transition");
         *session = next.session;
-        Ok(actions)
+        Ok(Pending(actions))
+    }
+
+    /// Carries out what a stored transition left to do: the one place its stop effects
+    /// reach the run. Returns the launch it asks for, for the caller that starts runs.
+    /// Call it without holding the session's state lock.
+    async fn carry_out(&self, live: &LiveSession, pending: Pending) -> Option<ConversationMode> {
+        let mut launch = None;
+        for effect in pending.0 {
+            match effect {
+                Effect::Stop(mode) => live.stop(mode).await,
+                Effect::Launch { mode } => launch = Some(mode),
+                Effect::Persist | Effect::Announce => {}
+            }
+        }
+        launch
     }
 
     /// Marks a live session as settled and forgets it.

@@ -1,16 +1,16 @@
 //! The supervisor's background work: launching queued runs and following live ones.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tracing::{error, info, warn, Instrument};
 
-use super::{LiveSession, SessionSupervisor, SupervisorError};
+use super::retry::Retries;
+use super::{LiveSession, Pending, SessionSupervisor, SupervisorError};
 use crate::agent::{AgentEvent, RunExit, RunUpdate, TranscriptEntry};
 use crate::ids::RunId;
 use crate::input::Prompt;
-use crate::lifecycle::{transition, ConversationMode, Effect, LifecycleEvent, StopMode};
+use crate::lifecycle::{transition, LifecycleEvent, StopMode};
 use crate::ports::{RunHandle, RunSlot, RunSpec, SessionUpdate};
 use crate::session::{FailureKind, RunOutcome, RunUsage, Session, SessionStatus};
 
@@ -20,8 +20,6 @@ const MAX_BATCH: usize = 512;
 /// dropped (and counted as lost); also how often a run's end is tried before subscribers
 /// are told it could not be stored (it is then retried until it is).
 const SETTLE_ATTEMPTS: u32 = 5;
-/// The longest wait between two attempts to store a run's end.
-const MAX_BACK_OFF: Duration = Duration::from_secs(5);
 
 impl SessionSupervisor {
     /// Registers `session` as live and launches its active run once a slot is free.
@@ -34,41 +32,20 @@ impl SessionSupervisor {
         tokio::spawn(async move { supervisor.launch(live).await }.instrument(span));
     }
 
+    /// Launches the session's run once a slot is free. Neither the operation gate nor the
+    /// state lock is held while the agent starts, so an interrupt can land meanwhile (the
+    /// agent is then stopped as soon as it is spawned).
     async fn launch(self, live: Arc<LiveSession>) {
         let Some(slot) = self.wait_for_slot(&live).await else {
             return;
         };
-        let id = live.id;
-        let _pass = self.inner.gate.enter(id).await;
-        let mut state = live.state.lock().await;
-        if state.status != SessionStatus::Queued {
-            // Interrupted while it waited for a slot: it has settled already.
+        let Some(spec) = self.mark_starting(&live).await else {
             return;
-        }
-        let mode = match self
-            .apply(&mut state, LifecycleEvent::LaunchRequested)
-            .await
-        {
-            Ok(actions) => launch_mode(&actions),
-            Err(error) => {
-                error!(%error, "could not mark the session starting; it stays queued");
-                self.live_map().remove(&id);
-                return;
-            }
         };
-        let run_id = state
-            .active_run_id
-            .expect("a queued session always has its requested run");
-        let prompt = live.prompt.clone();
-        let spec = RunSpec {
-            session_id: id,
-            run_id,
-            cwd: state.cwd.clone(),
-            prompt,
-            options: state.options.clone(),
-            mode,
-        };
-        match self.inner.ports.launcher.launch(spec).await {
+        let run_id = spec.run_id;
+        let launched = self.inner.ports.launcher.launch(spec).await;
+        let mut state = live.state.lock().await;
+        match launched {
             Err(launch_error) => {
                 info!(%launch_error, "agent could not be launched");
                 let event = LifecycleEvent::LaunchFailed {
@@ -84,16 +61,20 @@ impl SessionSupervisor {
                     control,
                 } = handle;
                 live.attach(control);
-                if let Err(error) = self
+                match self
                     .apply(&mut state, LifecycleEvent::Spawned { pid })
                     .await
                 {
-                    error!(%error, pid, "could not record the spawned agent; stopping it");
-                    drop(state);
-                    live.stop(StopMode::Forceful).await;
-                } else {
-                    info!(pid, "agent running");
-                    drop(state);
+                    Ok(pending) => {
+                        info!(pid, "agent running");
+                        drop(state);
+                        self.carry_out(&live, pending).await;
+                    }
+                    Err(error) => {
+                        error!(%error, pid, "could not record the spawned agent; stopping it");
+                        drop(state);
+                        live.stop(StopMode::Forceful).await;
+                    }
                 }
                 let pump = self.clone().follow(live, run_id, updates, slot);
                 tokio::spawn(pump.in_current_span());
@@ -101,19 +82,60 @@ impl SessionSupervisor {
         }
     }
 
+    /// Moves a queued session to `starting` and returns what to launch; `None` if it was
+    /// interrupted while it waited, or could not be stored (it then stays queued).
+    async fn mark_starting(&self, live: &LiveSession) -> Option<RunSpec> {
+        let id = live.id;
+        let _pass = self.inner.gate.enter(id).await;
+        let mut state = live.state.lock().await;
+        if state.status != SessionStatus::Queued {
+            // Interrupted while it waited for a slot: it has settled already.
+            return None;
+        }
+        let pending = match self
+            .apply(&mut state, LifecycleEvent::LaunchRequested)
+            .await
+        {
+            Ok(pending) => pending,
+            Err(error) => {
+                error!(%error, "could not mark the session starting; it stays queued");
+                self.live_map().remove(&id);
+                return None;
+            }
+        };
+        let run_id = state
+            .active_run_id
+            .expect("a queued session always has its requested run");
+        let (cwd, options) = (state.cwd.clone(), state.options.clone());
+        drop(state);
+        let mode = self
+            .carry_out(live, pending)
+            .await
+            .expect("launch_requested always asks for a launch");
+        Some(RunSpec {
+            session_id: id,
+            run_id,
+            cwd,
+            prompt: live.prompt.clone(),
+            options,
+            mode,
+        })
+    }
+
     /// Waits for a run slot; `None` if the session settled meanwhile (interrupted while queued).
     async fn wait_for_slot(&self, live: &LiveSession) -> Option<RunSlot> {
-        let mut attempt = 1;
+        let mut retries = Retries::new(self.inner.ports.clock.as_ref(), "take a run slot");
         loop {
             tokio::select! {
                 acquired = self.inner.ports.slots.acquire(live.id) => match acquired {
                     Ok(slot) => return Some(slot),
-                    Err(error) => warn!(%error, attempt, "no run slot yet; retrying"),
+                    Err(error) => {
+                        retries.failed(&error);
+                    }
                 },
                 _ = live.settled() => return None,
             }
-            self.back_off(attempt.min(SETTLE_ATTEMPTS)).await;
-            attempt += 1;
+            retries.pause().await;
         }
     }
 
@@ -175,9 +197,9 @@ impl SessionSupervisor {
             .iter()
             .any(|entry| matches!(entry.event, AgentEvent::Init { .. }));
         let ports = &self.inner.ports;
-        let mut attempt = 1;
+        let mut retries = Retries::new(ports.clock.as_ref(), "store transcript lines");
         while let Err(error) = ports.store.append_events(&batch).await {
-            if attempt == SETTLE_ATTEMPTS {
+            if retries.failed(&error) == SETTLE_ATTEMPTS {
                 // Never announce what was not stored; count it, so the loss is on record.
                 error!(%error, lines = batch.len(), "could not store transcript lines; they are lost");
                 live.add_losses(batch.len() as u64);
@@ -187,13 +209,7 @@ impl SessionSupervisor {
                 }
                 return;
             }
-            retrying(
-                attempt,
-                &error,
-                "could not store transcript lines; retrying",
-            );
-            self.back_off(attempt).await;
-            attempt += 1;
+            retries.pause().await;
         }
         ports.updates.publish(SessionUpdate::Transcript {
             session_id: live.id,
@@ -211,6 +227,7 @@ impl SessionSupervisor {
                 if let Err(error) = self
                     .apply(&mut state, LifecycleEvent::AgentEstablished)
                     .await
+                    .map(Pending::nothing_left)
                 {
                     error!(%error, "could not record that the conversation is established");
                 }
@@ -229,7 +246,8 @@ impl SessionSupervisor {
             return Ok(());
         }
         self.apply(state, LifecycleEvent::TranscriptLost { lines })
-            .await?;
+            .await?
+            .nothing_left();
         live.losses_recorded(lines);
         Ok(())
     }
@@ -241,11 +259,14 @@ impl SessionSupervisor {
     /// the attempts go on, with growing pauses, until one succeeds. The state lock is not
     /// held between attempts, so an interrupt meanwhile learns the truth from `live`.
     async fn settle_with(&self, live: &LiveSession, event: LifecycleEvent) {
-        let mut attempt = 1_u32;
+        let mut retries = Retries::new(self.inner.ports.clock.as_ref(), "store the run's end");
         loop {
             let mut state = live.state.lock().await;
             let stored = match self.record_losses(live, &mut state).await {
-                Ok(()) => self.apply(&mut state, event.clone()).await.map(drop),
+                Ok(()) => self
+                    .apply(&mut state, event.clone())
+                    .await
+                    .map(Pending::nothing_left),
                 Err(error) => Err(error),
             };
             match stored {
@@ -256,8 +277,7 @@ impl SessionSupervisor {
                 }
                 Err(SupervisorError::Store(error)) => {
                     drop(state);
-                    retrying(attempt, &error, "could not store the run's end; retrying");
-                    if attempt == SETTLE_ATTEMPTS {
+                    if retries.failed(&error) == SETTLE_ATTEMPTS {
                         self.announce_end_not_stored(live, &event, &error.to_string())
                             .await;
                     }
@@ -268,8 +288,7 @@ impl SessionSupervisor {
                     return;
                 }
             }
-            self.back_off(attempt).await;
-            attempt = attempt.saturating_add(1);
+            retries.pause().await;
         }
     }
 
@@ -294,35 +313,6 @@ impl SessionSupervisor {
                 reason: reason.to_owned(),
             });
     }
-}
-
-impl SessionSupervisor {
-    /// Waits a little longer after each failed attempt against the store (at most
-    /// [`MAX_BACK_OFF`]).
-    async fn back_off(&self, attempt: u32) {
-        let clock = &self.inner.ports.clock;
-        let pause = (Duration::from_millis(200) * attempt).min(MAX_BACK_OFF);
-        clock.sleep_until(clock.monotonic() + pause).await;
-    }
-}
-
-/// Logs a failed store attempt: the first as a warning, the repeats only as diagnostics.
-fn retrying(attempt: u32, error: &impl std::fmt::Display, message: &str) {
-    if attempt == 1 {
-        warn!(%error, attempt, "{message}");
-    } else {
-        tracing::debug!(%error, attempt, "{message}");
-    }
-}
-
-fn launch_mode(actions: &[Effect]) -> ConversationMode {
-    actions
-        .iter()
-        .find_map(|effect| match effect {
-            Effect::Launch { mode } => Some(*mode),
-            Effect::Persist | Effect::Stop(_) | Effect::Announce => None,
-        })
-        .expect("launch_requested always asks for a launch")
 }
 
 fn crashed(message: &str) -> RunExit {

@@ -11,8 +11,8 @@ use tokio::time::{timeout, Instant};
 use super::*;
 use crate::agent::{AgentEvent, RunUpdate};
 use crate::input::Prompt;
-use crate::lifecycle::ConversationMode;
 use crate::lifecycle::RunChange;
+use crate::lifecycle::{ConversationMode, StopMode};
 use crate::ports::{
     BroadcastUpdates, LaunchError, LocalSlots, MockAgentLauncher, MockRunControl, MockSessionStore,
     MockUpdatePublisher, RunHandle, StoreError,
@@ -186,6 +186,92 @@ fn launcher_with_control(control: MockRunControl) -> (MockAgentLauncher, mpsc::S
         .times(1)
         .returning(move |_| Ok(handle.lock().unwrap().take().expect("launched once")));
     (launcher, updates)
+}
+
+/// A launcher whose one launch takes until `release` is notified.
+struct SlowLauncher {
+    release: Arc<tokio::sync::Notify>,
+    handle: Mutex<Option<RunHandle>>,
+}
+
+#[async_trait::async_trait]
+impl crate::ports::AgentLauncher for SlowLauncher {
+    async fn launch(&self, _spec: crate::ports::RunSpec) -> Result<RunHandle, LaunchError> {
+        self.release.notified().await;
+        Ok(self.handle.lock().unwrap().take().expect("launched once"))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupt_while_the_agent_starts_stops_it_as_soon_as_it_exists() {
+    let (updates, receiver) = mpsc::channel(8);
+    let stops: Arc<Mutex<Vec<StopMode>>> = Arc::default();
+    let mut control = MockRunControl::new();
+    let (recorded, exits) = (Arc::clone(&stops), updates.clone());
+    control.expect_stop().returning(move |mode| {
+        recorded.lock().unwrap().push(mode);
+        let exits = exits.clone();
+        tokio::spawn(async move {
+            let exit = crate::agent::RunExit {
+                outcome: RunOutcome::Interrupted,
+                exit_code: Some(0),
+            };
+            let _ = exits.send(RunUpdate::Exited(exit)).await;
+        });
+        Ok(())
+    });
+    let release = Arc::new(tokio::sync::Notify::new());
+    let launcher = SlowLauncher {
+        release: Arc::clone(&release),
+        handle: Mutex::new(Some(RunHandle {
+            pid: 4242,
+            updates: receiver,
+            control: Arc::new(control),
+        })),
+    };
+    let store = MemoryStore::default();
+    let supervisor = SessionSupervisor::new(
+        Ports {
+            store: Arc::new(store.clone()),
+            launcher: Arc::new(launcher),
+            clock: Arc::new(TestClock::new()),
+            ids: Arc::new(SequentialIds::default()),
+            updates: Arc::new(BroadcastUpdates::default()),
+            slots: Arc::new(LocalSlots::new(8)),
+        },
+        SupervisorConfig::default(),
+    );
+    let id = supervisor.start(spec("slow to start")).await.unwrap().id;
+    timeout(
+        PATIENCE,
+        wait_for_status(&store, id, SessionStatus::Starting),
+    )
+    .await
+    .expect("starting in time");
+
+    let interrupt = tokio::spawn({
+        let supervisor = supervisor.clone();
+        async move { supervisor.interrupt(id).await }
+    });
+    timeout(
+        PATIENCE,
+        wait_for_status(&store, id, SessionStatus::Interrupting),
+    )
+    .await
+    .expect("the interrupt is taken while the agent starts");
+    assert!(stops.lock().unwrap().is_empty(), "nothing to stop yet");
+    release.notify_one();
+
+    let interrupted = timeout(PATIENCE, interrupt)
+        .await
+        .expect("answered in time")
+        .unwrap()
+        .expect("interrupted");
+    assert_eq!(interrupted.status, SessionStatus::Interrupted);
+    assert_eq!(*stops.lock().unwrap(), vec![StopMode::Graceful]);
+    let runs = store.runs(id).await.unwrap();
+    assert_eq!(runs[0].pid, Some(4242), "the spawned agent is on record");
+    drop(updates);
 }
 
 #[tokio::test(start_paused = true)]
