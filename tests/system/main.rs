@@ -7,6 +7,7 @@ mod cross_process;
 mod harness;
 mod lifecycle;
 mod output;
+mod outside_reader;
 
 /// The fake agent every test runs instead of `claude`.
 pub fn fake_claude() -> &'static str {

@@ -37,12 +37,12 @@ pub enum OpenError {
         /// What gave it away.
         reason: String,
     },
-    /// The file failed SQLite's consistency check.
-    #[error("the database {} is damaged ({problem}); it was left untouched: restore a backup or point --db / LULU_DB at another file", path.display())]
+    /// SQLite found the file damaged.
+    #[error("the database {} is damaged ({problem}); it was left untouched: {DAMAGED_ADVICE}", path.display())]
     Damaged {
         /// The file.
         path: PathBuf,
-        /// The first problems `PRAGMA quick_check` reported.
+        /// What SQLite reported.
         problem: String,
     },
     /// The file was written by a newer Lulu.
@@ -82,6 +82,10 @@ pub enum OpenError {
         source: std::io::Error,
     },
 }
+
+/// What to do about a damaged database, wherever the damage is met.
+const DAMAGED_ADVICE: &str =
+    "`lulu doctor` shows what is wrong; restore a backup or point --db / LULU_DB at another file";
 
 /// A failure inside one unit of database work, before it is given the file's context.
 #[derive(Debug)]
@@ -159,6 +163,10 @@ impl ErrorContext {
                 Some(ErrorCode::DiskFull) => StoreError::Full {
                     message: format!("{path}: {error}"),
                 },
+                // SQLite meets damage when it reads a damaged page, at any time after open.
+                Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Failed {
+                    message: format!("the database {path} is damaged ({error}): {DAMAGED_ADVICE}"),
+                },
                 _ => StoreError::Failed {
                     message: format!("{path}: {error}"),
                 },
@@ -170,4 +178,45 @@ impl ErrorContext {
 /// `what` was looked for in `path` and is not there.
 pub(crate) fn not_found(what: impl Into<String>) -> DbError {
     DbError::NotFound(what.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::ffi;
+
+    use super::*;
+
+    fn context() -> ErrorContext {
+        ErrorContext {
+            path: PathBuf::from("/data/lulu.db"),
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+
+    fn sqlite_error(code: i32) -> DbError {
+        DbError::Sqlite(rusqlite::Error::SqliteFailure(ffi::Error::new(code), None))
+    }
+
+    #[test]
+    fn damage_met_after_open_is_a_damaged_database_naming_the_file_and_the_doctor() {
+        for code in [ffi::SQLITE_CORRUPT, ffi::SQLITE_NOTADB] {
+            let message = context().store_error(sqlite_error(code)).to_string();
+
+            assert!(
+                message.contains("the database /data/lulu.db is damaged"),
+                "{message}"
+            );
+            assert!(message.contains("`lulu doctor`"), "{message}");
+        }
+    }
+
+    #[test]
+    fn other_failures_are_not_called_damage() {
+        let message = context()
+            .store_error(sqlite_error(ffi::SQLITE_IOERR))
+            .to_string();
+
+        assert!(!message.contains("damaged"), "{message}");
+        assert!(message.contains("/data/lulu.db"), "{message}");
+    }
 }

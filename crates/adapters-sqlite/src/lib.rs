@@ -38,5 +38,5 @@ pub use control::{ControlAction, ControlAnswer, ControlRequest, ControlRequestId
 pub use error::OpenError;
 pub use leases::{LeaseRenewal, OwnerLease};
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
-pub use options::{default_db_path, IntegrityCheck, StoreOptions, DEFAULT_FILE_NAME};
+pub use options::{default_db_path, StoreOptions, DEFAULT_FILE_NAME};
 pub use store::SqliteStore;
