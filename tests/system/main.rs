@@ -4,6 +4,7 @@
 //! reap the detached owners it starts; see `harness`.
 
 mod cross_process;
+mod database_file;
 mod harness;
 mod lifecycle;
 mod output;

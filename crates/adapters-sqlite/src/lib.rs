@@ -13,6 +13,9 @@
 //!   schema) is refused with its path in the message and is never written, migrated
 //!   down, deleted or overwritten.
 //! - The schema only moves forward, one migration per transaction (`PRAGMA user_version`).
+//! - The file is never opened outside SQLite (closing any descriptor of it would drop the
+//!   process's POSIX locks, on which SQLite's WAL safety rests).
+//! - A store notices when its file was deleted or replaced ([`SqliteStore::check_file`]).
 //! - Database work runs on the store's own threads; async callers never block on SQLite.
 //! - Decisions stay in the domain: this crate converts, stores and reads back. It never
 //!   changes a session's status on its own.
@@ -24,6 +27,7 @@ mod control_port;
 mod coordination;
 mod error;
 mod events;
+mod file_identity;
 mod leases;
 mod migrations;
 mod open;

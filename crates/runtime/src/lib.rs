@@ -11,6 +11,7 @@
 //! none either. Every session this process starts is owned by it until it settles.
 
 pub mod config;
+pub mod database_file;
 pub mod detach;
 pub mod error;
 pub mod mailbox;

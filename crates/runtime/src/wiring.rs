@@ -30,6 +30,7 @@ pub async fn open(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
             message: error.to_string(),
         })?;
     let store = Arc::new(store);
+    let sqlite = Arc::clone(&store);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     let mut launcher = CliLauncherConfig::with_binary(config.claude_bin.clone().into_os_string());
@@ -76,6 +77,8 @@ pub async fn open(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
         identity,
     };
     let runtime = Runtime::new(parts, config);
+    let file = Arc::clone(&sqlite);
+    runtime.watch_database_file(Arc::new(move || file.check_file()));
     runtime.recover().await?;
     Ok(runtime)
 }

@@ -13,4 +13,5 @@ mod fixture;
 mod guards;
 mod leases;
 mod migrations;
+mod replaced_file;
 mod round_trip;
