@@ -5,6 +5,7 @@
 
 mod cross_process;
 mod database_file;
+mod doctor;
 mod harness;
 mod lifecycle;
 mod output;

@@ -21,13 +21,11 @@ pub enum OpenError {
         /// The operating system's reason.
         source: std::io::Error,
     },
-    /// The file could not be read.
-    #[error("cannot read the database {}: {source}", path.display())]
-    Read {
+    /// There is no file to check.
+    #[error("there is no database at {}: nothing to check (Lulu creates it when first used)", path.display())]
+    Missing {
         /// The file.
         path: PathBuf,
-        /// The operating system's reason.
-        source: std::io::Error,
     },
     /// The file exists but is not a Lulu database.
     #[error("{} is not a Lulu database ({reason}); it was left untouched: point --db / LULU_DB at another file", path.display())]

@@ -57,6 +57,35 @@ pub fn integrity(path: &Path) -> String {
         .expect("integrity_check runs")
 }
 
+/// A database of 300 sessions whose sessions table's root page was scribbled over (with
+/// SQLite closed), so every read of a session meets the damage; returns the file's bytes.
+pub async fn damaged_sessions_table(db: &TempDb) -> Vec<u8> {
+    let store = db.open().await;
+    for n in 1..=300 {
+        store_session(&store, n).await;
+    }
+    store.close().await;
+    damage_root_page(&db.path, "sessions")
+}
+
+/// Scribbles over the root page of `table`; returns the file's damaged bytes.
+fn damage_root_page(path: &Path, table: &str) -> Vec<u8> {
+    let (page_size, root): (usize, usize) = raw(path)
+        .query_row(
+            "SELECT (SELECT page_size FROM pragma_page_size()), \
+                    (SELECT rootpage FROM sqlite_schema WHERE name = ?1)",
+            [table],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("the table's root page");
+    assert!(root > 1, "{table} has a page of its own");
+    let mut bytes = std::fs::read(path).expect("the file is readable");
+    let start = (root - 1) * page_size;
+    bytes[start..start + page_size].fill(0xA5);
+    std::fs::write(path, &bytes).expect("the file is writable");
+    bytes
+}
+
 /// `n` as an owner id.
 pub fn owner_id(n: u128) -> OwnerId {
     OwnerId::from_uuid(uuid::Uuid::from_u128(0xc000_0000_u128 << 96 | n))

@@ -6,7 +6,7 @@ use std::path::Path;
 use lulu_adapters_sqlite::{OpenError, SqliteStore, SCHEMA_VERSION};
 use lulu_domain::ports::{SessionQuery, SessionStore as _};
 
-use crate::fixture::{raw, store_session, TempDb};
+use crate::fixture::{damaged_sessions_table, raw, TempDb};
 
 fn bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).expect("the file is readable")
@@ -90,27 +90,7 @@ async fn another_programs_database_is_refused_and_left_unchanged() {
 #[tokio::test]
 async fn damage_met_after_open_is_called_damage_naming_the_file_and_the_doctor() {
     let db = TempDb::new();
-    {
-        let store = db.open().await;
-        for n in 1..=300 {
-            store_session(&store, n).await;
-        }
-        store.close().await;
-    }
-    let (page_size, root): (usize, usize) = raw(&db.path)
-        .query_row(
-            "SELECT (SELECT page_size FROM pragma_page_size()), \
-                    (SELECT rootpage FROM sqlite_schema WHERE name = 'sessions')",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .unwrap();
-    let mut damaged = bytes(&db.path);
-    assert!(root > 1, "the sessions table has a page of its own");
-    // Scribble over the sessions table's root page (SQLite closed): every session read meets it.
-    let start = (root - 1) * page_size;
-    damaged[start..start + page_size].fill(0xA5);
-    std::fs::write(&db.path, &damaged).unwrap();
+    let damaged = damaged_sessions_table(&db).await;
 
     // Opening checks only what is cheap; the damage shows when a read meets it.
     let store = db.open().await;

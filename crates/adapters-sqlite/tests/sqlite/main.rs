@@ -8,6 +8,7 @@ mod control;
 mod control_port;
 mod crash;
 mod disk_full;
+mod examine;
 mod file_locks;
 mod fixture;
 mod guards;
