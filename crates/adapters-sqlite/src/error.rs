@@ -106,7 +106,31 @@ pub(crate) fn is_busy(error: &rusqlite::Error) -> bool {
     )
 }
 
+/// Whether SQLite met damage: a page that does not read as it should.
+pub(crate) fn is_damage(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+    )
+}
+
 impl OpenError {
+    /// The same error, unless SQLite's reason was damage met after the file was identified
+    /// as Lulu's: then [`OpenError::Damaged`].
+    pub(crate) fn damage_named(self) -> Self {
+        match self {
+            Self::Sqlite { path, source } | Self::Migration { path, source, .. }
+                if is_damage(&source) =>
+            {
+                Self::Damaged {
+                    path,
+                    problem: source.to_string(),
+                }
+            }
+            other => other,
+        }
+    }
+
     /// Whether opening failed only because another connection held the lock.
     pub(crate) fn is_busy(&self) -> bool {
         match self {
@@ -162,7 +186,7 @@ impl ErrorContext {
                     message: format!("{path}: {error}"),
                 },
                 // SQLite meets damage when it reads a damaged page, at any time after open.
-                Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StoreError::Failed {
+                _ if is_damage(&error) => StoreError::Failed {
                     message: format!("the database {path} is damaged ({error}): {DAMAGED_ADVICE}"),
                 },
                 _ => StoreError::Failed {
@@ -206,6 +230,20 @@ mod tests {
             );
             assert!(message.contains("`lulu doctor`"), "{message}");
         }
+    }
+
+    #[test]
+    fn damage_met_while_opening_a_lulu_file_is_called_damage() {
+        let source = rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_CORRUPT), None);
+        let error = OpenError::Migration {
+            path: PathBuf::from("/data/lulu.db"),
+            version: 3,
+            source,
+        }
+        .damage_named();
+
+        assert!(matches!(error, OpenError::Damaged { .. }), "{error:?}");
+        assert!(error.to_string().contains("`lulu doctor`"), "{error}");
     }
 
     #[test]

@@ -56,9 +56,11 @@ fn try_open(options: &StoreOptions, role: Role) -> Result<Connection, OpenError>
         .busy_timeout(options.busy_timeout)
         .map_err(sqlite)?;
     check_identity(&connection, path)?;
-    configure(&connection, options).map_err(sqlite)?;
+    configure(&connection, options)
+        .map_err(sqlite)
+        .map_err(OpenError::damage_named)?;
     if role == Role::Writer {
-        migrations::migrate(&mut connection, path)?;
+        migrations::migrate(&mut connection, path).map_err(OpenError::damage_named)?;
     }
     Ok(connection)
 }
