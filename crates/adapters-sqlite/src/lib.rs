@@ -9,9 +9,11 @@
 //! - Nothing a caller was told is stored is ever lost, and a crash at any instant leaves a
 //!   consistent file: WAL, `synchronous = NORMAL`, and every write is one IMMEDIATE
 //!   transaction (one lifecycle transition, one transcript batch), all or nothing.
-//! - A file this build does not understand (not SQLite, not Lulu's, damaged, or a newer
-//!   schema) is refused with its path in the message and is never written, migrated
-//!   down, deleted or overwritten.
+//! - A file this build does not understand (not SQLite, not Lulu's, or a newer schema) is
+//!   refused with its path in the message and is never written, migrated down, deleted or
+//!   overwritten. Opening checks only what is cheap; damage SQLite meets at any time is
+//!   reported as a damaged database naming the file, and [`examine`] (`lulu doctor`) runs
+//!   the full check, read-only.
 //! - The schema only moves forward, one migration per transaction (`PRAGMA user_version`).
 //! - The file is never opened outside SQLite (closing any descriptor of it would drop the
 //!   process's POSIX locks, on which SQLite's WAL safety rests).

@@ -1,5 +1,6 @@
-//! Opening a file safely: refuse what is not ours, damaged or too new, before writing a byte;
-//! then set the connection up (WAL, synchronous NORMAL, foreign keys, busy timeout).
+//! Opening a file safely: refuse what is not ours or too new, and damage met on the way,
+//! before writing a byte; then set the connection up (WAL, synchronous NORMAL, foreign
+//! keys, busy timeout).
 //!
 //! Only cheap checks run on every open (SQLite's header check, the application id and the
 //! schema version): SQLite finds damage when it reads a damaged page, and the full check is

@@ -31,7 +31,8 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if missing) and migrates the database, refusing a file that is not
-    /// Lulu's, is damaged, or has a newer schema, without modifying it.
+    /// Lulu's or has a newer schema, or whose damage the cheap checks meet, without
+    /// modifying it. Only cheap checks run: see [`crate::examine`] for the full one.
     #[tracing::instrument(skip_all, fields(path = %options.path.display()))]
     pub async fn open(options: StoreOptions) -> Result<Self, OpenError> {
         // The writer first: it checks and migrates the file the reader then opens.
