@@ -3,24 +3,8 @@
 use lulu_adapters_sqlite::SqliteStore;
 use lulu_domain::ports::{SessionStore as _, StoreError};
 use lulu_domain::testing::run_id;
-use lulu_domain::{AgentEvent, TranscriptEntry};
 
-use crate::fixture::{at, integrity, store_session, TempDb};
-
-fn big_lines(from: u64, count: u64) -> Vec<TranscriptEntry> {
-    (from..from + count)
-        .map(|seq| TranscriptEntry {
-            run_id: run_id(1),
-            seq,
-            at: at(0),
-            event: AgentEvent::ToolResult {
-                tool_use_id: format!("toolu_{seq}"),
-                content: "x".repeat(2000),
-                is_error: false,
-            },
-        })
-        .collect()
-}
+use crate::fixture::{big_lines, integrity, store_session, TempDb};
 
 #[tokio::test]
 async fn a_full_database_is_a_clear_error_and_keeps_what_was_committed() {

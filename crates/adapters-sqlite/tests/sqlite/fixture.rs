@@ -142,6 +142,22 @@ pub fn lines(run: RunId, seqs: std::ops::Range<u64>) -> Vec<TranscriptEntry> {
     .collect()
 }
 
+/// Transcript lines `from..from + count` of run 1, each a 2 kB tool result.
+pub fn big_lines(from: u64, count: u64) -> Vec<TranscriptEntry> {
+    (from..from + count)
+        .map(|seq| TranscriptEntry {
+            run_id: run_id(1),
+            seq,
+            at: at(0),
+            event: AgentEvent::ToolResult {
+                tool_use_id: format!("toolu_{seq}"),
+                content: "x".repeat(2000),
+                is_error: false,
+            },
+        })
+        .collect()
+}
+
 /// A run of session `n` beyond its first (resume number `k`).
 pub fn resume_run(n: u32, k: u32) -> Run {
     Run::requested(
