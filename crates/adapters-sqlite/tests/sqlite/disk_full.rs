@@ -1,27 +1,16 @@
 //! A full disk (a capped file) is a clear error, and what was committed before stays.
 
-use lulu_adapters_sqlite::SqliteStore;
 use lulu_domain::ports::{SessionStore as _, StoreError};
 use lulu_domain::testing::run_id;
 
-use crate::fixture::{big_lines, integrity, store_session, TempDb};
+use crate::fixture::{big_lines, capped_store, fill_until_a_write_fails, integrity, TempDb};
 
 #[tokio::test]
 async fn a_full_database_is_a_clear_error_and_keeps_what_was_committed() {
     let db = TempDb::new();
-    let store = SqliteStore::open(db.options().max_page_count(200))
-        .await
-        .unwrap();
-    store_session(&store, 1).await;
+    let store = capped_store(&db).await;
 
-    let mut committed = 0;
-    let error = loop {
-        match store.append_events(&big_lines(committed, 20)).await {
-            Ok(()) => committed += 20,
-            Err(error) => break error,
-        }
-        assert!(committed < 100_000, "the cap never took effect");
-    };
+    let (committed, error) = fill_until_a_write_fails(&store).await;
 
     let StoreError::Full { message } = &error else {
         panic!("expected Full, got {error:?}");

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, Utc};
 use lulu_adapters_sqlite::{SqliteStore, StoreOptions};
 use lulu_domain::lifecycle::RunChange;
-use lulu_domain::ports::OwnerLease;
+use lulu_domain::ports::{OwnerLease, StoreError};
 use lulu_domain::ports::{SessionStore as _, SessionWrite};
 use lulu_domain::testing::{epoch, run_id, session_id, spec};
 use lulu_domain::{
@@ -156,6 +156,28 @@ pub fn big_lines(from: u64, count: u64) -> Vec<TranscriptEntry> {
             },
         })
         .collect()
+}
+
+/// A store whose file is capped at 200 pages, holding session 1 (whose run is run 1).
+pub async fn capped_store(db: &TempDb) -> SqliteStore {
+    let store = SqliteStore::open(db.options().max_page_count(200))
+        .await
+        .expect("the store opens");
+    store_session(&store, 1).await;
+    store
+}
+
+/// Appends [`big_lines`] in batches of 20 until a write fails; returns how many lines were
+/// committed before, and the failure.
+pub async fn fill_until_a_write_fails(store: &SqliteStore) -> (u64, StoreError) {
+    let mut committed = 0;
+    loop {
+        match store.append_events(&big_lines(committed, 20)).await {
+            Ok(()) => committed += 20,
+            Err(error) => return (committed, error),
+        }
+        assert!(committed < 100_000, "the cap never took effect");
+    }
 }
 
 /// A run of session `n` beyond its first (resume number `k`).

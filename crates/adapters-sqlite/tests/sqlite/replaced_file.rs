@@ -1,9 +1,8 @@
 //! A store notices when the file at its path is no longer the one it opened.
 
-use lulu_adapters_sqlite::SqliteStore;
 use lulu_domain::ports::SessionStore as _;
 
-use crate::fixture::{big_lines, store_session, TempDb};
+use crate::fixture::{capped_store, fill_until_a_write_fails, store_session, TempDb};
 
 fn assert_says_replaced(db: &TempDb, error: &lulu_domain::ports::StoreError) {
     let message = error.to_string();
@@ -70,21 +69,11 @@ async fn a_file_replaced_by_a_new_database_fails_the_check_of_the_old_store_only
 #[tokio::test]
 async fn a_write_failing_after_the_file_was_deleted_says_the_file_is_gone() {
     let db = TempDb::new();
-    let store = SqliteStore::open(db.options().max_page_count(200))
-        .await
-        .unwrap();
-    store_session(&store, 1).await;
+    let store = capped_store(&db).await;
     std::fs::remove_file(&db.path).unwrap();
 
     // Writes to the deleted file succeed until its cap makes one fail.
-    let mut committed = 0;
-    let error = loop {
-        match store.append_events(&big_lines(committed, 20)).await {
-            Ok(()) => committed += 20,
-            Err(error) => break error,
-        }
-        assert!(committed < 100_000, "the cap never took effect");
-    };
+    let (_, error) = fill_until_a_write_fails(&store).await;
 
     assert_says_replaced(&db, &error);
     store.close().await;
