@@ -245,6 +245,15 @@ async fn dashboard_list() {
     );
 
     let started = Instant::now();
+    let report = lulu_adapters_sqlite::examine(&path)
+        .await
+        .expect("the full check runs");
+    println!(
+        "  full check (lulu doctor)       : {:?}, sound: {}",
+        started.elapsed(),
+        report.is_sound()
+    );
+    let started = Instant::now();
     let store = SqliteStore::open(StoreOptions::new(&path))
         .await
         .expect("open");
