@@ -34,7 +34,10 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "build the binaries the whole-system tests run (lulu, fake-claude)"
 cargo build --workspace --bins
 
-step "tests"
+step "tests (the whole-system tests need python3: its sqlite3 module plays an outside reader)"
+if ! command -v python3 >/dev/null; then
+  apt-get update && apt-get install -y --no-install-recommends python3
+fi
 cargo test --workspace --all-features
 
 step "conformance with the real Claude Code CLI (npm package, loopback stand-in API)"

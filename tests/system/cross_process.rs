@@ -86,17 +86,7 @@ fn killing_the_owner_of_a_running_session_is_recovered_by_the_next_command() {
 #[test]
 fn fifty_sessions_under_a_limit_of_eight_all_complete_and_never_more_than_eight_run() {
     let sandbox = Sandbox::new().env("LULU_MAX_RUNNING", "8");
-    let starters: Vec<_> = (0..50)
-        .map(|n| sandbox.spawn(&["run", "--detach", &format!("SLOW 3 #{n}")]))
-        .collect();
-    let ids: Vec<String> = starters
-        .into_iter()
-        .map(|child| {
-            let output = sandbox.finish(child);
-            assert!(output.status.success(), "{output:?}");
-            String::from_utf8(output.stdout).unwrap().trim().to_owned()
-        })
-        .collect();
+    let ids = sandbox.detach_all((0..50).map(|n| format!("SLOW 3 #{n}")));
 
     let mut most_running = 0;
     let began = Instant::now();

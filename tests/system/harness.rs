@@ -231,6 +231,23 @@ impl Sandbox {
         self.ok(&["run", "--detach", prompt]).trim().to_owned()
     }
 
+    /// Starts `lulu run --detach PROMPT` for every prompt at once; returns the session ids
+    /// in prompt order.
+    pub fn detach_all(&self, prompts: impl IntoIterator<Item = String>) -> Vec<String> {
+        let starters: Vec<Child> = prompts
+            .into_iter()
+            .map(|prompt| self.spawn(&["run", "--detach", &prompt]))
+            .collect();
+        starters
+            .into_iter()
+            .map(|child| {
+                let output = self.finish(child);
+                assert!(output.status.success(), "{output:?}");
+                String::from_utf8(output.stdout).unwrap().trim().to_owned()
+            })
+            .collect()
+    }
+
     /// Polls `show` until `pred` holds (within [`PATIENCE`]); returns the last value.
     pub fn wait_for(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let began = Instant::now();

@@ -4,11 +4,14 @@
 //! reap the detached owners it starts; see `harness`.
 
 mod cross_process;
+mod database_file;
+mod doctor;
 mod full_disk;
 mod harness;
 mod input;
 mod lifecycle;
 mod output;
+mod outside_reader;
 mod owners;
 mod secrets;
 mod terminal;

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use lulu_adapters_sqlite::{IntegrityCheck, SqliteStore, StoreOptions};
+use lulu_adapters_sqlite::{SqliteStore, StoreOptions};
 use lulu_domain::lifecycle::RunChange;
 use lulu_domain::ports::{SessionQuery, SessionStore as _, SessionWrite};
 use lulu_domain::testing::{epoch, run_id, session_id, spec};
@@ -245,16 +245,19 @@ async fn dashboard_list() {
     );
 
     let started = Instant::now();
-    let checked = SqliteStore::open(StoreOptions::new(&path))
+    let report = lulu_adapters_sqlite::examine(&path)
         .await
-        .expect("open");
-    println!("  open with quick_check          : {:?}", started.elapsed());
-    checked.close().await;
+        .expect("the full check runs");
+    println!(
+        "  full check (lulu doctor)       : {:?}, sound: {}",
+        started.elapsed(),
+        report.is_sound()
+    );
     let started = Instant::now();
-    let store = SqliteStore::open(StoreOptions::new(&path).integrity_check(IntegrityCheck::Skip))
+    let store = SqliteStore::open(StoreOptions::new(&path))
         .await
         .expect("open");
-    println!("  open without quick_check       : {:?}", started.elapsed());
+    println!("  open (cheap checks only)       : {:?}", started.elapsed());
 
     let queries = [
         (

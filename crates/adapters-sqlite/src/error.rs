@@ -21,13 +21,11 @@ pub enum OpenError {
         /// The operating system's reason.
         source: std::io::Error,
     },
-    /// The file could not be read.
-    #[error("cannot read the database {}: {source}", path.display())]
-    Read {
+    /// There is no file to check.
+    #[error("there is no database at {}: nothing to check (Lulu creates it when first used)", path.display())]
+    Missing {
         /// The file.
         path: PathBuf,
-        /// The operating system's reason.
-        source: std::io::Error,
     },
     /// The file exists but is not a Lulu database.
     #[error("{} is not a Lulu database ({reason}); it was left untouched: point --db / LULU_DB at another file", path.display())]
@@ -37,12 +35,12 @@ pub enum OpenError {
         /// What gave it away.
         reason: String,
     },
-    /// The file failed SQLite's consistency check.
-    #[error("the database {} is damaged ({problem}); it was left untouched: restore a backup or point --db / LULU_DB at another file", path.display())]
+    /// SQLite found the file damaged.
+    #[error("the database {} is damaged ({problem}); it was left untouched: {DAMAGED_ADVICE}", path.display())]
     Damaged {
         /// The file.
         path: PathBuf,
-        /// The first problems `PRAGMA quick_check` reported.
+        /// What SQLite reported.
         problem: String,
     },
     /// The file was written by a newer Lulu.
@@ -83,6 +81,10 @@ pub enum OpenError {
     },
 }
 
+/// What to do about a damaged database, wherever the damage is met.
+const DAMAGED_ADVICE: &str =
+    "`lulu doctor` shows what is wrong; restore a backup or point --db / LULU_DB at another file";
+
 /// A failure inside one unit of database work, before it is given the file's context.
 #[derive(Debug)]
 pub(crate) enum DbError {
@@ -104,7 +106,31 @@ pub(crate) fn is_busy(error: &rusqlite::Error) -> bool {
     )
 }
 
+/// Whether SQLite met damage: a page that does not read as it should.
+pub(crate) fn is_damage(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+    )
+}
+
 impl OpenError {
+    /// The same error, unless SQLite's reason was damage met after the file was identified
+    /// as Lulu's: then [`OpenError::Damaged`].
+    pub(crate) fn damage_named(self) -> Self {
+        match self {
+            Self::Sqlite { path, source } | Self::Migration { path, source, .. }
+                if is_damage(&source) =>
+            {
+                Self::Damaged {
+                    path,
+                    problem: source.to_string(),
+                }
+            }
+            other => other,
+        }
+    }
+
     /// Whether opening failed only because another connection held the lock.
     pub(crate) fn is_busy(&self) -> bool {
         match self {
@@ -159,6 +185,10 @@ impl ErrorContext {
                 Some(ErrorCode::DiskFull) => StoreError::Full {
                     message: format!("{path}: {error}"),
                 },
+                // SQLite meets damage when it reads a damaged page, at any time after open.
+                _ if is_damage(&error) => StoreError::Failed {
+                    message: format!("the database {path} is damaged ({error}): {DAMAGED_ADVICE}"),
+                },
                 _ => StoreError::Failed {
                     message: format!("{path}: {error}"),
                 },
@@ -170,4 +200,59 @@ impl ErrorContext {
 /// `what` was looked for in `path` and is not there.
 pub(crate) fn not_found(what: impl Into<String>) -> DbError {
     DbError::NotFound(what.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::ffi;
+
+    use super::*;
+
+    fn context() -> ErrorContext {
+        ErrorContext {
+            path: PathBuf::from("/data/lulu.db"),
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+
+    fn sqlite_error(code: i32) -> DbError {
+        DbError::Sqlite(rusqlite::Error::SqliteFailure(ffi::Error::new(code), None))
+    }
+
+    #[test]
+    fn damage_met_after_open_is_a_damaged_database_naming_the_file_and_the_doctor() {
+        for code in [ffi::SQLITE_CORRUPT, ffi::SQLITE_NOTADB] {
+            let message = context().store_error(sqlite_error(code)).to_string();
+
+            assert!(
+                message.contains("the database /data/lulu.db is damaged"),
+                "{message}"
+            );
+            assert!(message.contains("`lulu doctor`"), "{message}");
+        }
+    }
+
+    #[test]
+    fn damage_met_while_opening_a_lulu_file_is_called_damage() {
+        let source = rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_CORRUPT), None);
+        let error = OpenError::Migration {
+            path: PathBuf::from("/data/lulu.db"),
+            version: 3,
+            source,
+        }
+        .damage_named();
+
+        assert!(matches!(error, OpenError::Damaged { .. }), "{error:?}");
+        assert!(error.to_string().contains("`lulu doctor`"), "{error}");
+    }
+
+    #[test]
+    fn other_failures_are_not_called_damage() {
+        let message = context()
+            .store_error(sqlite_error(ffi::SQLITE_IOERR))
+            .to_string();
+
+        assert!(!message.contains("damaged"), "{message}");
+        assert!(message.contains("/data/lulu.db"), "{message}");
+    }
 }

@@ -1,17 +1,18 @@
-//! Opening a file safely: refuse what is not ours, damaged or too new, before writing a byte;
-//! then set the connection up (WAL, synchronous NORMAL, foreign keys, busy timeout).
+//! Opening a file safely: refuse what is not ours or too new, and damage met on the way,
+//! before writing a byte; then set the connection up (WAL, synchronous NORMAL, foreign
+//! keys, busy timeout).
+//!
+//! Only cheap checks run on every open (SQLite's header check, the application id and the
+//! schema version): SQLite finds damage when it reads a damaged page, and the full check is
+//! `lulu doctor`'s job (see [`crate::examine`]).
 
-use std::io::Read as _;
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::error::OpenError;
 use crate::migrations::{self, APPLICATION_ID, SCHEMA_VERSION};
-use crate::options::{IntegrityCheck, StoreOptions};
-
-/// The first 16 bytes of every SQLite 3 database file.
-const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+use crate::options::StoreOptions;
 
 /// Which connection of a store is being opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,9 +45,10 @@ fn try_open(options: &StoreOptions, role: Role) -> Result<Connection, OpenError>
         path: path.to_owned(),
         source,
     };
-    if !check_header(path)? {
-        create_parent_dir(path)?;
-    }
+    // Never open the file outside SQLite: closing any descriptor of it would drop every
+    // POSIX lock this process holds on it, the locks SQLite's WAL safety rests on. SQLite
+    // reads the header itself and says whether the file is a database at all.
+    create_parent_dir(path)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -54,44 +56,14 @@ fn try_open(options: &StoreOptions, role: Role) -> Result<Connection, OpenError>
     connection
         .busy_timeout(options.busy_timeout)
         .map_err(sqlite)?;
-    let fresh = check_identity(&connection, path)?;
-    if role == Role::Writer && !fresh && options.integrity_check == IntegrityCheck::Quick {
-        quick_check(&connection, path)?;
-    }
-    configure(&connection, options).map_err(sqlite)?;
+    check_identity(&connection, path)?;
+    configure(&connection, options)
+        .map_err(sqlite)
+        .map_err(OpenError::damage_named)?;
     if role == Role::Writer {
-        migrations::migrate(&mut connection, path)?;
+        migrations::migrate(&mut connection, path).map_err(OpenError::damage_named)?;
     }
     Ok(connection)
-}
-
-/// Refuses a file with content that does not start like an SQLite database.
-/// Returns whether the file has content.
-fn check_header(path: &Path) -> Result<bool, OpenError> {
-    let read_error = |source| OpenError::Read {
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(error) => return Err(read_error(error)),
-    };
-    let mut header = Vec::with_capacity(SQLITE_MAGIC.len());
-    file.by_ref()
-        .take(SQLITE_MAGIC.len() as u64)
-        .read_to_end(&mut header)
-        .map_err(read_error)?;
-    if header.is_empty() {
-        return Ok(false);
-    }
-    if header != SQLITE_MAGIC {
-        return Err(OpenError::NotLulu {
-            path: path.to_owned(),
-            reason: "it is not an SQLite database".into(),
-        });
-    }
-    Ok(true)
 }
 
 fn create_parent_dir(path: &Path) -> Result<(), OpenError> {
@@ -106,20 +78,7 @@ fn create_parent_dir(path: &Path) -> Result<(), OpenError> {
 
 /// Checks the file is an empty database or a Lulu one this build understands, reading only.
 /// Returns whether it is empty (a new database).
-fn check_identity(connection: &Connection, path: &Path) -> Result<bool, OpenError> {
-    let unreadable = |source: rusqlite::Error| {
-        if crate::error::is_busy(&source) {
-            // Busy is not foreign: another process is creating or migrating it.
-            return OpenError::Sqlite {
-                path: path.to_owned(),
-                source,
-            };
-        }
-        OpenError::NotLulu {
-            path: path.to_owned(),
-            reason: format!("SQLite cannot read it: {source}"),
-        }
-    };
+pub(crate) fn check_identity(connection: &Connection, path: &Path) -> Result<bool, OpenError> {
     // One statement, one snapshot: read separately, a migration committing in between
     // could pair an old application id with a new version and call our own file foreign.
     let (application_id, version, objects): (i32, u32, u64) = connection
@@ -130,7 +89,7 @@ fn check_identity(connection: &Connection, path: &Path) -> Result<bool, OpenErro
             [],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
-        .map_err(unreadable)?;
+        .map_err(|source| unreadable(path, source))?;
     if application_id == APPLICATION_ID {
         if version > SCHEMA_VERSION {
             return Err(migrations::newer_schema(path, version));
@@ -148,23 +107,25 @@ fn check_identity(connection: &Connection, path: &Path) -> Result<bool, OpenErro
     })
 }
 
-/// Runs `PRAGMA quick_check` and refuses the file unless it answers `ok`.
-fn quick_check(connection: &Connection, path: &Path) -> Result<(), OpenError> {
-    let damaged = |problem: String| OpenError::Damaged {
-        path: path.to_owned(),
-        problem,
-    };
-    let mut statement = connection
-        .prepare("PRAGMA quick_check(5)")
-        .map_err(|error| damaged(error.to_string()))?;
-    let problems: Vec<String> = statement
-        .query_map([], |row| row.get(0))
-        .and_then(Iterator::collect)
-        .map_err(|error| damaged(error.to_string()))?;
-    if problems == ["ok"] {
-        return Ok(());
+/// Why SQLite could not read a file's identity. Only a file SQLite opened and found not to
+/// be a database is foreign; damage is damage; anything else (no descriptors left, an I/O
+/// error, no memory, a lock held too long) is a failure to open, said as such, so nobody
+/// deletes a healthy database because a message called it someone else's.
+pub(crate) fn unreadable(path: &Path, source: rusqlite::Error) -> OpenError {
+    match source.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => OpenError::NotLulu {
+            path: path.to_owned(),
+            reason: "it is not an SQLite database".into(),
+        },
+        Some(ErrorCode::DatabaseCorrupt) => OpenError::Damaged {
+            path: path.to_owned(),
+            problem: source.to_string(),
+        },
+        _ => OpenError::Sqlite {
+            path: path.to_owned(),
+            source,
+        },
     }
-    Err(damaged(problems.join("; ")))
 }
 
 fn configure(connection: &Connection, options: &StoreOptions) -> rusqlite::Result<()> {
@@ -179,4 +140,52 @@ fn configure(connection: &Connection, options: &StoreOptions) -> rusqlite::Resul
         connection.pragma_update(None, "max_page_count", pages)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::ffi;
+
+    use super::*;
+
+    fn classified(code: i32) -> OpenError {
+        let source = rusqlite::Error::SqliteFailure(ffi::Error::new(code), None);
+        unreadable(Path::new("/data/lulu.db"), source)
+    }
+
+    #[test]
+    fn only_a_file_sqlite_found_foreign_is_called_not_lulus() {
+        assert!(matches!(
+            classified(ffi::SQLITE_NOTADB),
+            OpenError::NotLulu { .. }
+        ));
+        assert!(matches!(
+            classified(ffi::SQLITE_CORRUPT),
+            OpenError::Damaged { .. }
+        ));
+    }
+
+    #[test]
+    fn failing_to_open_or_read_says_what_failed_not_that_the_file_is_foreign() {
+        for code in [
+            ffi::SQLITE_CANTOPEN,
+            ffi::SQLITE_IOERR,
+            ffi::SQLITE_NOMEM,
+            ffi::SQLITE_PERM,
+            ffi::SQLITE_BUSY,
+        ] {
+            let error = classified(code);
+            let message = error.to_string();
+
+            assert!(
+                matches!(error, OpenError::Sqlite { .. }),
+                "{code}: {error:?}"
+            );
+            assert!(!message.contains("not a Lulu database"), "{message}");
+            assert!(
+                message.starts_with("cannot open the database /data/lulu.db: "),
+                "{message}"
+            );
+        }
+    }
 }

@@ -18,15 +18,6 @@ pub fn default_db_path() -> Result<PathBuf, OpenError> {
     Ok(dirs.data_dir().join(DEFAULT_FILE_NAME))
 }
 
-/// Whether to run `PRAGMA quick_check` when opening.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IntegrityCheck {
-    /// Check the file (time grows with its size) and refuse a damaged one. The default.
-    Quick,
-    /// Trust the file; for benchmarks and callers that checked it already.
-    Skip,
-}
-
 /// Everything [`crate::SqliteStore::open`] needs.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -36,8 +27,6 @@ pub struct StoreOptions {
     pub owner: Option<OwnerId>,
     /// How long a write waits for another process's write before failing with `Busy`.
     pub busy_timeout: Duration,
-    /// Whether to check the file's consistency on open.
-    pub integrity_check: IntegrityCheck,
     /// Caps the file at this many pages (a quota; tests use it to fill the "disk").
     pub max_page_count: Option<u32>,
 }
@@ -46,13 +35,12 @@ impl StoreOptions {
     /// The busy timeout used unless another is set: 5 seconds.
     pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-    /// Defaults for the file at `path`: no owner, 5 s busy timeout, quick check on.
+    /// Defaults for the file at `path`: no owner, 5 s busy timeout, no size cap.
     pub fn new(path: impl AsRef<Path>) -> Self {
         Self {
             path: path.as_ref().to_owned(),
             owner: None,
             busy_timeout: Self::DEFAULT_BUSY_TIMEOUT,
-            integrity_check: IntegrityCheck::Quick,
             max_page_count: None,
         }
     }
@@ -68,13 +56,6 @@ impl StoreOptions {
     #[must_use]
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
-        self
-    }
-
-    /// Sets whether to check the file on open.
-    #[must_use]
-    pub fn integrity_check(mut self, check: IntegrityCheck) -> Self {
-        self.integrity_check = check;
         self
     }
 

@@ -11,6 +11,7 @@ use lulu_domain::{OwnerId, Run, RunId, Session, SessionId, TranscriptEntry};
 use rusqlite::Transaction;
 
 use crate::error::{DbError, ErrorContext, OpenError};
+use crate::file_identity::{FileAtPath, FileIdentity};
 use crate::open::{open_connection, Role};
 use crate::options::StoreOptions;
 use crate::worker::Worker;
@@ -24,19 +25,28 @@ pub struct SqliteStore {
     reader: Worker,
     context: Arc<ErrorContext>,
     owner: Option<OwnerId>,
+    /// The file opened, if `stat` could tell.
+    opened: Option<FileIdentity>,
 }
 
 impl SqliteStore {
     /// Opens (creating if missing) and migrates the database, refusing a file that is not
-    /// Lulu's, is damaged, or has a newer schema, without modifying it.
+    /// Lulu's or has a newer schema, or whose damage the cheap checks meet, without
+    /// modifying it. Only cheap checks run: see [`crate::examine`] for the full one.
     #[tracing::instrument(skip_all, fields(path = %options.path.display()))]
     pub async fn open(options: StoreOptions) -> Result<Self, OpenError> {
         // The writer first: it checks and migrates the file the reader then opens.
         let writer = start_connection(&options, Role::Writer).await?;
+        let opened = FileIdentity::of(&options.path)
+            .inspect_err(|error| {
+                tracing::warn!(%error, "cannot stat the database; a deleted or replaced file will go unnoticed");
+            })
+            .ok();
         let reader = start_connection(&options, Role::Reader).await?;
         Ok(Self {
             writer,
             reader,
+            opened,
             context: Arc::new(ErrorContext {
                 path: options.path,
                 busy_timeout: options.busy_timeout,
@@ -62,13 +72,40 @@ impl SqliteStore {
         self.writer.close().await;
     }
 
-    /// Runs `work` in one IMMEDIATE transaction on the writer thread.
+    /// Checks, cheaply (one `stat`), that the path still names the file this store opened.
+    ///
+    /// # Errors
+    /// [`StoreError::Failed`], naming the path, when the file was deleted, moved away or
+    /// replaced: the store still works, but on the old file, which no other process sees.
+    pub fn check_file(&self) -> Result<(), StoreError> {
+        let Some(opened) = self.opened else {
+            return Ok(());
+        };
+        match opened.compare_with(&self.context.path) {
+            FileAtPath::Same | FileAtPath::Unknown => Ok(()),
+            FileAtPath::Gone => Err(StoreError::Failed {
+                message: format!(
+                    "the database file {} was deleted or replaced while Lulu was using it; \
+                     what this process writes now reaches only the old file, which no other \
+                     Lulu process sees, so it stops its sessions (restore the file from a \
+                     backup if it was removed by mistake)",
+                    self.context.path.display()
+                ),
+            }),
+        }
+    }
+
+    /// Runs `work` in one IMMEDIATE transaction on the writer thread. A failed write
+    /// whose file was deleted or replaced says that, the likelier cause.
     pub(crate) async fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Transaction<'_>) -> Result<T, DbError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let result = self.writer.write(work).await;
-        result.map_err(|error| self.context.store_error(error))
+        result.map_err(|error| {
+            let error = self.context.store_error(error);
+            self.check_file().err().unwrap_or(error)
+        })
     }
 
     /// Runs `work` in one read transaction (one snapshot) on the reader thread.

@@ -54,6 +54,8 @@ pub enum Command {
     Rm(RmArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+    /// Check the whole database: integrity, row counts, orphaned rows, WAL size.
+    Doctor(DoctorArgs),
     /// Own a detached run (started by `run --detach` / `resume --detach`; the request
     /// comes as JSON on stdin, see `lulu_runtime::detach`).
     #[command(hide = true)]
@@ -177,6 +179,14 @@ pub struct RmArgs {
     /// Interrupt a live session first instead of refusing.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `lulu doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `lulu completions`.

@@ -18,6 +18,7 @@ use lulu_domain::{
 };
 
 use crate::config::RuntimeConfig;
+use crate::database_file::{DatabaseFileCheck, DatabaseFileWatch};
 use crate::error::RuntimeError;
 use crate::mailbox;
 use crate::owner::{FrozenOwner, OwnerIdentity};
@@ -57,6 +58,7 @@ pub struct Runtime {
     config: RuntimeConfig,
     stop: CancellationToken,
     background: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    database_file: DatabaseFileWatch,
 }
 
 /// The shortest id prefix accepted.
@@ -78,7 +80,19 @@ impl Runtime {
             config,
             stop: CancellationToken::new(),
             background: std::sync::Mutex::default(),
+            database_file: DatabaseFileWatch::default(),
         }
+    }
+
+    /// Has [`serve`](Self::serve) watch the database file with `check`: once the file is
+    /// deleted or replaced, this process logs why, stops its sessions and starts no more.
+    pub fn watch_database_file(&self, check: DatabaseFileCheck) {
+        self.database_file.set_check(check);
+    }
+
+    /// Why this process stopped using its database, if its file was deleted or replaced.
+    pub fn database_lost(&self) -> Option<RuntimeError> {
+        self.database_file.lost().cloned().map(RuntimeError::Store)
     }
 
     /// This process's owner identity.
@@ -150,6 +164,9 @@ impl Runtime {
         background.push(tokio::spawn(Arc::clone(self).keep_lease()));
         background.push(tokio::spawn(Arc::clone(self).keep_recovering()));
         background.push(tokio::spawn(Arc::clone(self).keep_reaping()));
+        if self.database_file.is_set() {
+            background.push(tokio::spawn(Arc::clone(self).watch_database()));
+        }
         Ok(())
     }
 
@@ -161,6 +178,56 @@ impl Runtime {
             let _ = tokio::task::spawn_blocking(lulu_adapters_cli::reap_adopted_children).await;
         })
         .await;
+    }
+
+    /// Checks the database file until shutdown; once it is lost, stops every session.
+    async fn watch_database(self: Arc<Self>) {
+        let clock = Arc::clone(&self.parts.clock);
+        let Some(error) = self
+            .database_file
+            .wait_until_lost(clock.as_ref(), &self.stop)
+            .await
+        else {
+            return;
+        };
+        let live = self.parts.supervisor.live_sessions().len();
+        tracing::error!(%error, live, "stopping this process's sessions");
+        self.stop_live_sessions().await;
+    }
+
+    /// Interrupts every live session this process owns, all at once, and again for those
+    /// that could not be interrupted yet (still starting), until none is left or twice
+    /// the interrupt deadline has passed.
+    async fn stop_live_sessions(&self) {
+        let clock = Arc::clone(&self.parts.clock);
+        let began = clock.monotonic();
+        let patience = self.config.interrupt.deadline() * 2;
+        loop {
+            let live = self.parts.supervisor.live_sessions();
+            if live.is_empty() {
+                return;
+            }
+            if clock.monotonic() - began > patience {
+                warn!(
+                    left = live.len(),
+                    "sessions still live after the stop deadline"
+                );
+                return;
+            }
+            let mut interrupts = tokio::task::JoinSet::new();
+            for id in live {
+                let supervisor = self.parts.supervisor.clone();
+                interrupts.spawn(async move { (id, supervisor.interrupt(id).await) });
+            }
+            while let Some(done) = interrupts.join_next().await {
+                if let Ok((id, Err(error))) = done {
+                    info!(session_id = %id, %error, "a session could not be stopped yet");
+                }
+            }
+            clock
+                .sleep_until(clock.monotonic() + self.config.poll_interval)
+                .await;
+        }
     }
 
     async fn renew_lease(&self) -> Result<(), RuntimeError> {
@@ -254,6 +321,9 @@ impl Runtime {
     /// # Errors
     /// [`RuntimeError::Supervisor`] when it could not be stored.
     pub async fn start(&self, spec: SessionSpec) -> Result<Session, RuntimeError> {
+        if let Some(lost) = self.database_lost() {
+            return Err(lost);
+        }
         Ok(self.parts.supervisor.start(spec).await?)
     }
 
@@ -292,6 +362,9 @@ impl Runtime {
     /// # Errors
     /// Not found, still live, another operation in flight, or a store failure.
     pub async fn resume(&self, id: SessionId, prompt: Prompt) -> Result<Session, RuntimeError> {
+        if let Some(lost) = self.database_lost() {
+            return Err(lost);
+        }
         self.recover().await?;
         let session = self.session(id).await?;
         if session.status.is_live() {

@@ -15,7 +15,8 @@ use crate::slots::SharedSlots;
 use crate::{Runtime, RuntimeConfig, RuntimeError, RuntimeParts};
 
 /// Opens the database, wires the supervisor to the SQLite store and the Claude CLI
-/// launcher, and recovers sessions whose owner died.
+/// launcher, has the runtime watch the database file (see
+/// [`Runtime::watch_database_file`]), and recovers sessions whose owner died.
 ///
 /// # Errors
 /// [`RuntimeError::Database`] when the database cannot be opened (not Lulu's, damaged,
@@ -30,6 +31,8 @@ pub async fn open(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
             message: error.to_string(),
         })?;
     let store = Arc::new(store);
+    // Kept concrete for the file check, which is the SQLite store's own.
+    let file = Arc::clone(&store);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     let mut launcher = CliLauncherConfig::with_binary(config.claude_bin.clone().into_os_string());
@@ -76,6 +79,7 @@ pub async fn open(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
         identity,
     };
     let runtime = Runtime::new(parts, config);
+    runtime.watch_database_file(Arc::new(move || file.check_file()));
     // Reads must work whatever recovery meets (a full disk refuses its writes): a failed
     // pass is a warning, and the next command, or this owner's housekeeping, tries again.
     if let Err(error) = runtime.recover().await {

@@ -1,43 +1,16 @@
 //! A full disk (a capped file) is a clear error, and what was committed before stays.
 
-use lulu_adapters_sqlite::SqliteStore;
 use lulu_domain::ports::{SessionStore as _, StoreError};
 use lulu_domain::testing::run_id;
-use lulu_domain::{AgentEvent, TranscriptEntry};
 
-use crate::fixture::{at, integrity, store_session, TempDb};
-
-fn big_lines(from: u64, count: u64) -> Vec<TranscriptEntry> {
-    (from..from + count)
-        .map(|seq| TranscriptEntry {
-            run_id: run_id(1),
-            seq,
-            at: at(0),
-            event: AgentEvent::ToolResult {
-                tool_use_id: format!("toolu_{seq}"),
-                content: "x".repeat(2000),
-                is_error: false,
-            },
-        })
-        .collect()
-}
+use crate::fixture::{big_lines, capped_store, fill_until_a_write_fails, integrity, TempDb};
 
 #[tokio::test]
 async fn a_full_database_is_a_clear_error_and_keeps_what_was_committed() {
     let db = TempDb::new();
-    let store = SqliteStore::open(db.options().max_page_count(200))
-        .await
-        .unwrap();
-    store_session(&store, 1).await;
+    let store = capped_store(&db).await;
 
-    let mut committed = 0;
-    let error = loop {
-        match store.append_events(&big_lines(committed, 20)).await {
-            Ok(()) => committed += 20,
-            Err(error) => break error,
-        }
-        assert!(committed < 100_000, "the cap never took effect");
-    };
+    let (committed, error) = fill_until_a_write_fails(&store).await;
 
     let StoreError::Full { message } = &error else {
         panic!("expected Full, got {error:?}");

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, Utc};
 use lulu_adapters_sqlite::{SqliteStore, StoreOptions};
 use lulu_domain::lifecycle::RunChange;
-use lulu_domain::ports::OwnerLease;
+use lulu_domain::ports::{OwnerLease, StoreError};
 use lulu_domain::ports::{SessionStore as _, SessionWrite};
 use lulu_domain::testing::{epoch, run_id, session_id, spec};
 use lulu_domain::{
@@ -55,6 +55,35 @@ pub fn integrity(path: &Path) -> String {
     raw(path)
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))
         .expect("integrity_check runs")
+}
+
+/// A database of 300 sessions whose sessions table's root page was scribbled over (with
+/// SQLite closed), so every read of a session meets the damage; returns the file's bytes.
+pub async fn damaged_sessions_table(db: &TempDb) -> Vec<u8> {
+    let store = db.open().await;
+    for n in 1..=300 {
+        store_session(&store, n).await;
+    }
+    store.close().await;
+    damage_root_page(&db.path, "sessions")
+}
+
+/// Scribbles over the root page of `table`; returns the file's damaged bytes.
+fn damage_root_page(path: &Path, table: &str) -> Vec<u8> {
+    let (page_size, root): (usize, usize) = raw(path)
+        .query_row(
+            "SELECT (SELECT page_size FROM pragma_page_size()), \
+                    (SELECT rootpage FROM sqlite_schema WHERE name = ?1)",
+            [table],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("the table's root page");
+    assert!(root > 1, "{table} has a page of its own");
+    let mut bytes = std::fs::read(path).expect("the file is readable");
+    let start = (root - 1) * page_size;
+    bytes[start..start + page_size].fill(0xA5);
+    std::fs::write(path, &bytes).expect("the file is writable");
+    bytes
 }
 
 /// `n` as an owner id.
@@ -111,6 +140,44 @@ pub fn lines(run: RunId, seqs: std::ops::Range<u64>) -> Vec<TranscriptEntry> {
         },
     })
     .collect()
+}
+
+/// Transcript lines `from..from + count` of run 1, each a 2 kB tool result.
+pub fn big_lines(from: u64, count: u64) -> Vec<TranscriptEntry> {
+    (from..from + count)
+        .map(|seq| TranscriptEntry {
+            run_id: run_id(1),
+            seq,
+            at: at(0),
+            event: AgentEvent::ToolResult {
+                tool_use_id: format!("toolu_{seq}"),
+                content: "x".repeat(2000),
+                is_error: false,
+            },
+        })
+        .collect()
+}
+
+/// A store whose file is capped at 200 pages, holding session 1 (whose run is run 1).
+pub async fn capped_store(db: &TempDb) -> SqliteStore {
+    let store = SqliteStore::open(db.options().max_page_count(200))
+        .await
+        .expect("the store opens");
+    store_session(&store, 1).await;
+    store
+}
+
+/// Appends [`big_lines`] in batches of 20 until a write fails; returns how many lines were
+/// committed before, and the failure.
+pub async fn fill_until_a_write_fails(store: &SqliteStore) -> (u64, StoreError) {
+    let mut committed = 0;
+    loop {
+        match store.append_events(&big_lines(committed, 20)).await {
+            Ok(()) => committed += 20,
+            Err(error) => return (committed, error),
+        }
+        assert!(committed < 100_000, "the cap never took effect");
+    }
 }
 
 /// A run of session `n` beyond its first (resume number `k`).

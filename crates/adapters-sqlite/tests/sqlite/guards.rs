@@ -4,8 +4,9 @@
 use std::path::Path;
 
 use lulu_adapters_sqlite::{OpenError, SqliteStore, SCHEMA_VERSION};
+use lulu_domain::ports::{SessionQuery, SessionStore as _};
 
-use crate::fixture::{raw, store_session, TempDb};
+use crate::fixture::{damaged_sessions_table, raw, TempDb};
 
 fn bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).expect("the file is readable")
@@ -87,37 +88,45 @@ async fn another_programs_database_is_refused_and_left_unchanged() {
 }
 
 #[tokio::test]
-async fn a_damaged_lulu_database_is_refused_and_left_unchanged() {
+async fn damage_met_after_open_is_called_damage_naming_the_file_and_the_doctor() {
     let db = TempDb::new();
-    {
-        let store = db.open().await;
-        for n in 1..=300 {
-            store_session(&store, n).await;
-        }
-        store.close().await;
-    }
-    let page_size: usize = raw(&db.path)
-        .query_row("PRAGMA page_size", [], |row| row.get(0))
-        .unwrap();
-    let mut damaged = bytes(&db.path);
-    assert!(damaged.len() > 12 * page_size, "enough pages to damage one");
-    // Scribble over the middle of the file, past the header page.
-    let start = damaged.len() / 2 / page_size * page_size;
-    damaged[start..start + page_size].fill(0xA5);
-    std::fs::write(&db.path, &damaged).unwrap();
+    let damaged = damaged_sessions_table(&db).await;
 
-    let error = refusal(&db).await;
+    // Opening checks only what is cheap; the damage shows when a read meets it.
+    let store = db.open().await;
+    let error = store
+        .list_sessions(&SessionQuery::default())
+        .await
+        .expect_err("the damaged page is met");
+    store.close().await;
 
+    let message = error.to_string();
     assert!(
-        matches!(error, OpenError::Damaged { .. } | OpenError::NotLulu { .. }),
-        "{error:?}"
+        message.contains(&format!("the database {} is damaged", db.path.display())),
+        "{message}"
     );
-    assert!(
-        error.to_string().contains(&db.path.display().to_string()),
-        "{error}"
-    );
+    assert!(message.contains("`lulu doctor`"), "{message}");
     assert!(
         bytes(&db.path) == damaged,
         "the damaged file was kept as it was"
+    );
+}
+
+#[tokio::test]
+async fn a_file_whose_companions_cannot_be_opened_is_not_called_foreign() {
+    let db = TempDb::new();
+    db.open().await.close().await;
+    // SQLite cannot create the WAL file beside a WAL database: an open failure,
+    // like running out of descriptors, not a sign that the file is someone else's.
+    std::fs::create_dir(db.dir.path().join("lulu.db-wal")).unwrap();
+
+    let error = refusal(&db).await;
+
+    let message = error.to_string();
+    assert!(matches!(error, OpenError::Sqlite { .. }), "{error:?}");
+    assert!(!message.contains("not a Lulu database"), "{message}");
+    assert!(
+        message.starts_with(&format!("cannot open the database {}: ", db.path.display())),
+        "{message}"
     );
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand: translate arguments, call the runtime, render the result.
 
+mod doctor;
 mod follow;
 mod inspect;
 mod interrupt;
@@ -91,6 +92,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => follow::logs(&context, &args).await,
         Command::Interrupt(args) => interrupt::interrupt(&context, &args).await,
         Command::Rm(args) => remove::remove(&context, &args).await,
+        Command::Doctor(args) => doctor::doctor(&context, &args).await,
         Command::Completions(_) => unreachable!("handled above"),
     }
 }

@@ -112,7 +112,9 @@ pub async fn own_detached(context: &Context) -> anyhow::Result<ExitCode> {
                 () = termination() => tracing::info!("asked to stop; interrupting the detached session"),
             }
             runtime.shutdown().await;
-            Ok(ExitCode::SUCCESS)
+            // The runtime logged why at error level, beside the database.
+            let lost = runtime.database_lost().is_some();
+            Ok(ExitCode::from(if lost { exit::FAILED } else { exit::OK }))
         }
     }
 }
@@ -306,6 +308,9 @@ async fn foreground(
     anstream::println!("{}", final_line(&settled, elapsed_ms(began)));
     explain_failure(runtime, &settled).await;
     runtime.shutdown().await;
+    if let Some(lost) = runtime.database_lost() {
+        return Err(lost.into());
+    }
     Ok(exit::for_settled(settled.status))
 }
 
