@@ -1,0 +1,143 @@
+//! Hostile and careless input: control sequences in prompts, titles, agent and tool
+//! output and ids; options written after the prompt; input that must be refused before
+//! anything is created.
+
+use crate::invariants::{assert_no_process_left, check_invariants, Transcripts};
+use crate::world::World;
+
+/// Terminal control: set the window title, clear the screen, colour, carriage return,
+/// backspace, a C1 CSI and a bell.
+const HOSTILE: &str = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[31mred\r\u{8}\u{9b}31m evil";
+
+/// Fails if `bytes`, printed to a terminal, would carry control characters (other than
+/// newline and tab).
+fn assert_neutralised(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let raw: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n' && *c != '\t')
+        .collect();
+    assert!(
+        raw.is_empty(),
+        "{what} prints raw control characters {raw:?}:\n{text:?}"
+    );
+}
+
+#[test]
+fn hostile_text_is_neutralised_in_everything_printed_to_a_terminal() {
+    let world = World::new();
+    let say = format!("SAY {HOSTILE}");
+    let run = world.run(&["run", "--title", HOSTILE, &say]);
+    assert_neutralised("`run` (stdout)", &run.stdout);
+    assert_neutralised("`run` (stderr)", &run.stderr);
+    let id = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .next()
+        .expect("run prints the id first")
+        .to_owned();
+    let tool = world.run(&[
+        "resume",
+        &id,
+        r"BASH printf '\033]0;tool\007\033[2Jtool-output\r\n'",
+    ]);
+    assert_neutralised("`resume` with tool output (stdout)", &tool.stdout);
+    assert_neutralised("`resume` with tool output (stderr)", &tool.stderr);
+
+    for args in [
+        vec!["list"],
+        vec!["show", &id],
+        vec!["logs", &id],
+        vec!["logs", "--follow", &id],
+    ] {
+        let output = world.run(&args);
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        assert_neutralised(&format!("`{}`", args.join(" ")), &output.stdout);
+    }
+    let prefix = format!("{}\u{1b}[2J", &id[..4]);
+    let unknown = world.run(&["show", &prefix]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_neutralised("an error quoting the id given", &unknown.stderr);
+    check_invariants(&world, Transcripts::Exact);
+}
+
+#[test]
+fn options_after_the_prompt_are_taken_as_options_or_refused_never_sent_as_the_prompt() {
+    let world = World::new();
+
+    let titled = world.run(&["run", "SAY", "hello", "--title", "greeting"]);
+    let sessions = world.list();
+    if titled.status.success() {
+        let session = world.show(sessions[0]["id"].as_str().expect("an id"));
+        assert_eq!(session["title"], "greeting", "{session:#}");
+        assert_eq!(session["runs"][0]["prompt"], "SAY hello", "{session:#}");
+    } else {
+        assert_eq!(titled.status.code(), Some(2), "a usage error: {titled:?}");
+        assert!(sessions.is_empty(), "refused, yet created: {sessions:?}");
+    }
+
+    let detached = world.run(&["run", "SAY", "bye", "--detach"]);
+    if detached.status.success() {
+        let stdout = String::from_utf8_lossy(&detached.stdout);
+        assert_eq!(stdout.trim().lines().count(), 1, "only the id: {stdout}");
+        let id = stdout.trim();
+        let session = world.wait_status(id, "completed");
+        assert_eq!(session["runs"][0]["prompt"], "SAY bye", "{session:#}");
+    } else {
+        assert_eq!(
+            detached.status.code(),
+            Some(2),
+            "a usage error: {detached:?}"
+        );
+    }
+    check_invariants(&world, Transcripts::Exact);
+}
+
+#[test]
+fn invalid_input_is_refused_before_any_session_or_process_exists() {
+    let world = World::new();
+    let missing = world.work.join("no-such-dir");
+    let missing = missing.to_str().expect("UTF-8 path");
+    let file = world.work.join("a-file");
+    std::fs::write(&file, "not a directory").expect("a file");
+    let file = file.to_str().expect("UTF-8 path");
+    let cases: [&[&str]; 6] = [
+        &["run", "--cwd", missing, "SAY hi"],
+        &["run", "--detach", "--cwd", missing, "SAY hi"],
+        &["run", "--cwd", file, "SAY hi"],
+        &["run", "--max-turns", "0", "SAY hi"],
+        &["run", "   "],
+        &["run", "--detach", "--title", "", "SAY hi"],
+    ];
+    for args in cases {
+        let output = world.run(args);
+        assert!(
+            !output.status.success(),
+            "{args:?} was accepted: {output:?}"
+        );
+        assert!(!output.stderr.is_empty(), "{args:?} was refused silently");
+        let sessions = world.list();
+        assert!(
+            sessions.is_empty(),
+            "{args:?} was refused after creating {sessions:?}: {output:?}"
+        );
+        assert_no_process_left(&world);
+        assert!(!world.emitted.exists(), "{args:?} started an agent");
+    }
+    let mut limit = world.lulu(&["run", "--detach", "SAY hi"]);
+    limit.env("LULU_MAX_RUNNING", "0");
+    let output = world.finish(world.spawn_command(limit));
+    assert!(!output.status.success(), "LULU_MAX_RUNNING=0 was accepted");
+    assert!(
+        world.list().is_empty(),
+        "LULU_MAX_RUNNING=0 created a session"
+    );
+
+    let first = world.ok(&["run", "SAY ok"]);
+    let id = first.lines().next().expect("the id").to_owned();
+    let blank = world.run(&["resume", &id, "  "]);
+    assert!(!blank.status.success(), "a blank follow-up was accepted");
+    let session = world.show(&id);
+    assert_eq!(session["resume_count"], 0, "{session:#}");
+    assert_eq!(session["runs"].as_array().map(Vec::len), Some(1));
+    check_invariants(&world, Transcripts::Exact);
+}
