@@ -71,7 +71,7 @@ fn racing_lifecycle_commands_on_one_session_leave_it_consistent() {
 fn the_run_limit_holds_and_queued_sessions_can_be_interrupted_or_lose_their_owner() {
     let world = World::with_env(&[("LULU_MAX_RUNNING", "2")]);
     let ids: Vec<String> = (0..6)
-        .map(|n| world.detach(&format!("SLOW 40 #{n}")))
+        .map(|n| world.detach(&format!("SLOW 60 #{n}")))
         .collect();
     wait_until("two run and four wait", || {
         let sessions = world.list();
@@ -96,7 +96,7 @@ fn the_run_limit_holds_and_queued_sessions_can_be_interrupted_or_lose_their_owne
     let owner = world
         .detached_owners()
         .into_iter()
-        .find(|pid| command_line(*pid).contains(&format!("SLOW 40 #{number}\"")))
+        .find(|pid| command_line(*pid).contains(&format!("SLOW 60 #{number}\"")))
         .expect("the queued session's owner runs");
     let killed_at = now_ns();
     kill_and_wait(owner);

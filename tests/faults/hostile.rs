@@ -9,27 +9,25 @@ use crate::world::World;
 /// backspace, a C1 CSI and a bell.
 const HOSTILE: &str = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[31mred\r\u{8}\u{9b}31m evil";
 
-/// Fails if `bytes`, printed to a terminal, would carry control characters (other than
-/// newline and tab).
-fn assert_neutralised(what: &str, bytes: &[u8]) {
+/// Where `bytes`, printed to a terminal, would carry control characters (other than
+/// newline and tab): `None` if nowhere.
+fn raw_controls(what: &str, bytes: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(bytes);
     let raw: Vec<char> = text
         .chars()
         .filter(|c| c.is_control() && *c != '\n' && *c != '\t')
         .collect();
-    assert!(
-        raw.is_empty(),
-        "{what} prints raw control characters {raw:?}:\n{text:?}"
-    );
+    (!raw.is_empty()).then(|| format!("{what} prints raw control characters {raw:?}:\n{text:?}"))
 }
 
 #[test]
 fn hostile_text_is_neutralised_in_everything_printed_to_a_terminal() {
     let world = World::new();
+    let mut problems = Vec::new();
     let say = format!("SAY {HOSTILE}");
     let run = world.run(&["run", "--title", HOSTILE, &say]);
-    assert_neutralised("`run` (stdout)", &run.stdout);
-    assert_neutralised("`run` (stderr)", &run.stderr);
+    problems.extend(raw_controls("`run` (stdout)", &run.stdout));
+    problems.extend(raw_controls("`run` (stderr)", &run.stderr));
     let id = String::from_utf8_lossy(&run.stdout)
         .lines()
         .next()
@@ -40,8 +38,14 @@ fn hostile_text_is_neutralised_in_everything_printed_to_a_terminal() {
         &id,
         r"BASH printf '\033]0;tool\007\033[2Jtool-output\r\n'",
     ]);
-    assert_neutralised("`resume` with tool output (stdout)", &tool.stdout);
-    assert_neutralised("`resume` with tool output (stderr)", &tool.stderr);
+    problems.extend(raw_controls(
+        "`resume` with tool output (stdout)",
+        &tool.stdout,
+    ));
+    problems.extend(raw_controls(
+        "`resume` with tool output (stderr)",
+        &tool.stderr,
+    ));
 
     for args in [
         vec!["list"],
@@ -51,12 +55,19 @@ fn hostile_text_is_neutralised_in_everything_printed_to_a_terminal() {
     ] {
         let output = world.run(&args);
         assert!(output.status.success(), "{args:?}: {output:?}");
-        assert_neutralised(&format!("`{}`", args.join(" ")), &output.stdout);
+        problems.extend(raw_controls(
+            &format!("`{}`", args.join(" ")),
+            &output.stdout,
+        ));
     }
     let prefix = format!("{}\u{1b}[2J", &id[..4]);
     let unknown = world.run(&["show", &prefix]);
     assert_eq!(unknown.status.code(), Some(1));
-    assert_neutralised("an error quoting the id given", &unknown.stderr);
+    problems.extend(raw_controls(
+        "an error quoting the id given",
+        &unknown.stderr,
+    ));
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
     check_invariants(&world, Transcripts::Exact);
 }
 
@@ -108,29 +119,36 @@ fn invalid_input_is_refused_before_any_session_or_process_exists() {
         &["run", "   "],
         &["run", "--detach", "--title", "", "SAY hi"],
     ];
+    let mut problems = Vec::new();
     for args in cases {
+        let before = world.list().len();
         let output = world.run(args);
-        assert!(
-            !output.status.success(),
-            "{args:?} was accepted: {output:?}"
-        );
-        assert!(!output.stderr.is_empty(), "{args:?} was refused silently");
-        let sessions = world.list();
-        assert!(
-            sessions.is_empty(),
-            "{args:?} was refused after creating {sessions:?}: {output:?}"
-        );
+        if output.status.success() || output.stderr.is_empty() {
+            problems.push(format!(
+                "{args:?} was not refused with a message: {output:?}"
+            ));
+        }
+        let after = world.list().len();
+        if after != before {
+            problems.push(format!(
+                "{args:?} created a session: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
         assert_no_process_left(&world);
-        assert!(!world.emitted.exists(), "{args:?} started an agent");
+    }
+    if world.emitted.exists() {
+        problems.push("an agent was started".to_owned());
     }
     let mut limit = world.lulu(&["run", "--detach", "SAY hi"]);
     limit.env("LULU_MAX_RUNNING", "0");
+    let before = world.list().len();
     let output = world.finish(world.spawn_command(limit));
-    assert!(!output.status.success(), "LULU_MAX_RUNNING=0 was accepted");
-    assert!(
-        world.list().is_empty(),
-        "LULU_MAX_RUNNING=0 created a session"
-    );
+    if output.status.success() || world.list().len() != before {
+        problems.push(format!("LULU_MAX_RUNNING=0 was accepted: {output:?}"));
+    }
+    assert_no_process_left(&world);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 
     let first = world.ok(&["run", "SAY ok"]);
     let id = first.lines().next().expect("the id").to_owned();
