@@ -14,7 +14,7 @@ use crate::world::World;
 const LEFTOVER_PATIENCE: Duration = Duration::from_secs(10);
 
 /// Lines written this long before their owner was killed must have been stored.
-const STORE_GRACE: Duration = Duration::from_secs(2);
+const STORE_GRACE: Duration = Duration::from_millis(1500);
 
 /// The statuses of a session that still has (or waits for) a live agent.
 const LIVE: &[&str] = &["queued", "starting", "running", "interrupting"];

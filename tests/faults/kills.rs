@@ -124,7 +124,7 @@ fn owners_sigkilled_at_random_points_leave_nothing_behind() {
             "SLOW 6",
         ],
         options: &[],
-        latest: Duration::from_millis(1200),
+        latest: Duration::from_secs(3),
         transcripts: &Transcripts::OwnerKilledAt,
     }
     .run();
