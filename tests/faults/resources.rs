@@ -81,7 +81,10 @@ fn a_full_disk_loses_no_line_uncounted_and_leaves_nothing_running() {
     world.ok(&["run", "SAY the disk still has room"]);
 
     // About 6 MB of tool output in one transcript line: more than the disk holds.
-    let full = world.run(&["run", "BASH head -c 3000000 /dev/zero | tr '\\0' x"]);
+    // As a user runs it: without RUST_LOG, so only what Lulu says on its own counts.
+    let mut command = world.lulu(&["run", "BASH head -c 3000000 /dev/zero | tr '\\0' x"]);
+    command.env_remove("RUST_LOG");
+    let full = world.finish(world.spawn_command(command));
     let id = String::from_utf8_lossy(&full.stdout)
         .lines()
         .next()
