@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{wait_until, PATIENCE};
 use crate::invariants::{check_invariants, is_live, now_ns, Transcripts};
-use crate::world::{command_line, kill_and_wait, World};
+use crate::world::{kill_and_wait, World};
 
 #[test]
 fn first_commands_racing_to_create_the_database_all_succeed() {
@@ -70,8 +70,21 @@ fn racing_lifecycle_commands_on_one_session_leave_it_consistent() {
 #[test]
 fn the_run_limit_holds_and_queued_sessions_can_be_interrupted_or_lose_their_owner() {
     let world = World::with_env(&[("LULU_MAX_RUNNING", "2")]);
+    // Each session's owner is the detached owner that appeared as it was started.
+    let mut owners: Vec<i32> = Vec::new();
     let ids: Vec<String> = (0..6)
-        .map(|n| world.detach(&format!("SLOW 60 #{n}")))
+        .map(|n| {
+            let before = world.detached_owners();
+            let id = world.detach(&format!("SLOW 60 #{n}"));
+            let new: Vec<i32> = world
+                .detached_owners()
+                .into_iter()
+                .filter(|pid| !before.contains(pid))
+                .collect();
+            assert_eq!(new.len(), 1, "one new owner for session {id}: {new:?}");
+            owners.push(new[0]);
+            id
+        })
         .collect();
     wait_until("two run and at least two wait", || {
         let sessions = world.list();
@@ -91,13 +104,7 @@ fn the_run_limit_holds_and_queued_sessions_can_be_interrupted_or_lose_their_owne
     assert_eq!(world.show(&queued[0])["status"], "interrupted");
 
     let victim = &queued[1];
-    let number = ids.iter().position(|id| id == victim).expect("one of ours");
-    // The owner's command line carries its request, prompt included.
-    let owner = world
-        .detached_owners()
-        .into_iter()
-        .find(|pid| command_line(*pid).contains(&format!("SLOW 60 #{number}\"")))
-        .expect("the queued session's owner runs");
+    let owner = owners[ids.iter().position(|id| id == victim).expect("one of ours")];
     let killed_at = now_ns();
     kill_and_wait(owner);
 

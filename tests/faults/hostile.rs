@@ -6,8 +6,8 @@ use crate::invariants::{assert_no_process_left, check_invariants, Transcripts};
 use crate::world::World;
 
 /// Terminal control: set the window title, clear the screen, colour, carriage return,
-/// backspace, a C1 CSI and a bell.
-const HOSTILE: &str = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[31mred\r\u{8}\u{9b}31m evil";
+/// backspace, a C1 CSI, a bell and a bidi override.
+const HOSTILE: &str = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[31mred\r\u{8}\u{9b}31m \u{202e}evil";
 
 /// Where `bytes`, printed to a terminal, would carry control characters (other than
 /// newline and tab): `None` if nowhere.
@@ -15,7 +15,10 @@ fn raw_controls(what: &str, bytes: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(bytes);
     let raw: Vec<char> = text
         .chars()
-        .filter(|c| c.is_control() && *c != '\n' && *c != '\t')
+        .filter(|c| {
+            (c.is_control() && !matches!(c, '\n' | '\t'))
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')
+        })
         .collect();
     (!raw.is_empty()).then(|| format!("{what} prints raw control characters {raw:?}:\n{text:?}"))
 }
@@ -25,9 +28,16 @@ fn hostile_text_is_neutralised_in_everything_printed_to_a_terminal() {
     let world = World::new();
     let mut problems = Vec::new();
     let say = format!("SAY {HOSTILE}");
-    let run = world.run(&["run", "--title", HOSTILE, &say]);
-    problems.extend(raw_controls("`run` (stdout)", &run.stdout));
-    problems.extend(raw_controls("`run` (stderr)", &run.stderr));
+    let mut run = world.run(&["run", "--title", HOSTILE, &say]);
+    problems.extend(raw_controls("`run --title` (stdout)", &run.stdout));
+    problems.extend(raw_controls("`run --title` (stderr)", &run.stderr));
+    if !run.status.success() && world.list().is_empty() {
+        // A title with controls may be refused (before anything is stored): then the
+        // prompt alone carries them, and the title derived from it.
+        run = world.run(&["run", &say]);
+        problems.extend(raw_controls("`run` (stdout)", &run.stdout));
+        problems.extend(raw_controls("`run` (stderr)", &run.stderr));
+    }
     let id = String::from_utf8_lossy(&run.stdout)
         .lines()
         .next()
@@ -143,7 +153,7 @@ fn invalid_input_is_refused_before_any_session_or_process_exists() {
     let mut limit = world.lulu(&["run", "--detach", "SAY hi"]);
     limit.env("LULU_MAX_RUNNING", "0");
     let before = world.list().len();
-    let output = world.finish(world.spawn_command(limit));
+    let output = world.run_command(limit);
     if output.status.success() || world.list().len() != before {
         problems.push(format!("LULU_MAX_RUNNING=0 was accepted: {output:?}"));
     }

@@ -9,82 +9,24 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::harness::wait_until;
+use crate::harness::{wait_until, Sandbox};
 use crate::invariants::{assert_no_process_left, check_invariants, is_live, Transcripts};
 use crate::world::World;
 
-/// A small tmpfs mounted for one test, unmounted (and its mount point removed) on drop.
-struct SmallDisk {
-    dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    /// Mounts a tmpfs of `size` (as `mount -o size=` reads it); `None`, with the reason
-    /// printed, where this process may not mount.
-    fn mount(size: &str) -> Option<Self> {
-        if !nix::unistd::geteuid().is_root() {
-            println!("SKIPPED: mounting a small tmpfs needs root (CI runs the suite as root)");
-            return None;
-        }
-        let dir = tempfile::Builder::new()
-            .prefix("lulu-full-disk-")
-            .tempdir()
-            .expect("a mount point");
-        let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output();
-        match mounted {
-            Ok(output) if output.status.success() => Some(Self { dir }),
-            Ok(output) => {
-                println!(
-                    "SKIPPED: mounting a tmpfs is not permitted here: {}",
-                    String::from_utf8_lossy(&output.stderr).trim()
-                );
-                None
-            }
-            Err(error) => {
-                println!("SKIPPED: cannot run mount: {error}");
-                None
-            }
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let unmounted = Command::new("umount")
-            .arg(self.dir.path())
-            .status()
-            .is_ok_and(|status| status.success());
-        if !unmounted {
-            // Something still holds it open: detach it now, it goes when released.
-            let _ = Command::new("umount")
-                .arg("-l")
-                .arg(self.dir.path())
-                .status();
-        }
-    }
-}
-
 #[test]
 fn a_full_disk_loses_no_line_uncounted_and_leaves_nothing_running() {
-    let Some(disk) = SmallDisk::mount("2m") else {
+    let Some(sandbox) = Sandbox::new().on_small_disk("2m") else {
+        println!("SKIPPED: mounting a small tmpfs is not permitted here (CI runs as root)");
         return;
     };
-    let mut world = World::new();
-    world.set_db(disk.path().join("lulu.db"));
+    let world = World::around(sandbox, &[]);
     world.ok(&["run", "SAY the disk still has room"]);
 
     // About 6 MB of tool output in one transcript line: more than the disk holds.
     // As a user runs it: without RUST_LOG, so only what Lulu says on its own counts.
     let mut command = world.lulu(&["run", "BASH head -c 3000000 /dev/zero | tr '\\0' x"]);
     command.env_remove("RUST_LOG");
-    let full = world.finish(world.spawn_command(command));
+    let full = world.run_command(command);
     let id = String::from_utf8_lossy(&full.stdout)
         .lines()
         .next()
@@ -105,7 +47,6 @@ fn a_full_disk_loses_no_line_uncounted_and_leaves_nothing_running() {
         world.owners_log_tail()
     );
     check_invariants(&world, Transcripts::Exact);
-    drop(world);
 }
 
 /// How long the outside reader reads while sessions stream.
@@ -240,7 +181,7 @@ fn running_out_of_file_descriptors_fails_cleanly_at_every_point() {
         }
         args.push("SAY within limits");
         let command = world.wrapped(&["prlimit", &nofile, "--"], &args);
-        let output = world.finish(world.spawn_command(command));
+        let output = world.run_command(command);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
             !stderr.contains("panicked"),

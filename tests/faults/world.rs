@@ -31,8 +31,13 @@ impl World {
 
     /// A fresh world with extra environment for every `lulu` (and so every agent).
     pub fn with_env(env: &[(&str, &str)]) -> Self {
+        Self::around(Sandbox::new(), env)
+    }
+
+    /// A world made of `sandbox`, with extra environment for every `lulu`.
+    pub fn around(sandbox: Sandbox, env: &[(&str, &str)]) -> Self {
         let marker = uuid::Uuid::new_v4().to_string();
-        let mut sandbox = Sandbox::new().env(MARKER_VAR, &marker);
+        let mut sandbox = sandbox.env(MARKER_VAR, &marker);
         let emitted = sandbox.claude_config.with_file_name("emitted.jsonl");
         sandbox = sandbox.env(
             "FAKE_CLAUDE_EMITTED",
@@ -46,11 +51,6 @@ impl World {
             marker,
             emitted,
         }
-    }
-
-    /// Moves the database (and the owners' log beside it) to `db`.
-    pub fn set_db(&mut self, db: PathBuf) {
-        self.sandbox.db = db;
     }
 
     /// Every live process carrying this world's marker.

@@ -22,7 +22,11 @@ fn an_interrupt_from_another_process_lands_gracefully() {
     );
     let session = sandbox.show(&id);
     assert_eq!(session["status"], "interrupted");
-    assert_eq!(session["last_error"], serde_json::Value::Null, "{session:#}");
+    assert_eq!(
+        session["last_error"],
+        serde_json::Value::Null,
+        "{session:#}"
+    );
     sandbox.assert_nothing_left();
 }
 

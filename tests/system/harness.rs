@@ -173,7 +173,7 @@ impl Sandbox {
         self.finish(child)
     }
 
-    /// Runs a `lulu` command built with [`Self::lulu`] and adjusted by the test, to
+    /// Runs a `lulu` command built with [`Self::lulu`] (or [`Self::wrapped`]) and adjusted by the test, to
     /// completion (within [`PATIENCE`]).
     pub fn run_command(&self, command: Command) -> Output {
         let child = spawn_piped(command);
@@ -183,13 +183,6 @@ impl Sandbox {
     /// Starts `lulu args` with piped output.
     pub fn spawn(&self, args: &[&str]) -> Child {
         spawn_piped(self.lulu(args))
-    }
-
-    /// Starts a command built by [`Sandbox::lulu`] or [`Sandbox::wrapped`] with piped
-    /// output, as a child [`Sandbox::finish`] waits for.
-    #[allow(clippy::unused_self)] // reads as `sandbox.spawn_command(..)` beside `sandbox.spawn(..)`
-    pub fn spawn_command(&self, command: Command) -> Child {
-        spawn_piped(command)
     }
 
     /// Waits for a spawned `lulu` (within [`PATIENCE`], else kills it and fails) and
