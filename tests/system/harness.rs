@@ -132,7 +132,20 @@ impl Sandbox {
 
     /// A `lulu` command in this world.
     pub fn lulu(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(lulu_bin());
+        self.wrapped(&[], args)
+    }
+
+    /// `wrapper... lulu args` in this world: `lulu` run through another program that
+    /// execs it (such as `prlimit --nofile=N:N --`), with this world's environment.
+    pub fn wrapped(&self, wrapper: &[&str], args: &[&str]) -> Command {
+        let mut command = match wrapper.split_first() {
+            Some((program, wrapper_args)) => {
+                let mut command = Command::new(program);
+                command.args(wrapper_args).arg(lulu_bin());
+                command
+            }
+            None => Command::new(lulu_bin()),
+        };
         command
             .args(args)
             .current_dir(&self.work)
@@ -160,7 +173,7 @@ impl Sandbox {
         self.finish(child)
     }
 
-    /// Runs a `lulu` command built with [`Self::lulu`] and adjusted by the test, to
+    /// Runs a `lulu` command built with [`Self::lulu`] (or [`Self::wrapped`]) and adjusted by the test, to
     /// completion (within [`PATIENCE`]).
     pub fn run_command(&self, command: Command) -> Output {
         let child = spawn_piped(command);
@@ -384,7 +397,8 @@ pub fn reap_orphans() {
     }
 }
 
-fn all_pids() -> Vec<i32> {
+/// Every pid in `/proc`.
+pub fn all_pids() -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -395,7 +409,7 @@ fn all_pids() -> Vec<i32> {
 }
 
 /// (ppid, state) from `/proc/<pid>/stat`.
-fn stat(pid: i32) -> Option<(i32, char)> {
+pub fn stat(pid: i32) -> Option<(i32, char)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = &text[text.rfind(')')? + 2..];
     let mut fields = after.split(' ');
@@ -404,7 +418,8 @@ fn stat(pid: i32) -> Option<(i32, char)> {
     Some((ppid, state))
 }
 
-fn processes_with_env(marker: &str) -> Vec<i32> {
+/// Every process (but this one) with `marker` (`NAME=value`) in its environment.
+pub fn processes_with_env(marker: &str) -> Vec<i32> {
     let me = std::process::id().cast_signed();
     all_pids()
         .into_iter()
@@ -419,7 +434,8 @@ fn processes_with_env(marker: &str) -> Vec<i32> {
         .collect()
 }
 
-fn describe(pids: &[i32]) -> String {
+/// The pids with their command lines, for failure messages.
+pub fn describe(pids: &[i32]) -> String {
     pids.iter()
         .map(|pid| {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();

@@ -40,10 +40,13 @@ impl Out {
     pub fn raw(text: &str) {
         let mut stdout = std::io::stdout().lock();
         // A reader that went away is not the fake's problem: the turn goes on, like the CLI's.
-        let _ = stdout
+        let written = stdout
             .write_all(text.as_bytes())
             .and_then(|()| stdout.write_all(b"\n"))
             .and_then(|()| stdout.flush());
+        if written.is_ok() {
+            crate::emitted::record(text);
+        }
     }
 
     /// `system/init`.

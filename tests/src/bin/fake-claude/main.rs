@@ -8,13 +8,15 @@
 //!
 //! Environment: `CLAUDE_CONFIG_DIR` / `HOME` (transcripts), `CLAUDE_CODE_MAX_RETRIES`
 //! (`FAIL` retries, default 10), `FAKE_CLAUDE_TICK_MS` (one `SLOW` tick, default 1000),
-//! `FAKE_CLAUDE_RETRY_MS` (pause between retries, default 10), `IS_SANDBOX`.
+//! `FAKE_CLAUDE_RETRY_MS` (pause between retries, default 10), `IS_SANDBOX`,
+//! `FAKE_CLAUDE_EMITTED` (a file that records every stdout line written; see `emitted.rs`).
 //!
 //! Invariants: every line is flushed as it is written; it exits only as the real CLI
 //! would (stdin EOF, signals, refusals, `CRASH`).
 
 mod args;
 mod emit;
+mod emitted;
 mod script;
 mod store;
 mod stream_input;
