@@ -34,9 +34,12 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "build the binaries the whole-system tests run (lulu, fake-claude)"
 cargo build --workspace --bins
 
-step "tests (the whole-system tests need python3: its sqlite3 module plays an outside reader)"
-if ! command -v python3 >/dev/null; then
-  apt-get update && apt-get install -y --no-install-recommends python3
+step "tests (outside readers of the database: python3's sqlite3 module and the sqlite3 program)"
+missing=()
+command -v python3 >/dev/null || missing+=(python3)
+command -v sqlite3 >/dev/null || missing+=(sqlite3)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 cargo test --workspace --all-features
 
