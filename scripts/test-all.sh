@@ -34,6 +34,9 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "build the binaries the whole-system tests run (lulu, fake-claude)"
 cargo build --workspace --bins
 
+step "install the real Claude Code CLI from npm (the fault suite kills its owners too)"
+bash tests/conformance/install-real-cli.sh
+
 step "tests (outside readers of the database: python3's sqlite3 module and the sqlite3 program)"
 missing=()
 command -v python3 >/dev/null || missing+=(python3)
