@@ -19,6 +19,12 @@ pub enum RuntimeError {
         /// What it must be.
         expected: &'static str,
     },
+    /// The current directory, which relative paths are taken from, cannot be read.
+    #[error("cannot read the current directory: {source}")]
+    NoCurrentDir {
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
     /// No home directory to put the default database in.
     #[error("no home directory to keep the database in: pass --db PATH or set LULU_DB")]
     NoDataDir,
@@ -89,6 +95,7 @@ impl RuntimeError {
     pub fn code(&self) -> &str {
         match self {
             Self::InvalidSetting { .. } => "invalid_setting",
+            Self::NoCurrentDir { .. } => "no_current_dir",
             Self::NoDataDir => "no_data_dir",
             Self::Database { .. } => "database",
             Self::Input(_) => "invalid_input",
