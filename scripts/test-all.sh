@@ -28,6 +28,13 @@ if grep -rnE 'std::(fs|process|env)\b' crates/domain/src | grep -vE '^[^:]+:[0-9
   echo "lulu-domain must not use std::fs, std::process or std::env"; exit 1
 fi
 
+step "front ends reach adapters only through lulu-runtime (lulu-app-cli depends on no adapter crate)"
+adapter_deps=$(cargo tree -p lulu-app-cli -e normal --depth 1 --prefix none \
+  | grep -E '^lulu-adapters-' || true)
+if [ -n "$adapter_deps" ]; then
+  echo "lulu-app-cli depends directly on adapter crates:"; echo "$adapter_deps"; exit 1
+fi
+
 step "clippy"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 

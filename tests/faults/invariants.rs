@@ -10,8 +10,9 @@ use crate::accounting::{emitted_by_session, stored_events, tally, Emitted};
 use crate::harness;
 use crate::world::World;
 
-/// How long the processes of a settled scenario may take to be gone.
-const LEFTOVER_PATIENCE: Duration = Duration::from_secs(10);
+/// How long the processes of a settled scenario may take to be gone: the harness's
+/// generous patience, since a loaded machine schedules the last reaps late.
+const LEFTOVER_PATIENCE: Duration = harness::PATIENCE;
 
 /// Lines written this long before their owner was killed must have been stored.
 const STORE_GRACE: Duration = Duration::from_millis(1500);

@@ -1,20 +1,17 @@
 //! Agents and owners that do not cooperate: an agent ignoring interrupts, a frozen
 //! (stopped with SIGSTOP) agent, a frozen owner, and a follower whose owner dies.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nix::sys::signal::Signal;
 
-use crate::harness::{parent_of, wait_until};
+use crate::harness::{parent_of, wait_until, PATIENCE};
 use crate::invariants::{check_invariants, now_ns, Transcripts};
 use crate::world::{kill_and_wait, signal, World};
 
-/// The interrupt policy's total deadline.
-const INTERRUPT_DEADLINE: Duration = Duration::from_secs(10);
-/// What starting a `lulu` process may add to a deadline on a loaded machine.
-const START_SLACK: Duration = Duration::from_secs(2);
-
-/// Interrupts `id` and expects it interrupted within the deadline.
+/// Interrupts `id` and expects it interrupted within the deadline. Success says so: past
+/// the interrupt policy's deadline the supervisor gives up and `lulu interrupt` fails with
+/// "timed out", so no wall-clock limit is asserted here (a loaded machine would trip it).
 fn interrupt_within_deadline(world: &World, id: &str) {
     let began = Instant::now();
     let output = world.run(&["interrupt", id]);
@@ -24,7 +21,8 @@ fn interrupt_within_deadline(world: &World, id: &str) {
         "interrupt failed after {took:?}: {output:?}\nowners log (tail):\n{}",
         world.owners_log_tail()
     );
-    assert!(took < INTERRUPT_DEADLINE + START_SLACK, "took {took:?}");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(said.starts_with("interrupted"), "{said}");
     assert_eq!(world.show(id)["status"], "interrupted");
 }
 
@@ -61,7 +59,7 @@ fn interrupting_a_session_whose_owner_is_frozen_fails_within_the_deadline_with_a
 
     let began = Instant::now();
     let attempt = world.spawn(&["interrupt", &id]);
-    let outcome = world.finish_within(attempt, INTERRUPT_DEADLINE + START_SLACK);
+    let outcome = world.finish_within(attempt, PATIENCE);
     let took = began.elapsed();
     signal(owner, Signal::SIGCONT);
 
@@ -72,9 +70,11 @@ fn interrupting_a_session_whose_owner_is_frozen_fails_within_the_deadline_with_a
     });
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let message = String::from_utf8_lossy(&output.stderr);
+    // Told the owner is stopped (found within the deadline), not that it never answered
+    // (said only once the deadline has passed).
     assert!(
-        message.contains(&id[..8]) && message.contains("owner"),
-        "the error names the session and its unresponsive owner: {message}"
+        message.contains(&id[..8]) && message.contains("owner") && message.contains("stopped"),
+        "the error names the session and its stopped owner: {message}"
     );
     // Thawed, the owner carries on (or carries out the late request): stop it for good.
     wait_until("the thawed session is interrupted", || {
@@ -99,10 +99,10 @@ fn following_a_session_ends_when_its_owner_dies() {
 
     let killed_at = now_ns();
     kill_and_wait(owner);
-    let followed = world.finish_within(follower, Duration::from_secs(15));
+    let followed = world.finish_within(follower, PATIENCE);
 
     let output = followed.unwrap_or_else(|output| {
-        panic!("`logs --follow` still followed 15 s after the owner died: {output:?}")
+        panic!("`logs --follow` still followed {PATIENCE:?} after the owner died: {output:?}")
     });
     assert!(
         String::from_utf8_lossy(&output.stdout).contains("tick 1."),

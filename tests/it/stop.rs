@@ -7,24 +7,17 @@ use lulu_domain::ports::{RunHandle, StopError};
 use lulu_domain::{AgentEvent, ConversationMode, RunExit, RunOutcome, RunUpdate, StopMode};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use tokio::time::{timeout, Instant};
+use tokio::time::timeout;
 
 use crate::fixtures::{
-    collect, events_until, new_session, run_to_end, spec, wait_for, Recorder, Sandbox,
+    collect, events_until, new_session, run_to_end, spec, wait_for, Recorder, Sandbox, RUN_DEADLINE,
 };
-
-/// The bound on a graceful stop, from the stop call to the `Exited` update: well inside the
-/// supervisor's 2 s grace period, so a stop that needed more than the graceful request
-/// fails here, while a loaded machine's scheduling delays do not. (Speed is the bench's job.)
-const GRACEFUL_LIMIT: Duration = Duration::from_millis(1500);
 
 /// Waits until the recorder holds at least `count` processes (the agent included).
 async fn wait_for_records(recorder: &Recorder, count: usize) {
-    wait_for(
-        Duration::from_secs(10),
-        "the tool processes to be recorded",
-        || recorder.records().len() >= count,
-    )
+    wait_for(RUN_DEADLINE, "the tool processes to be recorded", || {
+        recorder.records().len() >= count
+    })
     .await;
 }
 
@@ -42,22 +35,16 @@ async fn start_tool_run(prompt: &str) -> (Sandbox, Recorder, RunHandle) {
     (sandbox, recorder, handle)
 }
 
-/// Stops the run and collects it, timing from the `stop` call to the `Exited` update.
-async fn stop_and_time(
-    handle: RunHandle,
-    mode: StopMode,
-    what: &str,
-) -> (Vec<AgentEvent>, RunExit, Duration) {
-    let asked = Instant::now();
+/// Stops the run and collects it. The launcher never escalates by itself, so a graceful
+/// request the agent did not act on leaves the run going and fails the collection's
+/// deadline; how fast a stop lands is the benchmark's to say, not a test's.
+async fn stop_and_collect(handle: RunHandle, mode: StopMode) -> (Vec<AgentEvent>, RunExit) {
     handle.control.stop(mode).await.expect("delivered");
-    let (events, exit) = collect(handle).await;
-    let took = asked.elapsed();
-    eprintln!("{what}: {took:?} from stop() to Exited");
-    (events, exit, took)
+    collect(handle).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_graceful_interrupt_mid_stream_ends_the_run_within_200_ms() {
+async fn a_graceful_interrupt_mid_stream_ends_the_run() {
     let sandbox = Sandbox::new();
     let recorder = Recorder::default();
     let launcher = sandbox.launcher(&recorder);
@@ -68,9 +55,7 @@ async fn a_graceful_interrupt_mid_stream_ends_the_run_within_200_ms() {
     )
     .await;
 
-    let (events, exit, took) =
-        stop_and_time(handle, StopMode::Graceful, "graceful interrupt mid-stream").await;
-    assert!(took < GRACEFUL_LIMIT, "took {took:?}");
+    let (events, exit) = stop_and_collect(handle, StopMode::Graceful).await;
     assert_eq!(exit.outcome, RunOutcome::Interrupted);
     // Stdin closed after an error result (the interrupted turn's): the CLI exits 1.
     assert_eq!(exit.exit_code, Some(1));
@@ -81,7 +66,7 @@ async fn a_graceful_interrupt_mid_stream_ends_the_run_within_200_ms() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_graceful_interrupt_mid_tool_ends_within_200_ms_and_kills_the_setsid_tool() {
+async fn a_graceful_interrupt_mid_tool_ends_the_run_and_kills_the_setsid_tool() {
     let (sandbox, recorder, handle) = start_tool_run("BASH sleep 300; echo never").await;
     let tool_groups: Vec<u32> = recorder
         .records()
@@ -94,9 +79,7 @@ async fn a_graceful_interrupt_mid_tool_ends_within_200_ms_and_kills_the_setsid_t
         "the tool runs in a group of its own"
     );
 
-    let (events, exit, took) =
-        stop_and_time(handle, StopMode::Graceful, "graceful interrupt mid-tool").await;
-    assert!(took < GRACEFUL_LIMIT, "took {took:?}");
+    let (events, exit) = stop_and_collect(handle, StopMode::Graceful).await;
     assert_eq!(exit.outcome, RunOutcome::Interrupted);
     assert!(events
         .iter()
@@ -131,7 +114,7 @@ async fn an_agent_ignoring_the_interrupt_and_sigint_is_stopped_by_the_forceful_r
         "the agent should have ignored both: {ignored:?}"
     );
 
-    let (_, exit, _) = stop_and_time(handle, StopMode::Forceful, "forceful stop").await;
+    let (_, exit) = stop_and_collect(handle, StopMode::Forceful).await;
     assert_eq!(exit.outcome, RunOutcome::Interrupted);
     assert_eq!(exit.exit_code, Some(128 + 9));
     recorder.assert_all_gone();
@@ -160,18 +143,14 @@ async fn a_run_whose_updates_are_dropped_is_still_stopped_and_reaped() {
     let handle = sandbox.start(&launcher, "BASH sleep 300; echo never").await;
     wait_for_records(&recorder, 3).await;
     drop(handle);
-    wait_for(
-        Duration::from_secs(5),
-        "the dropped run to be stopped",
-        || crate::fixtures::processes_marked(&sandbox.marker).is_empty(),
-    )
+    wait_for(RUN_DEADLINE, "the dropped run to be stopped", || {
+        crate::fixtures::processes_marked(&sandbox.marker).is_empty()
+    })
     .await;
     // The agent is reaped first, its recorded descendants only after: wait for them all.
-    wait_for(
-        Duration::from_secs(10),
-        "every recorded process to be reaped",
-        || recorder.all_gone(),
-    )
+    wait_for(RUN_DEADLINE, "every recorded process to be reaped", || {
+        recorder.all_gone()
+    })
     .await;
     recorder.assert_all_gone();
 }

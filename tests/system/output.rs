@@ -1,7 +1,5 @@
 //! What a person sees, and the exit codes scripts rely on.
 
-use std::time::Duration;
-
 use crate::harness::{redact, Sandbox};
 
 #[test]
@@ -59,7 +57,16 @@ fn exit_codes_say_how_it_went() {
         message.contains("no session id starts with `ffffffff`"),
         "{message}"
     );
-    assert_eq!(message.lines().count(), 1, "one line: {message}");
+    // Said once, then the CLI's hint on the next line.
+    assert_eq!(
+        message.lines().count(),
+        2,
+        "the error and a hint: {message}"
+    );
+    assert!(
+        message.contains("lulu: hint: `lulu list` shows the sessions"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -67,11 +74,15 @@ fn ctrl_c_on_a_foreground_run_interrupts_it_gracefully_and_exits_130() {
     let sandbox = Sandbox::new();
     let child = sandbox.spawn(&["run", "SLOW 600"]);
     let lulu = nix::unistd::Pid::from_raw(child.id().cast_signed());
-    crate::harness::wait_until("the session runs", || {
-        let listed = sandbox.ok(&["list", "--json"]);
-        listed.contains(r#""status": "running""#)
-    });
-    std::thread::sleep(Duration::from_millis(300));
+    let id = sandbox.wait_for_newest_session();
+    let agent = sandbox.wait_for_agent(&id);
+    // Both handle Ctrl-C by now (not merely exist): lulu to interrupt, the agent to end
+    // its turn gracefully.
+    for (who, pid) in [("lulu", lulu.as_raw()), ("the agent", agent)] {
+        crate::harness::wait_until(&format!("{who} handles SIGINT"), || {
+            crate::harness::catches_sigint(pid)
+        });
+    }
 
     nix::sys::signal::kill(lulu, nix::sys::signal::Signal::SIGINT).unwrap();
     let output = sandbox.finish(child);

@@ -11,7 +11,7 @@ use rusqlite::ErrorCode;
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// No platform data directory could be found for the default path.
-    #[error("cannot find a data directory for the Lulu database: set LULU_DB or pass --db with a file path")]
+    #[error("cannot find a data directory for the Lulu database: name a database file")]
     NoDataDir,
     /// The directory for a new database could not be created.
     #[error("cannot create the directory {} for the Lulu database: {source}", dir.display())]
@@ -28,7 +28,7 @@ pub enum OpenError {
         path: PathBuf,
     },
     /// The file exists but is not a Lulu database.
-    #[error("{} is not a Lulu database ({reason}); it was left untouched: point --db / LULU_DB at another file", path.display())]
+    #[error("{} is not a Lulu database ({reason}); it was left untouched: use another database file", path.display())]
     NotLulu {
         /// The file.
         path: PathBuf,
@@ -36,7 +36,7 @@ pub enum OpenError {
         reason: String,
     },
     /// SQLite found the file damaged.
-    #[error("the database {} is damaged ({problem}); it was left untouched: {DAMAGED_ADVICE}", path.display())]
+    #[error("the database {} is damaged ({problem}); it was left untouched: restore a backup or use another database file", path.display())]
     Damaged {
         /// The file.
         path: PathBuf,
@@ -44,7 +44,7 @@ pub enum OpenError {
         problem: String,
     },
     /// The file was written by a newer Lulu.
-    #[error("the database {} has schema version {found}, but this Lulu knows versions up to {supported}: it was written by a newer Lulu and was left untouched; upgrade Lulu or point --db / LULU_DB at another file", path.display())]
+    #[error("the database {} has schema version {found}, but this Lulu knows versions up to {supported}: it was written by a newer Lulu and was left untouched; upgrade Lulu or use another database file", path.display())]
     NewerSchema {
         /// The file.
         path: PathBuf,
@@ -80,10 +80,6 @@ pub enum OpenError {
         source: std::io::Error,
     },
 }
-
-/// What to do about a damaged database, wherever the damage is met.
-const DAMAGED_ADVICE: &str =
-    "`lulu doctor` shows what is wrong; restore a backup or point --db / LULU_DB at another file";
 
 /// A failure inside one unit of database work, before it is given the file's context.
 #[derive(Debug)]
@@ -132,10 +128,27 @@ impl OpenError {
     }
 
     /// Whether opening failed only because another connection held the lock.
-    pub(crate) fn is_busy(&self) -> bool {
+    pub fn is_busy(&self) -> bool {
+        self.sqlite_source().is_some_and(is_busy)
+    }
+
+    /// Whether opening failed because the disk (or the database's size limit) is full.
+    pub fn is_disk_full(&self) -> bool {
+        self.sqlite_source()
+            .is_some_and(|error| error.sqlite_error_code() == Some(ErrorCode::DiskFull))
+    }
+
+    /// SQLite's own error, when SQLite refused.
+    fn sqlite_source(&self) -> Option<&rusqlite::Error> {
         match self {
-            Self::Sqlite { source, .. } | Self::Migration { source, .. } => is_busy(source),
-            _ => false,
+            Self::Sqlite { source, .. } | Self::Migration { source, .. } => Some(source),
+            Self::NoDataDir
+            | Self::CreateDir { .. }
+            | Self::Missing { .. }
+            | Self::NotLulu { .. }
+            | Self::Damaged { .. }
+            | Self::NewerSchema { .. }
+            | Self::Thread { .. } => None,
         }
     }
 }
@@ -186,8 +199,9 @@ impl ErrorContext {
                     message: format!("{path}: {error}"),
                 },
                 // SQLite meets damage when it reads a damaged page, at any time after open.
-                _ if is_damage(&error) => StoreError::Failed {
-                    message: format!("the database {path} is damaged ({error}): {DAMAGED_ADVICE}"),
+                _ if is_damage(&error) => StoreError::Damaged {
+                    path: path.to_string(),
+                    problem: error.to_string(),
                 },
                 _ => StoreError::Failed {
                     message: format!("{path}: {error}"),
@@ -220,16 +234,40 @@ mod tests {
     }
 
     #[test]
-    fn damage_met_after_open_is_a_damaged_database_naming_the_file_and_the_doctor() {
+    fn damage_met_after_open_is_a_damaged_database_naming_the_file() {
         for code in [ffi::SQLITE_CORRUPT, ffi::SQLITE_NOTADB] {
-            let message = context().store_error(sqlite_error(code)).to_string();
+            let error = context().store_error(sqlite_error(code));
 
+            assert!(matches!(error, StoreError::Damaged { .. }), "{error:?}");
+            let message = error.to_string();
             assert!(
-                message.contains("the database /data/lulu.db is damaged"),
+                message.starts_with("the database /data/lulu.db is damaged ("),
                 "{message}"
             );
-            assert!(message.contains("`lulu doctor`"), "{message}");
         }
+    }
+
+    #[test]
+    fn busy_and_full_are_told_apart_from_other_failures() {
+        let busy = context().store_error(sqlite_error(ffi::SQLITE_BUSY));
+        let full = context().store_error(sqlite_error(ffi::SQLITE_FULL));
+
+        assert!(matches!(busy, StoreError::Busy { .. }), "{busy:?}");
+        assert!(matches!(full, StoreError::Full { .. }), "{full:?}");
+    }
+
+    #[test]
+    fn an_open_refused_for_a_lock_or_a_full_disk_says_which() {
+        let refused = |code| OpenError::Sqlite {
+            path: PathBuf::from("/data/lulu.db"),
+            source: rusqlite::Error::SqliteFailure(ffi::Error::new(code), None),
+        };
+
+        assert!(refused(ffi::SQLITE_BUSY).is_busy());
+        assert!(!refused(ffi::SQLITE_BUSY).is_disk_full());
+        assert!(refused(ffi::SQLITE_FULL).is_disk_full());
+        assert!(!refused(ffi::SQLITE_IOERR).is_busy());
+        assert!(!refused(ffi::SQLITE_IOERR).is_disk_full());
     }
 
     #[test]
@@ -243,7 +281,7 @@ mod tests {
         .damage_named();
 
         assert!(matches!(error, OpenError::Damaged { .. }), "{error:?}");
-        assert!(error.to_string().contains("`lulu doctor`"), "{error}");
+        assert!(error.to_string().contains("is damaged"), "{error}");
     }
 
     #[test]
@@ -253,6 +291,10 @@ mod tests {
             .to_string();
 
         assert!(!message.contains("damaged"), "{message}");
+        assert!(matches!(
+            context().store_error(sqlite_error(ffi::SQLITE_IOERR)),
+            StoreError::Failed { .. }
+        ));
         assert!(message.contains("/data/lulu.db"), "{message}");
     }
 }

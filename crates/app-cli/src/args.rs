@@ -8,19 +8,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "lulu", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
-    /// The session database.
-    #[arg(long, global = true, env = "LULU_DB", value_name = "PATH")]
+    /// The session database [default: `LULU_DB`, else lulu.db in the data directory].
+    #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
 
-    /// The Claude Code CLI to run.
-    #[arg(
-        long,
-        global = true,
-        env = "LULU_CLAUDE_BIN",
-        value_name = "PATH",
-        default_value = "claude"
-    )]
-    pub claude_bin: PathBuf,
+    /// The Claude Code CLI to run [default: `LULU_CLAUDE_BIN`, else claude].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub claude_bin: Option<PathBuf>,
 
     /// More diagnostics on stderr (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]

@@ -9,6 +9,7 @@ mod args;
 mod commands;
 mod exit;
 mod render;
+mod report;
 mod spinner;
 
 use std::process::ExitCode;
@@ -17,7 +18,7 @@ use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
 
 use crate::args::Cli;
-use crate::render::style::{paint, ERROR};
+use crate::render::style::{paint, DIM, ERROR};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -37,13 +38,20 @@ fn main() -> ExitCode {
 }
 
 fn fail(error: &anyhow::Error) -> ExitCode {
+    let report::Report { message, hint } = report::report(error);
     // Messages quote what the user typed and what was stored: shown, never obeyed.
-    let message = format!("{error:#}");
     anstream::eprintln!(
         "{} {}",
         paint(ERROR, "lulu: error:"),
         render::safe::safe_text(&message)
     );
+    if let Some(hint) = hint {
+        anstream::eprintln!(
+            "{} {}",
+            paint(DIM, "lulu: hint:"),
+            render::safe::safe_text(&hint)
+        );
+    }
     ExitCode::from(exit::for_error(error))
 }
 

@@ -1,5 +1,8 @@
-//! Where things are and how many may run: resolved once from flags, environment and defaults.
+//! Where things are and how many may run: resolved once from a front end's flags, the
+//! `LULU_*` environment and defaults, in [`RuntimeConfig::from_env_overlaid`]. Every
+//! front end reads its settings here, so `LULU_DB` means the same file to all of them.
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -9,6 +12,24 @@ use crate::error::RuntimeError;
 
 /// The default limit on live runs across every Lulu process sharing a database.
 pub const DEFAULT_MAX_RUNNING: usize = 8;
+
+/// The variable naming the session database.
+pub const ENV_DB: &str = "LULU_DB";
+/// The variable naming the Claude Code CLI binary.
+pub const ENV_CLAUDE_BIN: &str = "LULU_CLAUDE_BIN";
+/// The variable limiting live runs across every process sharing a database.
+pub const ENV_MAX_RUNNING: &str = "LULU_MAX_RUNNING";
+/// The agent binary when nothing names another: `claude`, looked up on `PATH`.
+pub const DEFAULT_CLAUDE_BIN: &str = "claude";
+
+/// Settings a front end was given explicitly (its flags); each wins over the environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// The session database, as given (relative paths are taken from the current directory).
+    pub db_path: Option<PathBuf>,
+    /// The agent binary, as given (a name, or a path taken from the current directory).
+    pub claude_bin: Option<PathBuf>,
+}
 
 /// Everything the runtime needs to know before it opens anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,26 +61,73 @@ impl RuntimeConfig {
         }
     }
 
-    /// Reads `LULU_MAX_RUNNING` from `value` (the environment variable's content, if set).
+    /// The configuration the process environment and the defaults give.
     ///
     /// # Errors
-    /// [`RuntimeError::InvalidSetting`] when it is not a whole number of at least 1.
-    pub fn with_max_running_from(mut self, value: Option<&str>) -> Result<Self, RuntimeError> {
-        let Some(text) = value else {
-            return Ok(self);
-        };
-        self.max_running = text
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|limit| *limit >= 1)
-            .ok_or_else(|| RuntimeError::InvalidSetting {
-                name: "LULU_MAX_RUNNING",
-                value: text.to_owned(),
-                expected: "a whole number of at least 1",
-            })?;
-        Ok(self)
+    /// See [`RuntimeConfig::from_env_overlaid`].
+    pub fn from_env() -> Result<Self, RuntimeError> {
+        Self::from_env_overlaid(&Overrides::default())
     }
+
+    /// The configuration `flags` give, with the process environment (`LULU_DB`,
+    /// `LULU_CLAUDE_BIN`, `LULU_MAX_RUNNING`) for what they leave out, then the defaults.
+    /// Relative paths are taken from the current directory.
+    ///
+    /// # Errors
+    /// [`RuntimeError::NoCurrentDir`] when the current directory cannot be read, and those
+    /// of [`RuntimeConfig::resolve`].
+    pub fn from_env_overlaid(flags: &Overrides) -> Result<Self, RuntimeError> {
+        let cwd =
+            std::env::current_dir().map_err(|source| RuntimeError::NoCurrentDir { source })?;
+        Self::resolve(flags, |name| std::env::var_os(name), &cwd)
+    }
+
+    /// The configuration `flags`, then the environment `var` reads, then the defaults
+    /// give, with relative paths taken from `cwd`. A variable set to the empty string
+    /// counts as unset.
+    ///
+    /// # Errors
+    /// [`RuntimeError::InvalidSetting`] when `LULU_MAX_RUNNING` is not a whole number of at
+    /// least 1; [`RuntimeError::NoDataDir`] when no database is named and the platform has
+    /// no home directory for the default one.
+    pub fn resolve(
+        flags: &Overrides,
+        var: impl Fn(&str) -> Option<OsString>,
+        cwd: &Path,
+    ) -> Result<Self, RuntimeError> {
+        let set = |name: &str| var(name).filter(|value| !value.is_empty());
+        let db_path = match flags
+            .db_path
+            .clone()
+            .or_else(|| set(ENV_DB).map(PathBuf::from))
+        {
+            Some(path) => absolute(&path, cwd),
+            None => default_db_path()?,
+        };
+        let named_bin = flags
+            .claude_bin
+            .clone()
+            .or_else(|| set(ENV_CLAUDE_BIN).map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CLAUDE_BIN));
+        let mut config = Self::new(db_path, claude_bin(&named_bin, cwd));
+        if let Some(limit) = set(ENV_MAX_RUNNING) {
+            config.max_running = max_running(&limit)?;
+        }
+        Ok(config)
+    }
+}
+
+/// `LULU_MAX_RUNNING`'s value as a limit.
+fn max_running(value: &OsStr) -> Result<usize, RuntimeError> {
+    value
+        .to_str()
+        .and_then(|text| text.trim().parse::<usize>().ok())
+        .filter(|limit| *limit >= 1)
+        .ok_or_else(|| RuntimeError::InvalidSetting {
+            name: ENV_MAX_RUNNING,
+            value: value.to_string_lossy().into_owned(),
+            expected: "a whole number of at least 1",
+        })
 }
 
 /// The default database: `lulu.db` in the platform data directory
@@ -97,26 +165,70 @@ pub fn claude_bin(given: &Path, cwd: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn config() -> RuntimeConfig {
-        RuntimeConfig::new("/tmp/lulu.db".into(), "claude".into())
+    /// The configuration `flags` and the environment `vars` give, started in `/home/me`.
+    fn resolve(flags: &Overrides, vars: &[(&str, &str)]) -> Result<RuntimeConfig, RuntimeError> {
+        let lookup = |name: &str| {
+            vars.iter()
+                .find(|(set, _)| *set == name)
+                .map(|(_, value)| OsString::from(value))
+        };
+        RuntimeConfig::resolve(flags, lookup, Path::new("/home/me"))
     }
 
     #[test]
-    fn max_running_defaults_to_eight_and_reads_the_environment() {
-        assert_eq!(config().max_running, 8);
-        assert_eq!(
-            config()
-                .with_max_running_from(Some(" 3 "))
-                .unwrap()
-                .max_running,
-            3
-        );
+    fn with_nothing_set_the_defaults_apply() {
+        let config = resolve(&Overrides::default(), &[]).unwrap();
+
+        assert_eq!(config.max_running, DEFAULT_MAX_RUNNING);
+        assert_eq!(config.claude_bin, PathBuf::from("claude"));
+        assert!(config.db_path.ends_with("lulu/lulu.db"), "{config:?}");
+    }
+
+    #[test]
+    fn the_environment_names_the_database_the_agent_and_the_limit() {
+        let config = resolve(
+            &Overrides::default(),
+            &[
+                ("LULU_DB", "data/lulu.db"),
+                ("LULU_CLAUDE_BIN", "./bin/claude"),
+                ("LULU_MAX_RUNNING", " 3 "),
+            ],
+        )
+        .unwrap();
+
+        assert_eq!(config.db_path, PathBuf::from("/home/me/data/lulu.db"));
+        assert_eq!(config.claude_bin, PathBuf::from("/home/me/./bin/claude"));
+        assert_eq!(config.max_running, 3);
+    }
+
+    #[test]
+    fn flags_win_over_the_environment_and_empty_variables_count_as_unset() {
+        let flags = Overrides {
+            db_path: Some("/srv/other.db".into()),
+            claude_bin: Some("claude-beta".into()),
+        };
+        let config = resolve(
+            &flags,
+            &[
+                ("LULU_DB", "/srv/lulu.db"),
+                ("LULU_CLAUDE_BIN", "/opt/claude"),
+                ("LULU_MAX_RUNNING", ""),
+            ],
+        )
+        .unwrap();
+
+        assert_eq!(config.db_path, PathBuf::from("/srv/other.db"));
+        assert_eq!(config.claude_bin, PathBuf::from("claude-beta"));
+        assert_eq!(config.max_running, DEFAULT_MAX_RUNNING);
+        let empty = resolve(&Overrides::default(), &[("LULU_CLAUDE_BIN", "")]).unwrap();
+        assert_eq!(empty.claude_bin, PathBuf::from("claude"));
     }
 
     #[test]
     fn a_bad_max_running_is_refused_with_what_was_expected() {
         for bad in ["0", "-1", "many"] {
-            let error = config().with_max_running_from(Some(bad)).unwrap_err();
+            let error = resolve(&Overrides::default(), &[("LULU_MAX_RUNNING", bad)]).unwrap_err();
+            assert_eq!(error.code(), "invalid_setting");
             assert_eq!(
                 error.to_string(),
                 format!("LULU_MAX_RUNNING is `{bad}`, but it must be a whole number of at least 1")

@@ -18,6 +18,6 @@ pub async fn doctor(config: &RuntimeConfig) -> Result<DatabaseReport, RuntimeErr
         .await
         .map_err(|error| RuntimeError::Database {
             path: config.db_path.clone(),
-            message: error.to_string(),
+            source: error,
         })
 }

@@ -16,7 +16,11 @@ pub mod database_file;
 pub mod detach;
 pub mod doctor;
 pub mod error;
+#[cfg(test)]
+mod fake_control;
 pub mod mailbox;
+#[cfg(test)]
+mod mailbox_tests;
 pub mod owner;
 pub mod preflight;
 pub mod processes;

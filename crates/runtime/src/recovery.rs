@@ -11,96 +11,92 @@ use crate::error::RuntimeError;
 use crate::owner::owner_is_gone;
 use crate::processes::ProcessTable;
 
-/// What recovery looks at and acts through.
-pub struct Recovery<'a> {
-    /// The supervisor that records the settlement.
-    pub supervisor: &'a SessionSupervisor,
-    /// The shared database.
-    pub control: &'a dyn ControlStore,
-    /// The process table.
-    pub processes: &'a dyn ProcessTable,
-    /// This host's name.
-    pub host: &'a str,
+/// Settles every live session whose owner is gone: kills the process groups recorded for
+/// its run (checking start times, so a reused pid is never hit), then moves it to
+/// `interrupted` with the reason, through `supervisor`. `control` is the shared database,
+/// `processes` the process table and `host` this host's name. Returns the sessions it
+/// settled.
+///
+/// # Errors
+/// [`RuntimeError::Store`] when the database cannot be read.
+pub async fn recover_orphans(
+    supervisor: &SessionSupervisor,
+    control: &dyn ControlStore,
+    processes: &dyn ProcessTable,
+    host: &str,
+) -> Result<Vec<Session>, RuntimeError> {
+    let me = control.owner();
+    // Sessions first, leases second: an owner stores its lease before any session, so
+    // every owner of a session read here has its lease in the later read. (The other
+    // order took a new owner's first session for an orphan.)
+    let live = control.live_sessions().await?;
+    let leases = control.leases().await?;
+    // Only an owner whose process this host checked is gone: never one on another
+    // host, never one whose lease merely lapsed.
+    let gone: HashSet<OwnerId> = leases
+        .iter()
+        .filter(|lease| lease.owner != me && owner_is_gone(lease, host, processes))
+        .map(|lease| lease.owner)
+        .collect();
+    let mut settled = Vec::new();
+    for owned in live {
+        let lease = owned
+            .owner
+            .and_then(|owner| leases.iter().find(|lease| lease.owner == owner));
+        // No lease row: its owner dropped it on exit, or it was forgotten after its
+        // process was found gone. (An owner stores its lease before stamping any
+        // session and stores it again at every renewal, so a living owner always has
+        // one by the time its session is read here.)
+        let orphaned = match owned.owner {
+            Some(owner) if owner == me => false,
+            Some(owner) => lease.is_none() || gone.contains(&owner),
+            None => true,
+        };
+        if !orphaned {
+            continue;
+        }
+        if let Some(session) = settle(supervisor, control, processes, &owned.session, lease).await?
+        {
+            settled.push(session);
+        }
+    }
+    for owner in gone {
+        control.forget_owner(owner).await?;
+    }
+    Ok(settled)
 }
 
-impl Recovery<'_> {
-    /// Settles every live session whose owner is gone: kills the process groups recorded
-    /// for its run (checking start times, so a reused pid is never hit), then moves it to
-    /// `interrupted` with the reason. Returns the sessions it settled.
-    ///
-    /// # Errors
-    /// [`RuntimeError::Store`] when the database cannot be read.
-    pub async fn run(&self) -> Result<Vec<Session>, RuntimeError> {
-        let me = self.control.owner();
-        // Sessions first, leases second: an owner stores its lease before any session, so
-        // every owner of a session read here has its lease in the later read. (The other
-        // order took a new owner's first session for an orphan.)
-        let live = self.control.live_sessions().await?;
-        let leases = self.control.leases().await?;
-        // Only an owner whose process this host checked is gone: never one on another
-        // host, never one whose lease merely lapsed.
-        let gone: HashSet<OwnerId> = leases
-            .iter()
-            .filter(|lease| lease.owner != me && owner_is_gone(lease, self.host, self.processes))
-            .map(|lease| lease.owner)
-            .collect();
-        let mut settled = Vec::new();
-        for owned in live {
-            let lease = owned
-                .owner
-                .and_then(|owner| leases.iter().find(|lease| lease.owner == owner));
-            // No lease row: its owner dropped it on exit, or it was forgotten after its
-            // process was found gone. (An owner stores its lease before stamping any
-            // session and stores it again at every renewal, so a living owner always has
-            // one by the time its session is read here.)
-            let orphaned = match owned.owner {
-                Some(owner) if owner == me => false,
-                Some(owner) => lease.is_none() || gone.contains(&owner),
-                None => true,
-            };
-            if !orphaned {
-                continue;
-            }
-            if let Some(session) = self.settle(&owned.session, lease).await? {
-                settled.push(session);
-            }
-        }
-        for owner in gone {
-            self.control.forget_owner(owner).await?;
-        }
-        Ok(settled)
+async fn settle(
+    supervisor: &SessionSupervisor,
+    control: &dyn ControlStore,
+    processes: &dyn ProcessTable,
+    session: &Session,
+    lease: Option<&OwnerLease>,
+) -> Result<Option<Session>, RuntimeError> {
+    let mut killed = 0;
+    if let Some(run_id) = session.active_run_id {
+        let mut doomed = control.recorded_processes(run_id).await?;
+        doomed.extend(processes.marked(run_id));
+        killed = processes.kill_groups(&doomed);
     }
-
-    async fn settle(
-        &self,
-        session: &Session,
-        lease: Option<&OwnerLease>,
-    ) -> Result<Option<Session>, RuntimeError> {
-        let mut killed = 0;
-        if let Some(run_id) = session.active_run_id {
-            let mut doomed = self.control.recorded_processes(run_id).await?;
-            doomed.extend(self.processes.marked(run_id));
-            killed = self.processes.kill_groups(&doomed);
+    let owner = lease.map_or_else(
+        || "its owner is gone".to_owned(),
+        |lease| format!("its owner (lulu pid {} on {}) died", lease.pid, lease.host),
+    );
+    let reason = if killed == 0 {
+        format!("{owner}; no agent process was left running")
+    } else {
+        format!("{owner}; its agent processes were stopped")
+    };
+    match supervisor.recover(session.id, reason).await {
+        Ok(recovered) => {
+            info!(session_id = %session.id, killed, "recovered a session whose owner died");
+            Ok(Some(recovered))
         }
-        let owner = lease.map_or_else(
-            || "its owner is gone".to_owned(),
-            |lease| format!("its owner (lulu pid {} on {}) died", lease.pid, lease.host),
-        );
-        let reason = if killed == 0 {
-            format!("{owner}; no agent process was left running")
-        } else {
-            format!("{owner}; its agent processes were stopped")
-        };
-        match self.supervisor.recover(session.id, reason).await {
-            Ok(recovered) => {
-                info!(session_id = %session.id, killed, "recovered a session whose owner died");
-                Ok(Some(recovered))
-            }
-            Err(SupervisorError::OperationInProgress(_)) => Ok(None),
-            Err(error) => {
-                warn!(session_id = %session.id, %error, "could not recover session");
-                Err(error.into())
-            }
+        Err(SupervisorError::OperationInProgress(_)) => Ok(None),
+        Err(error) => {
+            warn!(session_id = %session.id, %error, "could not recover session");
+            Err(error.into())
         }
     }
 }
@@ -193,7 +189,7 @@ mod tests {
         processes.mark(run_id(1), 530, 80);
 
         let mut control = MockControlStore::new();
-        // Sessions must be read before leases (see `Recovery::run`).
+        // Sessions must be read before leases (see `recover_orphans`).
         let mut order = mockall::Sequence::new();
         control.expect_owner().return_const(me);
         let (orphan_clone, healthy_clone) = (orphan.clone(), healthy.clone());
@@ -231,13 +227,9 @@ mod tests {
 
         let supervisor = supervisor_over(&store);
 
-        let recovery = Recovery {
-            supervisor: &supervisor,
-            control: &control,
-            processes: &processes,
-            host: "here",
-        };
-        let settled = recovery.run().await.unwrap();
+        let settled = recover_orphans(&supervisor, &control, &processes, "here")
+            .await
+            .unwrap();
 
         assert_eq!(settled.len(), 1);
         assert_eq!(settled[0].id, orphan.id);
@@ -294,14 +286,13 @@ mod tests {
         // No kill, no settlement, no forgetting: any other call fails the test.
 
         let supervisor = supervisor_over(&store);
-        let recovery = Recovery {
-            supervisor: &supervisor,
-            control: &control,
-            processes: &processes,
-            host: "here",
-        };
 
-        assert_eq!(recovery.run().await.unwrap(), Vec::new());
+        assert_eq!(
+            recover_orphans(&supervisor, &control, &processes, "here")
+                .await
+                .unwrap(),
+            Vec::new()
+        );
         assert!(processes.killed().is_empty());
         for id in [remote.id, busy.id] {
             let session = store.session(id).await.unwrap().unwrap();

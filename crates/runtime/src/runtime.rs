@@ -23,7 +23,7 @@ use crate::error::RuntimeError;
 use crate::mailbox;
 use crate::owner::{FrozenOwner, OwnerIdentity};
 use crate::processes::ProcessTable;
-use crate::recovery::Recovery;
+use crate::recovery::recover_orphans;
 
 /// The adapters a runtime is made of.
 pub struct RuntimeParts {
@@ -110,13 +110,12 @@ impl Runtime {
     /// # Errors
     /// [`RuntimeError::Store`] when the database cannot be read.
     pub async fn recover(&self) -> Result<Vec<Session>, RuntimeError> {
-        let settled = Recovery {
-            supervisor: &self.parts.supervisor,
-            control: self.parts.control.as_ref(),
-            processes: self.parts.processes.as_ref(),
-            host: &self.parts.identity.host,
-        }
-        .run()
+        let settled = recover_orphans(
+            &self.parts.supervisor,
+            self.parts.control.as_ref(),
+            self.parts.processes.as_ref(),
+            &self.parts.identity.host,
+        )
         .await?;
         self.recovered
             .lock()

@@ -28,7 +28,7 @@ pub async fn open(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
         .await
         .map_err(|error| RuntimeError::Database {
             path: config.db_path.clone(),
-            message: error.to_string(),
+            source: error,
         })?;
     let store = Arc::new(store);
     // Kept concrete for the file check, which is the SQLite store's own.

@@ -11,9 +11,9 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use clap::CommandFactory as _;
 
+use lulu_runtime::config::Overrides;
 use lulu_runtime::{Runtime, RuntimeConfig};
 
 use crate::args::{Cli, Command, Shell};
@@ -28,15 +28,11 @@ pub struct Context {
 impl Context {
     /// Resolves the configuration from the parsed flags and the environment.
     pub fn resolve(cli: &Cli) -> anyhow::Result<Self> {
-        let cwd = std::env::current_dir().context("cannot read the current directory")?;
-        let db_path = match &cli.db {
-            Some(path) => lulu_runtime::config::absolute(path, &cwd),
-            None => lulu_runtime::default_db_path()?,
+        let flags = Overrides {
+            db_path: cli.db.clone(),
+            claude_bin: cli.claude_bin.clone(),
         };
-        let max_running = std::env::var("LULU_MAX_RUNNING").ok();
-        let claude_bin = lulu_runtime::config::claude_bin(&cli.claude_bin, &cwd);
-        let config = RuntimeConfig::new(db_path, claude_bin)
-            .with_max_running_from(max_running.as_deref())?;
+        let config = RuntimeConfig::from_env_overlaid(&flags)?;
         Ok(Self { config })
     }
 

@@ -40,6 +40,17 @@ pub enum StoreError {
         /// Details.
         message: String,
     },
+    /// SQLite met damage in the database file (a page that does not read as it should);
+    /// nothing was changed.
+    #[error(
+        "the database {path} is damaged ({problem}): restore a backup or use another database file"
+    )]
+    Damaged {
+        /// The file.
+        path: String,
+        /// What SQLite reported.
+        problem: String,
+    },
     /// The referenced session or run does not exist.
     #[error("{what} was not found in the database")]
     NotFound {

@@ -11,7 +11,7 @@ use crate::session::SessionStatus;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SupervisorError {
     /// No such session.
-    #[error("session {0} was not found: check the id with `lulu list`")]
+    #[error("session {0} was not found")]
     NotFound(SessionId),
     /// Another lifecycle operation on this session is in flight.
     #[error("another operation on session {0} is in progress; try again when it has finished")]
