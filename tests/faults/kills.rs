@@ -87,10 +87,17 @@ fn kill_foreground_owner(world: &World, args: &[&str], delay: Duration) -> u64 {
 /// before or after it reported the session.
 fn kill_detached_owner(world: &World, args: &[&str], delay: Duration) -> u64 {
     let began = Instant::now();
-    let starter = world.spawn(args);
+    let mut starter = world.spawn(args);
     let owner = loop {
         if let Some(owner) = world.detached_owners().first() {
-            break *owner;
+            break Some(*owner);
+        }
+        // The starter returns once its owner reported; an owner gone by then finished its
+        // (quick) run between two looks: there is nothing left to kill.
+        if starter.try_wait().is_ok_and(|status| status.is_some())
+            && world.detached_owners().is_empty()
+        {
+            break None;
         }
         assert!(began.elapsed() < PATIENCE, "no detached owner appeared");
         std::thread::sleep(Duration::from_millis(2));
@@ -99,7 +106,9 @@ fn kill_detached_owner(world: &World, args: &[&str], delay: Duration) -> u64 {
         std::thread::sleep(rest);
     }
     let killed_at = now_ns();
-    kill_and_wait(owner);
+    if let Some(owner) = owner {
+        kill_and_wait(owner);
+    }
     let output = world.finish(starter);
     if !output.status.success() {
         // Killed before it reported: the starter must say so, not hang or stay silent.
