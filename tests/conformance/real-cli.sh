@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Conformance of Lulu with the real Claude Code CLI (2.1.197, from npm), against a loopback
 # stand-in for the API: run, resume, interrupt mid-stream, interrupt mid-tool (the CLI's
-# setsid'd Bash tool must die), and recovery after its owner is SIGKILLed.
+# setsid'd Bash tool must die), and recovery after the daemon that owns a run is SIGKILLed
+# mid-tool.
 # Needs: node + npm (the npm registry for the install), python3, the built `lulu`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -76,13 +77,15 @@ check "the tool is gone" wait_for 5 no_tool
 
 crash=$("$lulu" run --detach --allowed-tools Bash "TOOLAPI crash the owner")
 wait_for 30 tool_runs
-owner=$(pgrep -f "own-detached.*crash the owner")
+# The daemon owns the run: SIGKILL it mid-tool.
+owner=$("$lulu" daemon status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['pid'])")
 kill -KILL "$owner"
 wait_for 5 bash -c "! ps -o stat= -p $owner | grep -qv Z"
 "$lulu" list > /dev/null 2>&1
 check "the next command recovers the dead owner's session" is_status "$crash" interrupted
 check "the reason names the dead owner" bash -c "'$lulu' show '$crash' --json | grep -q 'died'"
 check "nothing of its tree survives" wait_for 5 no_tool
+"$lulu" daemon stop > /dev/null 2>&1
 
 echo "real-cli: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -83,16 +83,16 @@ fn kill_foreground_owner(world: &World, args: &[&str], delay: Duration) -> u64 {
     killed_at
 }
 
-/// `lulu run --detach` starts an owner: kill that owner `delay` after the start, be it
-/// before or after it reported the session.
+/// `lulu run --detach` starts the daemon, which owns the run: kill the daemon `delay`
+/// after the start, be it before or after it reported the session.
 fn kill_detached_owner(world: &World, args: &[&str], delay: Duration) -> u64 {
     let began = Instant::now();
     let starter = world.spawn(args);
     let owner = loop {
-        if let Some(owner) = world.detached_owners().first() {
+        if let Some(owner) = world.daemons().first() {
             break *owner;
         }
-        assert!(began.elapsed() < PATIENCE, "no detached owner appeared");
+        assert!(began.elapsed() < PATIENCE, "no daemon appeared");
         std::thread::sleep(Duration::from_millis(2));
     };
     if let Some(rest) = delay.checked_sub(began.elapsed()) {

@@ -4,6 +4,7 @@
 //! reap the detached owners it starts; see `harness`.
 
 mod cross_process;
+mod daemon;
 mod database_file;
 mod doctor;
 mod full_disk;

@@ -80,8 +80,19 @@ pub enum RuntimeError {
         state: &'static str,
     },
     /// A detached owner could not be started.
-    #[error("could not start a background lulu process: {0}")]
-    Detach(String),
+    /// The daemon could not be reached, started, or understood.
+    #[error("Lulu daemon: {0}")]
+    Daemon(String),
+    /// The daemon speaks another protocol version than this client.
+    #[error("the Lulu daemon on {} speaks protocol {} (Lulu {}), this client protocol {} (Lulu {}); restart the daemon to use this version", socket.display(), theirs.protocol, theirs.lulu, ours.protocol, ours.lulu)]
+    DaemonVersion {
+        /// The daemon's socket.
+        socket: PathBuf,
+        /// The daemon's hello.
+        theirs: crate::protocol::Hello,
+        /// This client's hello.
+        ours: crate::protocol::Hello,
+    },
 }
 
 impl RuntimeError {
@@ -99,7 +110,8 @@ impl RuntimeError {
             Self::Refused { code, .. } => code,
             Self::NoAnswer { .. } => "no_answer",
             Self::OwnerStopped { .. } => "owner_stopped",
-            Self::Detach(_) => "detach",
+            Self::Daemon(_) => "daemon",
+            Self::DaemonVersion { .. } => "daemon_version",
         }
     }
 }

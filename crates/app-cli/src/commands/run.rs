@@ -1,7 +1,6 @@
 //! `lulu run` and `lulu resume`: in the foreground (stream until the run settles, Ctrl-C
-//! interrupts) or detached (a background owner; print the id and return).
+//! interrupts) or detached (the daemon owns the run; print the id and return).
 
-use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,7 +15,7 @@ use lulu_domain::{
     AgentOptions, FailureKind, Prompt, RunOutcome, Session, SessionSpec, SessionStatus,
     SessionTitle, WorkingDir,
 };
-use lulu_runtime::detach::{self, DetachedRequest};
+use lulu_runtime::protocol::Request;
 use lulu_runtime::{Runtime, RuntimeError};
 
 use super::follow::{print_entries, print_stored, Format};
@@ -32,7 +31,7 @@ pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
     let spec = session_spec(&args)?;
     check_launch(context, &spec.cwd)?;
     if args.detach {
-        return detached(context, &start_request(spec));
+        return detached(context, &start_request(spec)).await;
     }
     let runtime = context.open().await?;
     runtime.serve().await?;
@@ -49,11 +48,11 @@ pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitC
     let id = runtime.resolve(&args.id).await?;
     check_launch(context, &runtime.session(id).await?.cwd)?;
     if args.detach {
-        let request = DetachedRequest::Resume {
+        let request = Request::Resume {
             id,
             prompt: prompt.into(),
         };
-        return detached(context, &request);
+        return detached(context, &request).await;
     }
     runtime.serve().await?;
     let updates = runtime.subscribe();
@@ -86,74 +85,11 @@ async fn follow_new_run(
     foreground(runtime, &mut updates, session).await
 }
 
-/// The hidden `own-detached`: own one run in the background until it settles.
-pub async fn own_detached(context: &Context) -> anyhow::Result<ExitCode> {
-    detach::leave_terminal()?;
-    let outcome = match detach::read_request(std::io::stdin().lock()) {
-        Ok(request) => own(context, request).await,
-        Err(error) => Err(error.into()),
-    };
-    let mut stdout = std::io::stdout().lock();
-    match outcome {
-        Err(error) => {
-            let _ = writeln!(stdout, "error {error:#}");
-            Ok(ExitCode::from(exit::FAILED))
-        }
-        Ok((runtime, session)) => {
-            let _ = writeln!(stdout, "ok {}", session.id);
-            let _ = stdout.flush();
-            drop(stdout);
-            tokio::select! {
-                settled = runtime.wait_until_settled(session.id) => {
-                    if let Err(error) = settled {
-                        tracing::error!(%error, "lost track of the detached session");
-                    }
-                }
-                () = termination() => tracing::info!("asked to stop; interrupting the detached session"),
-            }
-            runtime.shutdown().await;
-            // The runtime logged why at error level, beside the database.
-            let lost = runtime.database_lost().is_some();
-            Ok(ExitCode::from(if lost { exit::FAILED } else { exit::OK }))
-        }
-    }
-}
-
-async fn own(
-    context: &Context,
-    request: DetachedRequest,
-) -> anyhow::Result<(Arc<Runtime>, Session)> {
-    let runtime = context.open().await?;
-    runtime.serve().await?;
-    let session = match request {
-        DetachedRequest::Start {
-            title,
-            cwd,
-            prompt,
-            options,
-        } => {
-            runtime
-                .start(spec(title.as_deref(), cwd, prompt, options)?)
-                .await
-        }
-        DetachedRequest::Resume { id, prompt } => runtime.resume(id, Prompt::parse(prompt)?).await,
-    };
-    match session {
-        Ok(session) => Ok((runtime, session)),
-        Err(error) => {
-            runtime.shutdown().await;
-            Err(error.into())
-        }
-    }
-}
-
-fn detached(context: &Context, request: &DetachedRequest) -> anyhow::Result<ExitCode> {
-    let lulu = std::env::current_exe()
-        .context("cannot find the lulu executable to run in the background")?;
-    let env = context.detached_env();
-    let log = detach::owner_log_path(&context.config.db_path);
-    let id = detach::spawn_owner(&lulu, request, &env, &log)?;
-    println!("{id}");
+/// Has the daemon start (or resume) the session, prints its id and returns.
+async fn detached(context: &Context, request: &Request) -> anyhow::Result<ExitCode> {
+    let mut daemon = context.daemon().await?;
+    let session = daemon.session(request).await?;
+    println!("{}", session.id);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -177,9 +113,9 @@ fn session_spec(args: &RunArgs) -> anyhow::Result<SessionSpec> {
     )
 }
 
-/// What a detached owner is asked to start for `spec`.
-fn start_request(spec: SessionSpec) -> DetachedRequest {
-    DetachedRequest::Start {
+/// What the daemon is asked to start for `spec`.
+fn start_request(spec: SessionSpec) -> Request {
+    Request::Start {
         title: spec.title.map(String::from),
         cwd: spec.cwd.into(),
         prompt: spec.prompt.into(),
