@@ -296,3 +296,54 @@ fn a_long_database_path_gets_a_short_socket() {
     assert!(stopped.status.success(), "{stopped:?}");
     assert!(!std::path::Path::new(socket).exists());
 }
+
+#[test]
+fn a_peer_of_another_uid_is_refused_on_both_sides_of_the_socket() {
+    let sandbox = Sandbox::new();
+    let id = sandbox.detach("SLOW 600");
+    sandbox.wait_for_agent(&id);
+    let socket = socket_of(&sandbox);
+    // Let another user reach the socket at all (the daemon makes it its user's only).
+    let dir = sandbox.db.parent().expect("the sandbox dir");
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+
+    let nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
+    let output = sandbox.run_command(sandbox.wrapped(&nobody, &["daemon", "status"]));
+
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("belongs to another user"), "{stderr}");
+    wait_until("the daemon logs the refusal", || {
+        sandbox
+            .owners_log_tail()
+            .contains("refused a client of another user")
+    });
+    assert_eq!(sandbox.show(&id)["status"], "running");
+    sandbox.ok(&["interrupt", &id]);
+    sandbox.assert_nothing_left();
+}
+
+#[test]
+fn a_detached_run_whose_daemon_cannot_start_fails_clearly_and_stores_nothing() {
+    let sandbox = Sandbox::new();
+    // A directory where the database should be: the daemon cannot open it.
+    let db = sandbox.work.join("not-a-database");
+    std::fs::create_dir_all(&db).unwrap();
+    let db = db.to_str().expect("UTF-8");
+
+    let output = sandbox.run(&["--db", db, "run", "--detach", "SAY hi"]);
+
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("daemon could not start") && stderr.contains("daemon.log"),
+        "{stderr}"
+    );
+    assert!(sandbox.daemons().is_empty());
+}

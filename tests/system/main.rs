@@ -1,7 +1,7 @@
 //! Whole-system tests: the real `lulu` binary, fake-claude, a temp database, no network.
 //!
 //! A test binary of its own because it makes itself a child subreaper (process-wide) to
-//! reap the detached owners it starts; see `harness`.
+//! reap the daemons it starts; see `harness`.
 
 mod cross_process;
 mod daemon;

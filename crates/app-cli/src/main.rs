@@ -64,7 +64,7 @@ fn init_tracing(verbose: u8, quiet: bool, log: Option<RotatingLog>) {
         (false, _) => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    // A diagnostic that cannot be written (a detached owner's log on a full disk) is
+    // A diagnostic that cannot be written (the daemon's log on a full disk) is
     // dropped: by default the subscriber reports that with `eprintln!`, which panics when
     // stderr fails, and the panic would take the task that logged down with it.
     let subscriber = tracing_subscriber::fmt()

@@ -79,7 +79,6 @@ pub enum RuntimeError {
         /// Its process state in words.
         state: &'static str,
     },
-    /// A detached owner could not be started.
     /// The daemon could not be reached, started, or understood.
     #[error("Lulu daemon: {0}")]
     Daemon(String),

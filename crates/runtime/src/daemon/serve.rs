@@ -57,6 +57,7 @@ pub async fn serve(
         info!(lock = %options.paths.lock.display(), "another daemon serves this database");
         return Ok(DaemonExit::AnotherRuns);
     };
+    raise_descriptor_limit();
     let runtime = Arc::new(crate::open(config).await?);
     for session in runtime.take_recovered() {
         info!(session_id = %session.id, status = %session.status, "recovered a session whose owner died");
@@ -94,6 +95,21 @@ pub async fn serve(
     drop(lock);
     info!("daemon stopped");
     Ok(exit)
+}
+
+/// Raises the soft limit on open descriptors to the hard one: a daemon holds a handful
+/// per run, for every run, and inherited whatever soft limit its starter had.
+fn raise_descriptor_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => {
+            if let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                warn!(%error, soft, hard, "cannot raise the open file limit");
+            }
+        }
+        Ok(_) => {}
+        Err(error) => warn!(%error, "cannot read the open file limit"),
+    }
 }
 
 /// Binds the socket at `path` with mode 0600, replacing a socket a dead daemon left
