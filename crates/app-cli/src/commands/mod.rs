@@ -18,6 +18,7 @@ use clap::CommandFactory as _;
 use lulu_runtime::client::{self, DaemonClient, DaemonStarter};
 use lulu_runtime::daemon::log::{RotatingLog, DEFAULT_LOG_LIMIT};
 use lulu_runtime::daemon::DaemonPaths;
+use lulu_runtime::protocol::{Request, Response};
 use lulu_runtime::{Runtime, RuntimeConfig, RuntimeError};
 
 use crate::args::{Cli, Command, Shell};
@@ -89,15 +90,26 @@ impl Context {
 
     /// The database's daemon, started if none answers.
     pub async fn daemon(&self) -> anyhow::Result<DaemonClient> {
-        let starter = DaemonStarter {
+        client::connect_or_start(&self.paths(), &self.starter()?)
+            .await
+            .map_err(with_hint)
+    }
+
+    /// Has the database's daemon (started if none answers) carry out `request`; a
+    /// daemon on its way out hands it to the next.
+    pub async fn ask_daemon(&self, request: &Request) -> anyhow::Result<Response> {
+        client::request_starting(&self.paths(), &self.starter()?, request)
+            .await
+            .map_err(with_hint)
+    }
+
+    fn starter(&self) -> anyhow::Result<DaemonStarter> {
+        Ok(DaemonStarter {
             program: std::env::current_exe()
                 .context("cannot find the lulu executable to start the daemon with")?,
             env: self.daemon_env(),
             deadline: DAEMON_START_DEADLINE,
-        };
-        client::connect_or_start(&self.paths(), &starter)
-            .await
-            .map_err(with_hint)
+        })
     }
 
     /// The environment a daemon started from here needs to agree with this process.

@@ -15,7 +15,7 @@ use lulu_domain::{
     AgentOptions, FailureKind, Prompt, RunOutcome, Session, SessionSpec, SessionStatus,
     SessionTitle, WorkingDir,
 };
-use lulu_runtime::protocol::Request;
+use lulu_runtime::protocol::{Request, Response};
 use lulu_runtime::{Runtime, RuntimeError};
 
 use super::follow::{print_entries, print_stored, Format};
@@ -87,10 +87,13 @@ async fn follow_new_run(
 
 /// Has the daemon start (or resume) the session, prints its id and returns.
 async fn detached(context: &Context, request: &Request) -> anyhow::Result<ExitCode> {
-    let mut daemon = context.daemon().await?;
-    let session = daemon.session(request).await?;
-    println!("{}", session.id);
-    Ok(ExitCode::SUCCESS)
+    match context.ask_daemon(request).await? {
+        Response::Session { session } => {
+            println!("{}", session.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        other => anyhow::bail!("the daemon answered something unexpected: {other:?}"),
+    }
 }
 
 /// The session `lulu run` asks for, every part of it checked.

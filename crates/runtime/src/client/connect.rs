@@ -160,6 +160,31 @@ pub async fn connect_or_start(
     }
 }
 
+/// Sends `request` to the daemon of `paths`, starting one if none answers. A daemon
+/// that refuses it because it is stopping (idle, or asked to) did not carry it out:
+/// the request goes to the next daemon, up to the starter's deadline.
+///
+/// # Errors
+/// As [`connect_or_start`] and [`DaemonClient::request`].
+pub async fn request_starting(
+    paths: &DaemonPaths,
+    starter: &DaemonStarter,
+    request: &crate::protocol::Request,
+) -> Result<crate::protocol::Response, RuntimeError> {
+    let began = Instant::now();
+    loop {
+        let mut client = connect_or_start(paths, starter).await?;
+        match client.request(request).await {
+            Err(RuntimeError::Refused { code, .. })
+                if code == "daemon_stopping" && began.elapsed() < starter.deadline =>
+            {
+                client.closed().await;
+            }
+            answered => return answered,
+        }
+    }
+}
+
 /// Starts `<lulu> daemon --background`, its output appended to the daemon log.
 fn start(paths: &DaemonPaths, starter: &DaemonStarter) -> Result<Child, RuntimeError> {
     let log = OpenOptions::new()
@@ -201,4 +226,67 @@ fn last_line(log: &std::path::Path) -> String {
         .and_then(|text| text.lines().last().map(str::to_owned))
         .map(|line| format!(": {line}"))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::AsyncWriteExt as _;
+    use tokio::net::UnixListener;
+
+    use super::*;
+    use crate::protocol::{Request, Response};
+
+    /// Plays a daemon for one connection: greets, reads one request, answers `answer`.
+    async fn serve_one(listener: &UnixListener, answer: &Response) -> Request {
+        let (stream, _) = listener.accept().await.unwrap();
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let _hello: Hello =
+            serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+        let hello = serde_json::to_string(&Hello::current()).unwrap();
+        write
+            .write_all(format!("{hello}\n").as_bytes())
+            .await
+            .unwrap();
+        let request = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+        let answer = serde_json::to_string(answer).unwrap();
+        write
+            .write_all(format!("{answer}\n").as_bytes())
+            .await
+            .unwrap();
+        request
+    }
+
+    #[tokio::test]
+    async fn a_request_refused_by_a_stopping_daemon_goes_to_the_next_one() {
+        let dir = std::env::temp_dir().join(format!("lulu-client-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let paths = DaemonPaths::new(&dir.join("lulu.db"), None, &dir);
+        let listener = UnixListener::bind(&paths.socket).unwrap();
+        let daemons = tokio::spawn(async move {
+            let stopping = Response::Error {
+                code: "daemon_stopping".into(),
+                message: "stopping".into(),
+            };
+            let first = serve_one(&listener, &stopping).await;
+            let second = serve_one(&listener, &Response::Deleted).await;
+            (first, second)
+        });
+        let starter = DaemonStarter {
+            program: "/nonexistent/lulu".into(),
+            env: Vec::new(),
+            deadline: Duration::from_secs(30),
+        };
+        let request = Request::Delete {
+            id: lulu_domain::testing::session_id(1),
+            force: false,
+        };
+
+        let answered = request_starting(&paths, &starter, &request).await.unwrap();
+
+        assert_eq!(answered, Response::Deleted);
+        let (first, second) = daemons.await.unwrap();
+        assert_eq!((first, second), (request.clone(), request));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

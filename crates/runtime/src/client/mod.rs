@@ -6,7 +6,7 @@ mod connect;
 use tokio::io::{AsyncWriteExt as _, BufReader, Lines};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 
-pub use connect::{connect, connect_or_start, DaemonStarter};
+pub use connect::{connect, connect_or_start, request_starting, DaemonStarter};
 
 use lulu_domain::{Session, SessionId};
 

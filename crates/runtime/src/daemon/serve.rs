@@ -222,7 +222,8 @@ impl Daemon {
                 return;
             }
         };
-        if send(&mut write, &Hello::current()).await.is_err() {
+        // A stopping daemon greets no one: the client takes it as none and starts the next.
+        if self.stopping.is_cancelled() || send(&mut write, &Hello::current()).await.is_err() {
             return;
         }
         if hello.protocol != PROTOCOL_VERSION {
