@@ -71,16 +71,34 @@ impl KillRounds<'_> {
     }
 }
 
-/// A foreground `lulu run` owns its session: kill it `delay` after it starts.
+/// A foreground `lulu run` follows a session the daemon owns: kill the client `delay`
+/// after it starts, then the daemon it started (the owner), once it is up.
 fn kill_foreground_owner(world: &World, args: &[&str], delay: Duration) -> u64 {
     let child = world.spawn(args);
     // The random instant is the point of the test, not a wait for a condition.
     std::thread::sleep(delay);
-    let killed_at = now_ns();
     signal(child.id().cast_signed(), Signal::SIGKILL);
     // Whatever it managed to do; it may even have finished before the kill.
     let _ = world.finish(child);
+    // A daemon it had begun to start finishes starting: wait for it, then kill it.
+    harness::wait_until("no lulu but a serving daemon is left", || {
+        harness::reap_orphans();
+        world.marked().into_iter().all(|pid| {
+            !is_lulu(pid)
+                || (harness::is_daemon(pid) && world.run(&["daemon", "status"]).status.success())
+        })
+    });
+    let killed_at = now_ns();
+    for daemon in world.daemons() {
+        kill_and_wait(daemon);
+    }
     killed_at
+}
+
+/// Whether `pid` runs the `lulu` binary.
+fn is_lulu(pid: i32) -> bool {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .is_ok_and(|exe| exe.file_name().is_some_and(|name| name == "lulu"))
 }
 
 /// `lulu run --detach` starts the daemon, which owns the run: kill the daemon `delay`

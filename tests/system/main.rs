@@ -7,6 +7,7 @@ mod cross_process;
 mod daemon;
 mod database_file;
 mod doctor;
+mod foreground;
 mod full_disk;
 mod harness;
 mod input;

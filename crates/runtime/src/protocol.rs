@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use lulu_domain::{AgentOptions, Session, SessionId};
+use lulu_domain::{AgentOptions, Session, SessionId, SessionStatus, TranscriptEntry};
 
 /// The version of this protocol; a daemon and a client of different versions refuse each other.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -75,6 +75,14 @@ pub enum Request {
         /// Interrupt it first if it is live.
         force: bool,
     },
+    /// Follow a session until it settles: the connection then carries
+    /// [`Response::Event`]s, the last one [`FollowEvent::Settled`].
+    Follow {
+        /// The session.
+        id: SessionId,
+        /// The last transcript `seq` of its active run the client has; `None` for all.
+        after: Option<u64>,
+    },
     /// The daemon's state.
     Status,
     /// Stop the daemon. With live runs only with `force`: they are interrupted (resumably).
@@ -106,12 +114,48 @@ pub enum Response {
         /// How many live runs it interrupts.
         interrupting: usize,
     },
+    /// One event of a followed session.
+    Event {
+        /// The event.
+        event: FollowEvent,
+    },
     /// The request failed.
     Error {
         /// A stable code.
         code: String,
         /// What failed, in words.
         message: String,
+    },
+}
+
+/// What a follower of one session is told, in order: its session whenever it changes
+/// (queued, starting, running: the run has started), its active run's transcript
+/// entries in `seq` order with no gap and no repeat, and at last the settled session.
+#[allow(clippy::large_enum_variant)] // one per line on the socket, never stored in bulk
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum FollowEvent {
+    /// The session changed.
+    Session {
+        /// Its new value.
+        session: Session,
+    },
+    /// New transcript entries of its active run.
+    Entries {
+        /// The entries, in `seq` order.
+        entries: Vec<TranscriptEntry>,
+    },
+    /// The run ended but its end cannot be stored yet (a full disk); it is retried.
+    EndNotStored {
+        /// The status it will have.
+        status: SessionStatus,
+        /// Why it cannot be stored.
+        reason: String,
+    },
+    /// The session settled; the last event.
+    Settled {
+        /// Its final value.
+        session: Session,
     },
 }
 

@@ -90,6 +90,15 @@ impl Runtime {
         self.database_file.set_check(check);
     }
 
+    /// Checks the database file now: an error if it was deleted or replaced (for a
+    /// process that reads the database without serving, such as a daemon's follower).
+    pub fn check_database_file(&self) -> Option<RuntimeError> {
+        self.database_file
+            .check_now()
+            .cloned()
+            .map(RuntimeError::Store)
+    }
+
     /// Why this process stopped using its database, if its file was deleted or replaced.
     pub fn database_lost(&self) -> Option<RuntimeError> {
         self.database_file.lost().cloned().map(RuntimeError::Store)

@@ -3,6 +3,7 @@
 mod daemon;
 mod doctor;
 mod follow;
+mod foreground;
 mod inspect;
 mod interrupt;
 mod remove;

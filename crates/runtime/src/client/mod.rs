@@ -11,7 +11,7 @@ pub use connect::{connect, connect_or_start, request_starting, DaemonStarter};
 use lulu_domain::{Session, SessionId};
 
 use crate::error::RuntimeError;
-use crate::protocol::{DaemonStatus, Hello, Request, Response};
+use crate::protocol::{DaemonStatus, FollowEvent, Hello, Request, Response};
 
 /// A connection to a database's daemon, hellos exchanged.
 pub struct DaemonClient {
@@ -80,6 +80,33 @@ impl DaemonClient {
         match self.request(&Request::Shutdown { force }).await? {
             Response::ShuttingDown { interrupting } => Ok(interrupting),
             other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Asks to follow session `id` (entries after `after` of its active run); read the
+    /// events with [`next_event`](Self::next_event).
+    ///
+    /// # Errors
+    /// [`RuntimeError::Daemon`] when the request cannot be sent.
+    pub async fn follow(&mut self, id: SessionId, after: Option<u64>) -> Result<(), RuntimeError> {
+        send(&mut self.write, &Request::Follow { id, after }).await
+    }
+
+    /// The next event of a followed session; `None` once the daemon is gone (it died,
+    /// or stopped: the database then tells how the session ended).
+    ///
+    /// # Errors
+    /// The daemon's refusal (an unknown session, say), or an answer not understood.
+    pub async fn next_event(&mut self) -> Result<Option<FollowEvent>, RuntimeError> {
+        match receive::<Response>(&mut self.lines).await {
+            Ok(Response::Event { event }) => Ok(Some(event)),
+            Ok(Response::Error { code, message }) => Err(RuntimeError::Refused { code, message }),
+            Ok(other) => Err(unexpected(&other)),
+            Err(RuntimeError::Daemon(reason)) => {
+                tracing::info!(%reason, "the followed daemon is gone");
+                Ok(None)
+            }
+            Err(error) => Err(error),
         }
     }
 

@@ -68,6 +68,27 @@ impl Write for RotatingLog {
     }
 }
 
+/// The last warning or error the log at `path` holds about `session` (its id appears in
+/// the line), from the log's last 256 KiB: what a client tells its user when the
+/// daemon could not do all it should for the session (store every line, say).
+pub fn last_problem(path: &Path, session: &str) -> Option<String> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    const TAIL: u64 = 256 * 1024;
+    let mut file = File::open(path).ok()?;
+    let length = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(length.saturating_sub(TAIL)))
+        .ok()?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).ok()?;
+    String::from_utf8_lossy(&tail)
+        .lines()
+        .rev()
+        .find(|line| {
+            line.contains(session) && (line.contains(" WARN ") || line.contains(" ERROR "))
+        })
+        .map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +113,26 @@ mod tests {
             "{current}"
         );
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_last_problem_of_a_session_is_found_in_the_log() {
+        let dir = std::env::temp_dir().join(format!("lulu-log-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("lulu.db.daemon.log");
+        std::fs::write(
+            &path,
+            "t  WARN run{session_id=aaaa}: first\nt  INFO run{session_id=aaaa}: fine\n\
+             t ERROR run{session_id=aaaa}: disk is full\nt ERROR run{session_id=bbbb}: other\n",
+        )
+        .unwrap();
+
+        assert_eq!(
+            last_problem(&path, "aaaa").as_deref(),
+            Some("t ERROR run{session_id=aaaa}: disk is full")
+        );
+        assert_eq!(last_problem(&path, "cccc"), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -54,6 +54,11 @@ impl Daemon {
                 runtime.delete(id, force).await?;
                 Response::Deleted
             }
+            Request::Follow { id, .. } => {
+                return Err(RuntimeError::Daemon(format!(
+                    "following session {id} is a stream, not a request with one answer"
+                )))
+            }
             Request::Status => Response::Status {
                 status: self.status(),
             },

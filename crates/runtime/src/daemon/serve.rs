@@ -57,7 +57,7 @@ pub async fn serve(
         info!(lock = %options.paths.lock.display(), "another daemon serves this database");
         return Ok(DaemonExit::AnotherRuns);
     };
-    raise_descriptor_limit();
+    raise_descriptor_limit()?;
     let runtime = Arc::new(crate::open(config).await?);
     for session in runtime.take_recovered() {
         info!(session_id = %session.id, status = %session.status, "recovered a session whose owner died");
@@ -98,19 +98,32 @@ pub async fn serve(
 }
 
 /// Raises the soft limit on open descriptors to the hard one: a daemon holds a handful
-/// per run, for every run, and inherited whatever soft limit its starter had.
-fn raise_descriptor_limit() {
+/// per run, for every run, and inherited whatever soft limit its starter had. A hard
+/// limit below [`MIN_DESCRIPTORS`] is refused: such a daemon could not even take clients.
+fn raise_descriptor_limit() -> Result<(), RuntimeError> {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    match getrlimit(Resource::RLIMIT_NOFILE) {
-        Ok((soft, hard)) if soft < hard => {
-            if let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
-                warn!(%error, soft, hard, "cannot raise the open file limit");
-            }
+    let (soft, hard) = match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok(limits) => limits,
+        Err(error) => {
+            warn!(%error, "cannot read the open file limit");
+            return Ok(());
         }
-        Ok(_) => {}
-        Err(error) => warn!(%error, "cannot read the open file limit"),
+    };
+    if hard < MIN_DESCRIPTORS {
+        return Err(RuntimeError::Daemon(format!(
+            "the open file limit ({hard}) is too low for the daemon, which needs at least {MIN_DESCRIPTORS}"
+        )));
     }
+    if soft < hard {
+        if let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            warn!(%error, soft, hard, "cannot raise the open file limit");
+        }
+    }
+    Ok(())
 }
+
+/// The fewest open descriptors a daemon starts with.
+const MIN_DESCRIPTORS: u64 = 64;
 
 /// Binds the socket at `path` with mode 0600, replacing a socket a dead daemon left
 /// (the caller holds the lock, so no live daemon listens on it).
@@ -239,6 +252,14 @@ impl Daemon {
         }
         while let Ok(Some(line)) = lines.next_line().await {
             let response = match serde_json::from_str::<Request>(&line) {
+                // A stream, not one answer; it holds no gate (it ends when its session
+                // settles, which a stopping daemon brings about).
+                Ok(Request::Follow { id, after }) => {
+                    if self.follow(id, after, &mut write).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 Ok(request) => self.handle(request).await,
                 Err(error) => bad_request(&error),
             };
@@ -257,7 +278,7 @@ fn bad_request(error: &serde_json::Error) -> Response {
 }
 
 /// Writes `message` as one JSON line.
-async fn send(
+pub(super) async fn send(
     write: &mut tokio::net::unix::OwnedWriteHalf,
     message: &impl serde::Serialize,
 ) -> std::io::Result<()> {
