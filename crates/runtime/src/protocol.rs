@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use lulu_domain::{AgentOptions, Session, SessionId, SessionStatus, TranscriptEntry};
+use lulu_domain::{AgentOptions, RunId, Session, SessionId, SessionStatus, TranscriptEntry};
 
 /// The version of this protocol; a daemon and a client of different versions refuse each other.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -83,6 +83,9 @@ pub enum Request {
         /// The last transcript `seq` of its active run the client has; `None` for all.
         after: Option<u64>,
     },
+    /// Watch every change the daemon makes to any session: the connection then carries
+    /// [`Response::Change`]s until the client or the daemon goes.
+    Watch,
     /// The daemon's state.
     Status,
     /// Stop the daemon. With live runs only with `force`: they are interrupted (resumably).
@@ -118,6 +121,11 @@ pub enum Response {
     Event {
         /// The event.
         event: FollowEvent,
+    },
+    /// One change a watcher is told of.
+    Change {
+        /// The change.
+        change: Change,
     },
     /// The request failed.
     Error {
@@ -157,6 +165,34 @@ pub enum FollowEvent {
         /// Its final value.
         session: Session,
     },
+}
+
+/// A change to some session, pushed to watchers as the daemon makes it.
+#[allow(clippy::large_enum_variant)] // one per line on the socket, never stored in bulk
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// A session was created or changed; its new value.
+    Session {
+        /// The session.
+        session: Session,
+    },
+    /// A session was deleted.
+    Deleted {
+        /// The session.
+        id: SessionId,
+    },
+    /// A session's transcript grew.
+    Transcript {
+        /// The session.
+        session_id: SessionId,
+        /// Its run.
+        run_id: RunId,
+        /// The last entry's `seq`.
+        last_seq: u64,
+    },
+    /// The watcher fell behind and changes were dropped: read the sessions again.
+    Resync,
 }
 
 /// What a daemon says about itself.

@@ -9,11 +9,16 @@ use crate::args::RmArgs;
 pub async fn remove(context: &Context, args: &RmArgs) -> anyhow::Result<ExitCode> {
     let runtime = context.open().await?;
     let id = runtime.resolve(&args.id).await?;
-    // A live session's owner is most likely the daemon: it carries the deletion out.
+    // The daemon, when it answers, carries the deletion out (it most likely owns a live
+    // session, and its watchers learn of it).
     let status = runtime.session(id).await?.status;
     let deleted = match context.answering_daemon().await? {
-        Some(mut daemon) if status.is_live() => daemon.delete(id, args.force).await,
-        _ => runtime.delete(id, args.force).await,
+        Some(mut daemon) => match daemon.delete(id, args.force).await {
+            // On its way out it takes no requests: do it here.
+            Err(error) if error.code() == "daemon_stopping" => runtime.delete(id, args.force).await,
+            deleted => deleted,
+        },
+        None => runtime.delete(id, args.force).await,
     };
     deleted.map_err(|error| {
         if error.code() == "still_live" {

@@ -11,7 +11,7 @@ pub use connect::{connect, connect_or_start, request_starting, DaemonStarter};
 use lulu_domain::{Session, SessionId};
 
 use crate::error::RuntimeError;
-use crate::protocol::{DaemonStatus, FollowEvent, Hello, Request, Response};
+use crate::protocol::{Change, DaemonStatus, FollowEvent, Hello, Request, Response};
 
 /// A connection to a database's daemon, hellos exchanged.
 pub struct DaemonClient {
@@ -106,6 +106,29 @@ impl DaemonClient {
                 tracing::info!(%reason, "the followed daemon is gone");
                 Ok(None)
             }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Asks for every change the daemon makes to any session; read them with
+    /// [`next_change`](Self::next_change).
+    ///
+    /// # Errors
+    /// [`RuntimeError::Daemon`] when the request cannot be sent.
+    pub async fn watch(&mut self) -> Result<(), RuntimeError> {
+        send(&mut self.write, &Request::Watch).await
+    }
+
+    /// The next change a watcher is told of; `None` once the daemon is gone.
+    ///
+    /// # Errors
+    /// An answer not understood.
+    pub async fn next_change(&mut self) -> Result<Option<Change>, RuntimeError> {
+        match receive::<Response>(&mut self.lines).await {
+            Ok(Response::Change { change }) => Ok(Some(change)),
+            Ok(Response::Error { code, message }) => Err(RuntimeError::Refused { code, message }),
+            Ok(other) => Err(unexpected(&other)),
+            Err(RuntimeError::Daemon(_)) => Ok(None),
             Err(error) => Err(error),
         }
     }

@@ -1,6 +1,6 @@
-//! The follow stream: one session's changes and transcript, pushed to a client until it
-//! settles, with no gap and no repeat (stored entries first, then live ones; after a lag
-//! the store fills the gap).
+//! The streams: *follow* pushes one session's changes and transcript to a client until
+//! it settles, with no gap and no repeat (stored entries first, then live ones; after a
+//! lag the store fills the gap); *watch* pushes every change to any session.
 
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::sync::broadcast::error::RecvError;
@@ -10,7 +10,7 @@ use lulu_domain::{SessionId, TranscriptEntry};
 
 use super::serve::{send, Daemon};
 use crate::error::RuntimeError;
-use crate::protocol::{FollowEvent, Response};
+use crate::protocol::{Change, FollowEvent, Response};
 
 /// How many stored entries one read takes.
 const PAGE: usize = 500;
@@ -92,6 +92,36 @@ impl Daemon {
                 Err(RecvError::Lagged(_)) => self.catch_up(&mut cursor, write).await?,
                 Err(RecvError::Closed) => return Ok(()),
             }
+        }
+    }
+
+    /// Streams every change this daemon makes to `write` until the client goes; after a
+    /// lag the watcher is told to read the sessions again.
+    pub(super) async fn watch(&self, write: &mut OwnedWriteHalf) -> std::io::Result<()> {
+        let mut updates = self.runtime.subscribe();
+        loop {
+            let change = match updates.recv().await {
+                Ok(SessionUpdate::Session(session)) => Change::Session { session },
+                Ok(SessionUpdate::Deleted(id)) => Change::Deleted { id },
+                Ok(SessionUpdate::Transcript {
+                    session_id,
+                    entries,
+                }) => {
+                    let Some(last) = entries.last() else {
+                        continue;
+                    };
+                    Change::Transcript {
+                        session_id,
+                        run_id: last.run_id,
+                        last_seq: last.seq,
+                    }
+                }
+                // Nothing stored changed.
+                Ok(SessionUpdate::EndNotStored { .. }) => continue,
+                Err(RecvError::Lagged(_)) => Change::Resync,
+                Err(RecvError::Closed) => return Ok(()),
+            };
+            send(write, &Response::Change { change }).await?;
         }
     }
 

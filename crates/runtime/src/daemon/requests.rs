@@ -54,10 +54,10 @@ impl Daemon {
                 runtime.delete(id, force).await?;
                 Response::Deleted
             }
-            Request::Follow { id, .. } => {
-                return Err(RuntimeError::Daemon(format!(
-                    "following session {id} is a stream, not a request with one answer"
-                )))
+            Request::Follow { .. } | Request::Watch => {
+                return Err(RuntimeError::Daemon(
+                    "a stream was asked for as a request with one answer".to_owned(),
+                ))
             }
             Request::Status => Response::Status {
                 status: self.status(),

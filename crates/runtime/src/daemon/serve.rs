@@ -260,6 +260,10 @@ impl Daemon {
                     }
                     continue;
                 }
+                Ok(Request::Watch) => {
+                    let _ = self.watch(&mut write).await;
+                    return;
+                }
                 Ok(request) => self.handle(request).await,
                 Err(error) => bad_request(&error),
             };
