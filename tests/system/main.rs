@@ -17,6 +17,7 @@ mod outside_reader;
 mod owners;
 mod secrets;
 mod terminal;
+mod watch;
 
 /// The fake agent every test runs instead of `claude`.
 pub fn fake_claude() -> &'static str {
