@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Conformance of Lulu with the real Claude Code CLI (2.1.197, from npm), against a loopback
 # stand-in for the API: run, resume, interrupt mid-stream, interrupt mid-tool (the CLI's
-# setsid'd Bash tool must die), and recovery after its owner is SIGKILLed.
+# setsid'd Bash tool must die), and recovery after the daemon that owns a run is SIGKILLed
+# mid-tool.
 # Needs: node + npm (the npm registry for the install), python3, the built `lulu`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,7 +12,11 @@ lulu="$target_dir/debug/lulu"
 [ -x "$lulu" ] || { echo "build lulu first: cargo build --bins"; exit 1; }
 
 cli_dir="$target_dir/real-cli"
-bash tests/conformance/install-real-cli.sh > /dev/null || exit 1
+if [ ! -x "$cli_dir/node_modules/.bin/claude" ]; then
+  mkdir -p "$cli_dir"
+  (cd "$cli_dir" && npm install --no-audit --no-fund --silent @anthropic-ai/claude-code@2.1.197) \
+    || { echo "npm install of @anthropic-ai/claude-code failed"; exit 1; }
+fi
 
 world=$(mktemp -d -t lulu-real-cli-XXXXXX)
 python3 tests/conformance/standin_api.py > "$world/port" 2> "$world/standin.log" &
@@ -60,7 +65,7 @@ slow=$("$lulu" run --detach "SLOWAPI count slowly")
 check "a detached run streams" wait_for 20 is_status "$slow" running
 sleep 1.5
 start=$(date +%s%N); "$lulu" interrupt "$slow" > /dev/null; code=$?; took=$(( ($(date +%s%N) - start) / 1000000 ))
-check "interrupt mid-stream exits 0 well inside the 10 s deadline (${took} ms)" [ $code -eq 0 ] && [ $took -lt 9000 ]
+check "interrupt mid-stream exits 0 in under 1 s (${took} ms)" [ $code -eq 0 ] && [ $took -lt 1000 ]
 check "the session is interrupted" is_status "$slow" interrupted
 check "the partial text and the marker were kept" bash -c "'$lulu' logs '$slow' | grep -q 'Request interrupted by user'"
 
@@ -72,15 +77,15 @@ check "the tool is gone" wait_for 5 no_tool
 
 crash=$("$lulu" run --detach --allowed-tools Bash "TOOLAPI crash the owner")
 wait_for 30 tool_runs
-# The run's owner is its agent's parent (the request reaches the owner on stdin, not argv).
-agent=$(field "$crash" 's["runs"][0]["pid"]')
-owner=$(ps -o ppid= -p "$agent" | tr -d ' ')
+# The daemon owns the run: SIGKILL it mid-tool.
+owner=$("$lulu" daemon status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['pid'])")
 kill -KILL "$owner"
 wait_for 5 bash -c "! ps -o stat= -p $owner | grep -qv Z"
 "$lulu" list > /dev/null 2>&1
 check "the next command recovers the dead owner's session" is_status "$crash" interrupted
 check "the reason names the dead owner" bash -c "'$lulu' show '$crash' --json | grep -q 'died'"
 check "nothing of its tree survives" wait_for 5 no_tool
+"$lulu" daemon stop > /dev/null 2>&1
 
 echo "real-cli: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -45,6 +45,7 @@ pub enum Transcripts {
 pub fn check_invariants(world: &World, transcripts: Transcripts) {
     let sessions = world.list();
     check_transcripts(world, &sessions, transcripts);
+    world.stop_daemon();
     assert_no_process_left(world);
     check_database(world);
 }

@@ -71,44 +71,53 @@ impl KillRounds<'_> {
     }
 }
 
-/// A foreground `lulu run` owns its session: kill it `delay` after it starts.
+/// A foreground `lulu run` follows a session the daemon owns: kill the client `delay`
+/// after it starts, then the daemon it started (the owner), once it is up.
 fn kill_foreground_owner(world: &World, args: &[&str], delay: Duration) -> u64 {
     let child = world.spawn(args);
     // The random instant is the point of the test, not a wait for a condition.
     std::thread::sleep(delay);
-    let killed_at = now_ns();
     signal(child.id().cast_signed(), Signal::SIGKILL);
     // Whatever it managed to do; it may even have finished before the kill.
     let _ = world.finish(child);
+    // A daemon it had begun to start finishes starting: wait for it, then kill it.
+    harness::wait_until("no lulu but a serving daemon is left", || {
+        harness::reap_orphans();
+        world.marked().into_iter().all(|pid| {
+            !is_lulu(pid)
+                || (harness::is_daemon(pid) && world.run(&["daemon", "status"]).status.success())
+        })
+    });
+    let killed_at = now_ns();
+    for daemon in world.daemons() {
+        kill_and_wait(daemon);
+    }
     killed_at
 }
 
-/// `lulu run --detach` starts an owner: kill that owner `delay` after the start, be it
-/// before or after it reported the session.
+/// Whether `pid` runs the `lulu` binary.
+fn is_lulu(pid: i32) -> bool {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .is_ok_and(|exe| exe.file_name().is_some_and(|name| name == "lulu"))
+}
+
+/// `lulu run --detach` starts the daemon, which owns the run: kill the daemon `delay`
+/// after the start, be it before or after it reported the session.
 fn kill_detached_owner(world: &World, args: &[&str], delay: Duration) -> u64 {
     let began = Instant::now();
-    let mut starter = world.spawn(args);
+    let starter = world.spawn(args);
     let owner = loop {
-        if let Some(owner) = world.detached_owners().first() {
-            break Some(*owner);
+        if let Some(owner) = world.daemons().first() {
+            break *owner;
         }
-        // The starter returns once its owner reported; an owner gone by then finished its
-        // (quick) run between two looks: there is nothing left to kill.
-        if starter.try_wait().is_ok_and(|status| status.is_some())
-            && world.detached_owners().is_empty()
-        {
-            break None;
-        }
-        assert!(began.elapsed() < PATIENCE, "no detached owner appeared");
+        assert!(began.elapsed() < PATIENCE, "no daemon appeared");
         std::thread::sleep(Duration::from_millis(2));
     };
     if let Some(rest) = delay.checked_sub(began.elapsed()) {
         std::thread::sleep(rest);
     }
     let killed_at = now_ns();
-    if let Some(owner) = owner {
-        kill_and_wait(owner);
-    }
+    kill_and_wait(owner);
     let output = world.finish(starter);
     if !output.status.success() {
         // Killed before it reported: the starter must say so, not hang or stay silent.

@@ -9,7 +9,7 @@
 //! line the agent emitted is stored or counted as lost.
 //!
 //! A test binary of its own, like `system`: it makes itself a child subreaper
-//! (process-wide) to reap the detached owners and orphaned agents it causes.
+//! (process-wide) to reap the daemons and orphaned agents it causes.
 
 #[path = "../system/harness.rs"]
 #[allow(dead_code)] // the whole-system tests use the rest of it

@@ -208,6 +208,8 @@ fn running_out_of_file_descriptors_fails_cleanly_at_every_point() {
                 .iter()
                 .all(|session| !is_live(&session["status"]))
         });
+        // A daemon started under the limit keeps it: each round starts its own.
+        world.stop_daemon();
         assert_no_process_left(&world);
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -58,12 +58,12 @@ impl World {
         harness::processes_with_env(&format!("{MARKER_VAR}={}", self.marker))
     }
 
-    /// The detached owners (`lulu own-detached`) of this world that are alive.
-    pub fn detached_owners(&self) -> Vec<i32> {
+    /// The daemons (`lulu daemon`) of this world that are alive: the owners of its
+    /// detached runs.
+    pub fn daemons(&self) -> Vec<i32> {
         self.marked()
             .into_iter()
-            .filter(|pid| command_line(*pid).contains("own-detached"))
-            .filter(|pid| !is_zombie(*pid))
+            .filter(|pid| harness::is_daemon(*pid))
             .collect()
     }
 
@@ -106,12 +106,6 @@ impl Drop for World {
     fn drop(&mut self) {
         self.kill_everything();
     }
-}
-
-/// A process's command line, arguments joined by spaces.
-pub fn command_line(pid: i32) -> String {
-    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    String::from_utf8_lossy(&raw).replace('\0', " ")
 }
 
 /// Whether the process has exited and waits to be reaped.

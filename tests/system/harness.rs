@@ -191,7 +191,7 @@ impl Sandbox {
             .env("CLAUDE_CONFIG_DIR", &self.claude_config)
             .env("NO_COLOR", "1")
             .env("FAKE_CLAUDE_TICK_MS", "100")
-            // Detached owners log here (`lulu.db.owners.log`); failures show its tail.
+            // The daemon logs here (`lulu.db.daemon.log`); failures show its tail.
             .env("RUST_LOG", "info")
             .stdin(Stdio::null());
         for (name, value) in &self.extra_env {
@@ -259,9 +259,9 @@ impl Sandbox {
         String::from_utf8(output.stdout).expect("utf-8 output")
     }
 
-    /// The last lines the detached owners logged.
+    /// The last lines the daemon logged.
     pub fn owners_log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.db.with_file_name("lulu.db.owners.log"))
+        let log = std::fs::read_to_string(self.db.with_file_name("lulu.db.daemon.log"))
             .unwrap_or_default();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
@@ -363,8 +363,28 @@ impl Sandbox {
         processes_with_env(&marker)
     }
 
-    /// Waits until no process of this sandbox is left (reaping those that come back to us).
+    /// The daemons of this sandbox that are alive (not zombies).
+    pub fn daemons(&self) -> Vec<i32> {
+        self.processes()
+            .into_iter()
+            .filter(|pid| is_daemon(*pid))
+            .collect()
+    }
+
+    /// Stops this sandbox's daemon, if one runs (refused while it owns live runs).
+    pub fn stop_daemon(&self) {
+        let output = self.run(&["daemon", "stop"]);
+        assert!(
+            output.status.success(),
+            "`lulu daemon stop` failed: {output:?}\ndaemon log (tail):\n{}",
+            self.owners_log_tail()
+        );
+    }
+
+    /// Stops the daemon, then waits until no process of this sandbox is left (reaping
+    /// those that come back to us).
     pub fn assert_nothing_left(&self) {
+        self.stop_daemon();
         let began = Instant::now();
         loop {
             reap_orphans();
@@ -402,15 +422,14 @@ impl Drop for Sandbox {
 
 /// Starts `command` with piped output, remembered as one of this binary's own children.
 fn spawn_piped(mut command: Command) -> Child {
+    // Held across the spawn, so a reaping pass never takes a child not yet remembered.
+    let mut own = own_children().lock().unwrap();
     let child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("lulu starts");
-    own_children()
-        .lock()
-        .unwrap()
-        .insert(child.id().cast_signed());
+    own.insert(child.id().cast_signed());
     child
 }
 
@@ -428,7 +447,8 @@ fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> std::thread::Join
 /// Reaps zombies that were reparented to this process (never our own `Command`s).
 pub fn reap_orphans() {
     let me = std::process::id().cast_signed();
-    let own = own_children().lock().unwrap().clone();
+    // Held for the whole pass: a child spawned meanwhile is remembered before it is seen.
+    let own = own_children().lock().unwrap();
     for pid in all_pids() {
         if own.contains(&pid) {
             continue;
@@ -494,6 +514,17 @@ pub fn describe(pids: &[i32]) -> String {
 /// Whether a process with this pid exists (zombies included).
 pub fn exists(pid: i32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Whether `pid` is a living `lulu daemon`.
+pub fn is_daemon(pid: i32) -> bool {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let args: Vec<&[u8]> = raw.split(|byte| *byte == 0).collect();
+    args.get(1) == Some(&b"daemon".as_slice())
+        && !args
+            .get(2)
+            .is_some_and(|arg| matches!(*arg, b"status" | b"stop" | b"restart"))
+        && stat(pid).is_some_and(|(_, state)| state != 'Z')
 }
 
 /// Polls `condition` until it holds (within [`PATIENCE`]).

@@ -1,11 +1,13 @@
 //! Whole-system tests: the real `lulu` binary, fake-claude, a temp database, no network.
 //!
 //! A test binary of its own because it makes itself a child subreaper (process-wide) to
-//! reap the detached owners it starts; see `harness`.
+//! reap the daemons it starts; see `harness`.
 
 mod cross_process;
+mod daemon;
 mod database_file;
 mod doctor;
+mod foreground;
 mod full_disk;
 mod harness;
 mod input;
@@ -15,6 +17,7 @@ mod outside_reader;
 mod owners;
 mod secrets;
 mod terminal;
+mod watch;
 
 /// The fake agent every test runs instead of `claude`.
 pub fn fake_claude() -> &'static str {

@@ -50,10 +50,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Check the whole database: integrity, row counts, orphaned rows, WAL size.
     Doctor(DoctorArgs),
-    /// Own a detached run (started by `run --detach` / `resume --detach`; the request
-    /// comes as JSON on stdin, see `lulu_runtime::detach`).
-    #[command(hide = true)]
-    OwnDetached,
+    /// Run the daemon that owns this database's runs in the foreground, or manage it.
+    Daemon(DaemonArgs),
 }
 
 /// Options passed through to the agent.
@@ -181,6 +179,41 @@ pub struct DoctorArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `lulu daemon`.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Manage the daemon instead of running it.
+    #[command(subcommand)]
+    pub action: Option<DaemonAction>,
+    /// Started on demand by another `lulu`: leave the terminal and log to the file
+    /// beside the database.
+    #[arg(long, hide = true)]
+    pub background: bool,
+}
+
+/// What `lulu daemon` does to a running daemon.
+#[derive(Debug, Subcommand)]
+pub enum DaemonAction {
+    /// Whether a daemon runs, its process, socket, log and live runs.
+    Status {
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the daemon (refused while it owns live runs, unless --force).
+    Stop {
+        /// Interrupt its live runs (gracefully; they stay resumable) and stop.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Stop the daemon and start a new one (refused while it owns live runs, unless --force).
+    Restart {
+        /// Interrupt its live runs (gracefully; they stay resumable) and restart.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `lulu completions`.

@@ -17,12 +17,18 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
 
+use lulu_runtime::daemon::log::RotatingLog;
+
 use crate::args::Cli;
 use crate::render::style::{paint, DIM, ERROR};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose, cli.quiet);
+    init_tracing(
+        cli.verbose,
+        cli.quiet,
+        commands::background_daemon_log(&cli),
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -55,22 +61,31 @@ fn fail(error: &anyhow::Error) -> ExitCode {
     ExitCode::from(exit::for_error(error))
 }
 
-/// `RUST_LOG` wins; otherwise warnings, `-v` info, `-vv` debug, `-q` errors only.
-fn init_tracing(verbose: u8, quiet: bool) {
+/// `RUST_LOG` wins; otherwise warnings, `-v` info, `-vv` debug, `-q` errors only. A
+/// daemon started on demand logs at info to its rotated log beside the database.
+fn init_tracing(verbose: u8, quiet: bool, log: Option<RotatingLog>) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
+        (false, 0) if log.is_some() => "info",
         (false, 0) => "warn",
         (false, 1) => "info",
         (false, _) => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    // A diagnostic that cannot be written (a detached owner's log on a full disk) is
+    // A diagnostic that cannot be written (the daemon's log on a full disk) is
     // dropped: by default the subscriber reports that with `eprintln!`, which panics when
     // stderr fails, and the panic would take the task that logged down with it.
-    tracing_subscriber::fmt()
+    let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .log_internal_errors(false)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .log_internal_errors(false);
+    match log {
+        Some(log) => subscriber
+            .with_writer(std::sync::Mutex::new(log))
+            .with_ansi(false)
+            .init(),
+        None => subscriber
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
 }

@@ -67,6 +67,8 @@ fn hint_for_code(code: &str) -> Option<&'static str> {
             "`lulu doctor` shows what is wrong; --db PATH or LULU_DB picks another file"
         }
         "unknown_id" | "not_found" => "`lulu list` shows the sessions and their ids",
+        "daemon_version" => "`lulu daemon restart` starts a daemon of this version (add --force while runs are live)",
+        "daemon" => "`lulu daemon status` says whether it runs; its log is beside the database",
         _ => return None,
     })
 }

@@ -46,6 +46,14 @@ impl DatabaseFileWatch {
         self.lost.get()
     }
 
+    /// Checks the file once now (when a check was set); remembers a loss.
+    pub fn check_now(&self) -> Option<&StoreError> {
+        if let Some(Err(error)) = self.check.get().map(|check| check()) {
+            return Some(self.lost.get_or_init(|| error));
+        }
+        self.lost()
+    }
+
     /// Checks every [`CHECK_EVERY`] until the file is lost (returning why) or `stop` is
     /// cancelled (returning `None`).
     pub async fn wait_until_lost(

@@ -91,9 +91,19 @@ pub enum RuntimeError {
         /// Its process state in words.
         state: &'static str,
     },
-    /// A detached owner could not be started.
-    #[error("could not start a background lulu process: {0}")]
-    Detach(String),
+    /// The daemon could not be reached, started, or understood.
+    #[error("Lulu daemon: {0}")]
+    Daemon(String),
+    /// The daemon speaks another protocol version than this client.
+    #[error("the Lulu daemon on {} speaks protocol {} (Lulu {}), this client protocol {} (Lulu {}); restart the daemon to use this version", socket.display(), theirs.protocol, theirs.lulu, ours.protocol, ours.lulu)]
+    DaemonVersion {
+        /// The daemon's socket.
+        socket: PathBuf,
+        /// The daemon's hello.
+        theirs: crate::protocol::Hello,
+        /// This client's hello.
+        ours: crate::protocol::Hello,
+    },
 }
 
 impl RuntimeError {
@@ -121,7 +131,8 @@ impl RuntimeError {
             Self::Refused { code, .. } => code,
             Self::NoAnswer { .. } => "no_answer",
             Self::OwnerStopped { .. } => "owner_stopped",
-            Self::Detach(_) => "detach",
+            Self::Daemon(_) => "daemon",
+            Self::DaemonVersion { .. } => "daemon_version",
         }
     }
 }
@@ -210,6 +221,7 @@ mod tests {
     }
 
     /// One error of each kind a front end branches on.
+    #[allow(clippy::too_many_lines)] // a table of examples, one per error
     fn representative_errors() -> Vec<RuntimeError> {
         let store = |error: StoreError| RuntimeError::Store(error);
         vec![
@@ -299,7 +311,20 @@ mod tests {
                 pid: 4711,
                 state: "stopped",
             },
-            RuntimeError::Detach("fork failed".into()),
+            RuntimeError::Daemon("it did not answer within 20 s".into()),
+            RuntimeError::DaemonVersion {
+                socket: PathBuf::from("/run/user/1000/lulu/lulu-3f2c9a1e.sock"),
+                theirs: crate::protocol::Hello {
+                    protocol: 2,
+                    lulu: "0.2.0".into(),
+                    pid: 4711,
+                },
+                ours: crate::protocol::Hello {
+                    protocol: 1,
+                    lulu: "0.1.0".into(),
+                    pid: 4712,
+                },
+            },
         ]
     }
 

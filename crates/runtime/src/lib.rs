@@ -11,9 +11,10 @@
 //! Invariants: no lifecycle decision is made here (that is the domain's); front ends hold
 //! none either. Every session this process starts is owned by it until it settles.
 
+pub mod client;
 pub mod config;
+pub mod daemon;
 pub mod database_file;
-pub mod detach;
 pub mod doctor;
 pub mod error;
 #[cfg(test)]
@@ -24,6 +25,7 @@ mod mailbox_tests;
 pub mod owner;
 pub mod preflight;
 pub mod processes;
+pub mod protocol;
 pub mod recovery;
 mod runtime;
 pub mod slots;

@@ -90,6 +90,15 @@ impl Runtime {
         self.database_file.set_check(check);
     }
 
+    /// Checks the database file now: an error if it was deleted or replaced (for a
+    /// process that reads the database without serving, such as a daemon's follower).
+    pub fn check_database_file(&self) -> Option<RuntimeError> {
+        self.database_file
+            .check_now()
+            .cloned()
+            .map(RuntimeError::Store)
+    }
+
     /// Why this process stopped using its database, if its file was deleted or replaced.
     pub fn database_lost(&self) -> Option<RuntimeError> {
         self.database_file.lost().cloned().map(RuntimeError::Store)
@@ -276,12 +285,22 @@ impl Runtime {
         }
     }
 
-    /// Stops serving: interrupts the sessions this process still owns, then drops the lease.
+    /// Stops serving: interrupts the sessions this process still owns (all at once), then
+    /// drops the lease.
     /// Returns the sessions it could not interrupt, with why.
     pub async fn shutdown(&self) -> Vec<(SessionId, RuntimeError)> {
         let mut failed = Vec::new();
+        // All at once: a daemon may own dozens, each with up to the interrupt deadline.
+        let mut interrupts = tokio::task::JoinSet::new();
         for id in self.parts.supervisor.live_sessions() {
-            match self.parts.supervisor.interrupt(id).await {
+            let supervisor = self.parts.supervisor.clone();
+            interrupts.spawn(async move { (id, supervisor.interrupt(id).await) });
+        }
+        while let Some(done) = interrupts.join_next().await {
+            let Ok((id, interrupted)) = done else {
+                continue;
+            };
+            match interrupted {
                 Ok(_) => {}
                 // Its end was being stored as we looked: it settled on its own, nothing
                 // is left to stop (the supervisor forgets a session only after that).
@@ -308,6 +327,11 @@ impl Runtime {
             warn!(%error, "could not drop the owner lease");
         }
         failed
+    }
+
+    /// The sessions this process owns a queued or live run of.
+    pub fn live_sessions(&self) -> Vec<SessionId> {
+        self.parts.supervisor.live_sessions()
     }
 
     /// Updates from this process's supervisor.

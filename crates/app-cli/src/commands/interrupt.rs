@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use lulu_domain::SessionStatus;
+use lulu_runtime::protocol::Request;
 
 use super::Context;
 use crate::args::InterruptArgs;
@@ -17,7 +18,11 @@ pub async fn interrupt(context: &Context, args: &InterruptArgs) -> anyhow::Resul
     let id = runtime.resolve(&args.id).await?;
     let began = Instant::now();
     let spinner = Spinner::start(format!("interrupting {}…", id.short()));
-    let result = runtime.interrupt(id).await;
+    // The daemon, if one runs, carries it out (asking another owner itself if need be).
+    let result = match context.answering_daemon().await? {
+        Some(mut daemon) => daemon.session(&Request::Interrupt { id }).await,
+        None => runtime.interrupt(id).await,
+    };
     spinner.finish();
     let session = result?;
     if args.json {

@@ -1,7 +1,9 @@
 //! One module per subcommand: translate arguments, call the runtime, render the result.
 
+mod daemon;
 mod doctor;
 mod follow;
+mod foreground;
 mod inspect;
 mod interrupt;
 mod remove;
@@ -11,10 +13,15 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use clap::CommandFactory as _;
 
+use lulu_runtime::client::{self, DaemonClient, DaemonStarter};
 use lulu_runtime::config::Overrides;
-use lulu_runtime::{Runtime, RuntimeConfig};
+use lulu_runtime::daemon::log::{RotatingLog, DEFAULT_LOG_LIMIT};
+use lulu_runtime::daemon::DaemonPaths;
+use lulu_runtime::protocol::{Request, Response};
+use lulu_runtime::{Runtime, RuntimeConfig, RuntimeError};
 
 use crate::args::{Cli, Command, Shell};
 use crate::render::safe::safe_line;
@@ -56,20 +63,98 @@ impl Context {
         Ok(Arc::new(runtime))
     }
 
-    /// The environment a detached owner needs to agree with this process.
-    pub fn detached_env(&self) -> Vec<(&'static str, OsString)> {
+    /// Where this database's daemon keeps its lock, socket and log.
+    pub fn paths(&self) -> DaemonPaths {
+        DaemonPaths::from_env(&self.config.db_path)
+    }
+
+    /// The database's daemon if one answers.
+    pub async fn connect(&self) -> anyhow::Result<Option<DaemonClient>> {
+        client::connect(&self.paths()).await.map_err(with_hint)
+    }
+
+    /// The database's daemon if one answers in time; one that does not (stopped, stuck)
+    /// counts as none, so a request takes the path every owner serves: the mailbox.
+    pub async fn answering_daemon(&self) -> anyhow::Result<Option<DaemonClient>> {
+        match client::connect(&self.paths()).await {
+            Ok(client) => Ok(client),
+            Err(RuntimeError::Daemon(reason)) => {
+                tracing::info!(%reason, "the daemon does not answer; asking its runs' owner through the database");
+                Ok(None)
+            }
+            Err(error) => Err(with_hint(error)),
+        }
+    }
+
+    /// The database's daemon, started if none answers.
+    pub async fn daemon(&self) -> anyhow::Result<DaemonClient> {
+        client::connect_or_start(&self.paths(), &self.starter()?)
+            .await
+            .map_err(with_hint)
+    }
+
+    /// Has the database's daemon (started if none answers) carry out `request`; a
+    /// daemon on its way out hands it to the next.
+    pub async fn ask_daemon(&self, request: &Request) -> anyhow::Result<Response> {
+        client::request_starting(&self.paths(), &self.starter()?, request)
+            .await
+            .map_err(with_hint)
+    }
+
+    fn starter(&self) -> anyhow::Result<DaemonStarter> {
+        Ok(DaemonStarter {
+            program: std::env::current_exe()
+                .context("cannot find the lulu executable to start the daemon with")?,
+            env: self.daemon_env(),
+            deadline: DAEMON_START_DEADLINE,
+        })
+    }
+
+    /// The environment a daemon started from here needs to agree with this process.
+    fn daemon_env(&self) -> Vec<(String, OsString)> {
         vec![
-            ("LULU_DB", self.config.db_path.clone().into_os_string()),
             (
-                "LULU_CLAUDE_BIN",
+                "LULU_DB".to_owned(),
+                self.config.db_path.clone().into_os_string(),
+            ),
+            (
+                "LULU_CLAUDE_BIN".to_owned(),
                 self.config.claude_bin.clone().into_os_string(),
             ),
             (
-                "LULU_MAX_RUNNING",
+                "LULU_MAX_RUNNING".to_owned(),
                 self.config.max_running.to_string().into(),
             ),
         ]
     }
+}
+
+/// How long a command waits for a daemon it starts to answer.
+const DAEMON_START_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// A daemon of another version: say how to replace it.
+fn with_hint(error: RuntimeError) -> anyhow::Error {
+    if matches!(error, RuntimeError::DaemonVersion { .. }) {
+        anyhow::anyhow!(
+            "{error}: run `lulu daemon restart` (it refuses while runs are live; `--force` interrupts them, resumably)"
+        )
+    } else {
+        error.into()
+    }
+}
+
+/// The rotated log a daemon started on demand (`lulu daemon --background`) writes to;
+/// `None` for every other command, or when it cannot be opened (then stderr, which its
+/// starter pointed at the same file, takes the diagnostics).
+pub fn background_daemon_log(cli: &Cli) -> Option<RotatingLog> {
+    let Command::Daemon(args) = &cli.command else {
+        return None;
+    };
+    if !args.background || args.action.is_some() {
+        return None;
+    }
+    let context = Context::resolve(cli).ok()?;
+    RotatingLog::open(&context.paths().log, DEFAULT_LOG_LIMIT).ok()
 }
 
 /// Runs the parsed command.
@@ -82,7 +167,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(&context, args).await,
         Command::Resume(args) => run::resume(&context, args).await,
-        Command::OwnDetached => run::own_detached(&context).await,
+        Command::Daemon(args) => daemon::daemon(&context, args).await,
         Command::List(args) => inspect::list(&context, &args).await,
         Command::Show(args) => inspect::show(&context, &args).await,
         Command::Logs(args) => follow::logs(&context, &args).await,

@@ -1,44 +1,26 @@
-//! `lulu run` and `lulu resume`: in the foreground (stream until the run settles, Ctrl-C
-//! interrupts) or detached (a background owner; print the id and return).
+//! `lulu run` and `lulu resume`: the daemon owns the run either way; in the foreground
+//! this process follows it (see `foreground`), detached it prints the id and returns.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::Context as _;
-use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::broadcast::error::RecvError;
 
-use lulu_domain::ports::SessionUpdate;
-use lulu_domain::{
-    AgentOptions, FailureKind, Prompt, RunOutcome, Session, SessionSpec, SessionStatus,
-    SessionTitle, WorkingDir,
-};
-use lulu_runtime::detach::{self, DetachedRequest};
-use lulu_runtime::{Runtime, RuntimeError};
+use lulu_domain::{AgentOptions, Prompt, SessionSpec, SessionTitle, WorkingDir};
+use lulu_runtime::protocol::{Request, Response};
 
-use super::follow::{print_entries, print_stored, Format};
-use super::Context;
+use super::{foreground, Context};
 use crate::args::{AgentArgs, ResumeArgs, RunArgs};
-use crate::exit;
-use crate::render::safe::{safe_line, safe_text};
-use crate::render::style::{paint, DIM, ERROR, WARN};
-use crate::render::transcript::final_line;
 
 /// `lulu run`. Everything the user typed is checked first (exit 2, nothing stored).
 pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
     let spec = session_spec(&args)?;
     check_launch(context, &spec.cwd)?;
     if args.detach {
-        return detached(context, &start_request(spec));
+        return detached(context, &start_request(spec)).await;
     }
     let runtime = context.open().await?;
-    runtime.serve().await?;
-    let updates = runtime.subscribe();
-    let started = runtime.start(spec).await;
-    follow_new_run(&runtime, updates, started).await
+    foreground::start_and_follow(context, &runtime, &start_request(spec)).await
 }
 
 /// `lulu resume`. The prompt, the id and whether the session's directory and the agent
@@ -49,16 +31,17 @@ pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitC
     let id = runtime.resolve(&args.id).await?;
     check_launch(context, &runtime.session(id).await?.cwd)?;
     if args.detach {
-        let request = DetachedRequest::Resume {
+        let request = Request::Resume {
             id,
             prompt: prompt.into(),
         };
-        return detached(context, &request);
+        return detached(context, &request).await;
     }
-    runtime.serve().await?;
-    let updates = runtime.subscribe();
-    let started = runtime.resume(id, prompt).await;
-    follow_new_run(&runtime, updates, started).await
+    let request = Request::Resume {
+        id,
+        prompt: prompt.into(),
+    };
+    foreground::start_and_follow(context, &runtime, &request).await
 }
 
 /// Refuses, as a usage error, a run that could not start: the directory or the agent
@@ -68,93 +51,15 @@ fn check_launch(context: &Context, cwd: &WorkingDir) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the id of a run this process just started (or resumed) and streams it; if it
-/// could not be started, stops serving and reports why.
-async fn follow_new_run(
-    runtime: &Arc<Runtime>,
-    mut updates: tokio::sync::broadcast::Receiver<SessionUpdate>,
-    started: Result<Session, RuntimeError>,
-) -> anyhow::Result<ExitCode> {
-    let session = match started {
-        Ok(session) => session,
-        Err(error) => {
-            runtime.shutdown().await;
-            return Err(error.into());
+/// Has the daemon start (or resume) the session, prints its id and returns.
+async fn detached(context: &Context, request: &Request) -> anyhow::Result<ExitCode> {
+    match context.ask_daemon(request).await? {
+        Response::Session { session } => {
+            println!("{}", session.id);
+            Ok(ExitCode::SUCCESS)
         }
-    };
-    println!("{}", session.id);
-    foreground(runtime, &mut updates, session).await
-}
-
-/// The hidden `own-detached`: own one run in the background until it settles.
-pub async fn own_detached(context: &Context) -> anyhow::Result<ExitCode> {
-    detach::leave_terminal()?;
-    let outcome = match detach::read_request(std::io::stdin().lock()) {
-        Ok(request) => own(context, request).await,
-        Err(error) => Err(error.into()),
-    };
-    let mut stdout = std::io::stdout().lock();
-    match outcome {
-        Err(error) => {
-            let _ = writeln!(stdout, "error {error:#}");
-            Ok(ExitCode::from(exit::FAILED))
-        }
-        Ok((runtime, session)) => {
-            let _ = writeln!(stdout, "ok {}", session.id);
-            let _ = stdout.flush();
-            drop(stdout);
-            tokio::select! {
-                settled = runtime.wait_until_settled(session.id) => {
-                    if let Err(error) = settled {
-                        tracing::error!(%error, "lost track of the detached session");
-                    }
-                }
-                () = termination() => tracing::info!("asked to stop; interrupting the detached session"),
-            }
-            runtime.shutdown().await;
-            // The runtime logged why at error level, beside the database.
-            let lost = runtime.database_lost().is_some();
-            Ok(ExitCode::from(if lost { exit::FAILED } else { exit::OK }))
-        }
+        other => anyhow::bail!("the daemon answered something unexpected: {other:?}"),
     }
-}
-
-async fn own(
-    context: &Context,
-    request: DetachedRequest,
-) -> anyhow::Result<(Arc<Runtime>, Session)> {
-    let runtime = context.open().await?;
-    runtime.serve().await?;
-    let session = match request {
-        DetachedRequest::Start {
-            title,
-            cwd,
-            prompt,
-            options,
-        } => {
-            runtime
-                .start(spec(title.as_deref(), cwd, prompt, options)?)
-                .await
-        }
-        DetachedRequest::Resume { id, prompt } => runtime.resume(id, Prompt::parse(prompt)?).await,
-    };
-    match session {
-        Ok(session) => Ok((runtime, session)),
-        Err(error) => {
-            runtime.shutdown().await;
-            Err(error.into())
-        }
-    }
-}
-
-fn detached(context: &Context, request: &DetachedRequest) -> anyhow::Result<ExitCode> {
-    let lulu = std::env::current_exe()
-        .context("cannot find the lulu executable to run in the background")?;
-    let env = context.detached_env();
-    let log = detach::owner_log_path(&context.config.db_path);
-    let id = detach::spawn_owner(&lulu, request, &env, &log)?;
-    println!("{id}");
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The session `lulu run` asks for, every part of it checked.
@@ -177,9 +82,9 @@ fn session_spec(args: &RunArgs) -> anyhow::Result<SessionSpec> {
     )
 }
 
-/// What a detached owner is asked to start for `spec`.
-fn start_request(spec: SessionSpec) -> DetachedRequest {
-    DetachedRequest::Start {
+/// What the daemon is asked to start for `spec`.
+fn start_request(spec: SessionSpec) -> Request {
+    Request::Start {
         title: spec.title.map(String::from),
         cwd: spec.cwd.into(),
         prompt: spec.prompt.into(),
@@ -222,151 +127,4 @@ fn spec(
         prompt: Prompt::parse(prompt)?,
         options,
     })
-}
-
-/// How long a session waits queued before the user is told why nothing happens.
-const QUEUED_NOTICE: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// Streams a session this process owns until it settles; Ctrl-C (or SIGTERM/SIGHUP)
-/// interrupts it through the supervisor. Returns the exit code for its final status.
-async fn foreground(
-    runtime: &Arc<Runtime>,
-    updates: &mut tokio::sync::broadcast::Receiver<SessionUpdate>,
-    session: Session,
-) -> anyhow::Result<ExitCode> {
-    let began = Instant::now();
-    let id = session.id;
-    let mut run = session.active_run_id;
-    let mut last_seq: Option<u64> = None;
-    let mut interrupt: Option<tokio::task::JoinHandle<Result<Session, RuntimeError>>> = None;
-    // Said only if the session really waits for a slot, not for the instant it is queued.
-    let mut queued_since: Option<tokio::time::Instant> = None;
-    let stop = termination();
-    tokio::pin!(stop);
-    let settled = loop {
-        tokio::select! {
-            update = updates.recv() => match update {
-                Ok(SessionUpdate::Transcript { session_id, entries }) if session_id == id => {
-                    let fresh: Vec<_> = entries
-                        .into_iter()
-                        .filter(|entry| Some(entry.run_id) == run && last_seq.is_none_or(|last| entry.seq > last))
-                        .collect();
-                    last_seq = print_entries(&fresh, Format::Text).or(last_seq);
-                }
-                Ok(SessionUpdate::EndNotStored { session_id, status, reason }) if session_id == id => {
-                    // The agent is gone but its end cannot be stored (a full disk): say so
-                    // and end, rather than wait for a change that cannot be saved.
-                    if let Some(run) = run {
-                        let _ = print_stored(runtime, run, last_seq, Format::Text).await;
-                    }
-                    anstream::eprintln!(
-                        "{} session {} ended {status}, but Lulu could not store that: {reason}. \
-                         Once there is space, any lulu command records it as interrupted.",
-                        paint(ERROR, "lulu: error:"),
-                        id.short(),
-                        reason = safe_line(&reason),
-                    );
-                    runtime.shutdown().await;
-                    return Ok(ExitCode::from(exit::FAILED));
-                }
-                Ok(SessionUpdate::Session(session)) if session.id == id => {
-                    run = session.active_run_id;
-                    queued_since = (session.status == SessionStatus::Queued)
-                        .then(|| queued_since.unwrap_or_else(tokio::time::Instant::now));
-                    if !session.status.is_live() {
-                        break session;
-                    }
-                }
-                Ok(_) => {}
-                Err(RecvError::Lagged(_)) => {
-                    if let Some(run) = run {
-                        last_seq = print_stored(runtime, run, last_seq, Format::Text).await?;
-                    }
-                }
-                Err(RecvError::Closed) => break runtime.session(id).await?,
-            },
-            () = tokio::time::sleep_until(queued_since.unwrap_or_else(tokio::time::Instant::now) + QUEUED_NOTICE),
-                if queued_since.is_some() => {
-                eprintln_dim("queued: waiting for a free run slot (LULU_MAX_RUNNING)");
-                queued_since = None;
-            }
-            () = &mut stop, if interrupt.is_none() => {
-                eprintln_dim("interrupting… (the agent gets a graceful stop, then a forceful one)");
-                let runtime = Arc::clone(runtime);
-                interrupt = Some(tokio::spawn(async move { runtime.interrupt(id).await }));
-            }
-        }
-    };
-    if let Some(run) = run {
-        print_stored(runtime, run, last_seq, Format::Text).await?;
-    }
-    if let Some(task) = interrupt {
-        if let Ok(Err(error)) = task.await {
-            anstream::eprintln!("lulu: {}", safe_text(&error.to_string()));
-        }
-    }
-    anstream::println!("{}", final_line(&settled, elapsed_ms(began)));
-    explain_failure(runtime, &settled).await;
-    runtime.shutdown().await;
-    if let Some(lost) = runtime.database_lost() {
-        return Err(lost.into());
-    }
-    Ok(exit::for_settled(settled.status))
-}
-
-fn elapsed_ms(began: Instant) -> u64 {
-    u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-fn eprintln_dim(text: &str) {
-    anstream::eprintln!("{}", paint(DIM, text));
-}
-
-/// Says what to do about failures a user can act on.
-async fn explain_failure(runtime: &Runtime, session: &Session) {
-    if session.status != SessionStatus::Failed {
-        return;
-    }
-    let Ok(details) = runtime.details(session.id).await else {
-        return;
-    };
-    let Some(RunOutcome::Failed { kind, .. }) =
-        details.runs.last().and_then(|run| run.outcome.clone())
-    else {
-        return;
-    };
-    let hint = match kind {
-        FailureKind::ConversationNotFound => {
-            let cwd = safe_line(session.cwd.as_str());
-            format!(
-                "Claude Code has no conversation {} for {cwd}: its transcript was deleted, or it was made in another directory. \
-                 The session's history is kept; start over with `lulu run --cwd {cwd} PROMPT`.",
-                session.id
-            )
-        }
-        FailureKind::LaunchFailed => {
-            "check --claude-bin / LULU_CLAUDE_BIN and the session's directory".to_owned()
-        }
-        FailureKind::SessionIdInUse
-        | FailureKind::InvalidArguments
-        | FailureKind::ApiError
-        | FailureKind::Crashed => return,
-    };
-    anstream::eprintln!("{}", paint(WARN, &hint));
-}
-
-/// Resolves on the first Ctrl-C, SIGTERM or SIGHUP.
-async fn termination() {
-    let (Ok(mut terminate), Ok(mut hangup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-        _ = hangup.recv() => {}
-    }
 }
