@@ -23,7 +23,8 @@ pub struct CliLauncherConfig {
     pub max_line_bytes: usize,
     /// How much of the end of stderr is kept for failure messages, in bytes.
     pub stderr_tail_bytes: usize,
-    /// How often the agent's process tree is walked while it runs.
+    /// How often the process sampler (one per process, shared by every run) makes a pass
+    /// while this launcher's runs live; the shortest interval of all live runs wins.
     pub tree_poll_interval: Duration,
     /// Told about every change of a run's recorded processes.
     pub observer: Option<ProcessObserver>,
@@ -37,7 +38,7 @@ impl CliLauncherConfig {
     pub const DEFAULT_MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
     /// The default stderr tail: 16 KiB.
     pub const DEFAULT_STDERR_TAIL_BYTES: usize = 16 * 1024;
-    /// The default tree walk interval: 200 ms.
+    /// The default sampling interval: 200 ms.
     pub const DEFAULT_TREE_POLL_INTERVAL: Duration = Duration::from_millis(200);
 
     /// The defaults, running `binary`.

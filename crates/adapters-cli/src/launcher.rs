@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use lulu_domain::ports::{AgentLauncher, LaunchError, RunHandle, RunSpec};
-use lulu_domain::ProcessRecord;
 use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
@@ -14,14 +13,16 @@ use tracing::Instrument;
 
 use crate::argv::compose_argv;
 use crate::binary::resolve_binary;
+use crate::cgroup::RunCgroup;
 use crate::config::CliLauncherConfig;
 use crate::control::CliRunControl;
 use crate::lines::BoundedLines;
 use crate::owner::{Owner, RUN_ENV};
 use crate::redact::Redactor;
+use crate::sampler::TreeSampler;
 use crate::stderr::drain_stderr;
 use crate::stdin::{spawn_stdin_writer, user_line};
-use crate::tree::process_start_time;
+use crate::tree::group_leader_record;
 use crate::working_dir::check_working_dir;
 
 /// How many updates may wait unread before the owner pauses reading stdout.
@@ -105,12 +106,11 @@ impl AgentLauncher for CliLauncher {
         else {
             return Err(missing_pipe());
         };
-        let root = ProcessRecord {
-            pid,
-            pgid: pid,
-            start_time: process_start_time(pid).unwrap_or(0),
-        };
+        let root = group_leader_record(pid);
         tracing::info!(pid, mode = ?spec.mode, "agent started");
+        let cgroup = RunCgroup::for_run(spec.run_id, pid);
+        let tracking =
+            TreeSampler::shared().register(spec.run_id, root, self.config.tree_poll_interval);
 
         let stdin = spawn_stdin_writer(stdin);
         // The writer task closes stdin on its own if the agent exits before reading this.
@@ -131,6 +131,8 @@ impl AgentLauncher for CliLauncher {
             updates: updates_tx,
             config: Arc::clone(&self.config),
             redactor,
+            tracking,
+            cgroup,
         };
         tokio::spawn(owner.run().in_current_span());
         Ok(RunHandle {

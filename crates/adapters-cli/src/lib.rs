@@ -5,7 +5,9 @@
 //! the session's cwd, writes the prompt as one stream-json `user` line on stdin, parses
 //! stdout into [`AgentEvent`](lulu_domain::AgentEvent)s, stops runs on request
 //! (gracefully through the stdin control protocol, forcefully by killing every recorded
-//! process group) and classifies the exit. Every rule comes from measuring the real CLI
+//! process group, and the run's cgroup where a delegated cgroup v2 subtree exists) and
+//! classifies the exit. One [`TreeSampler`] per process records every run's descendants
+//! in one pass per tick, on a thread of its own. Every rule comes from measuring the real CLI
 //! (`../shared/CLAUDE_CLI.md`).
 //!
 //! Invariants:
@@ -20,6 +22,7 @@
 
 mod argv;
 mod binary;
+mod cgroup;
 mod classify;
 mod config;
 mod control;
@@ -30,13 +33,16 @@ mod owner;
 mod parse;
 mod reaper;
 mod redact;
+mod sampler;
 mod stderr;
 mod stdin;
 mod tree;
+mod walk;
 mod working_dir;
 
 pub use argv::compose_argv;
 pub use binary::resolve_binary;
+pub use cgroup::NoDelegation;
 pub use classify::{classify, Ending, ResultSummary, Termination};
 pub use config::{CliLauncherConfig, ProcessObserver};
 pub use control::CliRunControl;
@@ -46,10 +52,12 @@ pub use lines::{BoundedLines, Line};
 pub use owner::RUN_ENV;
 pub use parse::parse_line;
 pub use reaper::reap_adopted_children;
+pub use sampler::{RunTracking, TreeSampler};
 pub use tree::{
-    descendants, process_gone, process_start_time, processes_with_env, read_stat, still_running,
-    ProcStat,
+    descendants, group_leader_record, process_gone, process_start_time, processes_with_env,
+    read_stat, still_running, ProcStat,
 };
+pub use walk::WalkMode;
 pub use working_dir::check_working_dir;
 
 /// Every living process carrying run `run_id`'s marker (`LULU_RUN_ID=<run id>`), wherever

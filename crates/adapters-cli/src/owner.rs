@@ -1,9 +1,10 @@
 //! The task that owns one agent process, from spawn to reaping.
 //!
 //! It alone touches the child: it `select!`s over stdout lines, the child's exit, stop
-//! requests and a tree-walk tick. No lock is held across `wait()`. It sends the run's
-//! events in order and then exactly one `Exited`, only after the child was reaped and
-//! every recorded descendant still alive was killed.
+//! requests and changes of the descendants the shared [`TreeSampler`](crate::TreeSampler)
+//! recorded for it. No lock is held across `wait()`. It sends the run's events in order and
+//! then exactly one `Exited`, only after the child was reaped and every recorded descendant
+//! still alive was killed; dropping its [`RunTracking`] then unregisters the run.
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
@@ -22,15 +23,17 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 use tokio_util::codec::FramedRead;
 
+use crate::cgroup::RunCgroup;
 use crate::classify::{classify, Ending, ResultSummary, Termination, MAX_MESSAGE_CHARS};
 use crate::config::CliLauncherConfig;
 use crate::kill::{kill_recorded_groups, lingering, reap_adopted};
 use crate::lines::BoundedLines;
 use crate::parse::parse_line;
 use crate::redact::Redactor;
+use crate::sampler::RunTracking;
 use crate::stderr::StderrTail;
 use crate::stdin::interrupt_line;
-use crate::tree::{descendants, processes_with_env, still_running};
+use crate::tree::{processes_with_env, still_running};
 
 /// The environment variable that marks every process of a run (value: the run id), so
 /// descendants that left the ppid tree can still be found when the run stops or ends.
@@ -68,6 +71,10 @@ pub struct Owner {
     pub config: Arc<CliLauncherConfig>,
     /// Hides secrets in messages.
     pub redactor: Redactor,
+    /// The run's registration with the tree sampler: its recorded descendants.
+    pub tracking: RunTracking,
+    /// The run's own cgroup, where a delegated cgroup v2 subtree exists.
+    pub cgroup: Option<RunCgroup>,
 }
 
 /// What the owner learns while the run lives.
@@ -93,8 +100,6 @@ impl Owner {
             ..Seen::default()
         };
         self.report_records(&seen);
-        let mut tick = tokio::time::interval(self.config.tree_poll_interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let status = loop {
             let forceful_at = seen.forceful_at;
             tokio::select! {
@@ -107,7 +112,7 @@ impl Owner {
                     seen.forceful_at = None;
                     self.on_stop(StopMode::Forceful, &mut seen);
                 }
-                _ = tick.tick() => self.refresh_tree(&mut seen),
+                () = self.tracking.changed() => self.refresh_tree(&mut seen),
             }
         };
         crate::reaper::release(self.root.pid);
@@ -171,13 +176,19 @@ impl Owner {
         seen.stop = Some(mode);
         self.refresh_tree(seen);
         self.sweep_marked(seen);
+        self.tracking.sample_soon();
         match mode {
             StopMode::Graceful => self.interrupt(seen),
             StopMode::Forceful => {
                 let mut everything = vec![self.root];
                 everything.extend(&seen.descendants);
                 let killed = kill_recorded_groups(&everything);
-                tracing::info!(killed, "forceful stop: killed the recorded process groups");
+                let cgroup_killed = self.cgroup.as_ref().map(RunCgroup::kill);
+                tracing::info!(
+                    killed,
+                    cgroup_killed = ?cgroup_killed,
+                    "forceful stop: killed the recorded process groups"
+                );
             }
         }
     }
@@ -212,18 +223,11 @@ impl Owner {
         }
     }
 
-    /// Records the agent's current descendants (keeping earlier ones still alive).
+    /// Takes the descendants the sampler recorded (it keeps earlier ones while alive).
     fn refresh_tree(&self, seen: &mut Seen) {
-        let before = seen.descendants.clone();
-        seen.descendants
-            .retain(|record| still_running(record).is_some());
-        for stat in descendants(self.root.pid) {
-            let record = stat.record();
-            if !seen.descendants.contains(&record) {
-                seen.descendants.push(record);
-            }
-        }
-        if seen.descendants != before {
+        let recorded = self.tracking.records();
+        if recorded != seen.descendants {
+            seen.descendants = recorded;
             tracing::debug!(
                 count = seen.descendants.len(),
                 "recorded descendants changed"
@@ -236,17 +240,12 @@ impl Owner {
     /// tree walk: done only before a stop and after the exit).
     fn sweep_marked(&self, seen: &mut Seen) {
         let mark = format!("{RUN_ENV}={}", self.run_id);
-        let mut added = false;
-        for stat in processes_with_env(&mark) {
-            let record = stat.record();
-            if stat.pid != self.root.pid && !seen.descendants.contains(&record) {
-                seen.descendants.push(record);
-                added = true;
-            }
-        }
-        if added {
-            self.report_records(seen);
-        }
+        let marked: Vec<ProcessRecord> = processes_with_env(&mark)
+            .iter()
+            .map(crate::tree::ProcStat::record)
+            .collect();
+        self.tracking.add(&marked);
+        self.refresh_tree(seen);
     }
 
     fn report_records(&self, seen: &Seen) {
@@ -260,7 +259,7 @@ impl Owner {
     /// After the child was reaped: finish stdout, kill what it left, then report the exit.
     async fn finish(mut self, status: std::io::Result<ExitStatus>, mut seen: Seen) {
         self.sweep_marked(&mut seen);
-        settle_descendants(&seen.descendants).await;
+        self.settle(&mut seen).await;
         let drained = timeout(STDOUT_DRAIN_LIMIT, async {
             while seen.stdout_open {
                 let line = self.stdout.next().await;
@@ -274,7 +273,7 @@ impl Owner {
             self.send(AgentEvent::Diagnostic { message }, &mut seen)
                 .await;
         }
-        settle_descendants(&seen.descendants).await;
+        self.settle(&mut seen).await;
         let stderr = if let Ok(Ok(tail)) = timeout(STDOUT_DRAIN_LIMIT, &mut self.stderr).await {
             tail
         } else {
@@ -296,6 +295,36 @@ impl Owner {
             "agent exited"
         );
         let _ = self.updates.send(RunUpdate::Exited(exit)).await;
+    }
+
+    /// Kills what the run left (its whole cgroup, every recorded descendant), reaps what
+    /// this process adopted, and removes the run's cgroup.
+    async fn settle(&self, seen: &mut Seen) {
+        self.refresh_tree(seen);
+        if let Some(cgroup) = &self.cgroup {
+            // Fails harmlessly once the cgroup is gone.
+            let _ = cgroup.kill();
+        }
+        settle_descendants(&seen.descendants).await;
+        if let Some(cgroup) = &self.cgroup {
+            remove_cgroup(cgroup).await;
+        }
+    }
+}
+
+/// Removes the run's cgroup, killing what is still in it, polling until it is gone or
+/// [`SETTLE_LIMIT`] passed.
+async fn remove_cgroup(cgroup: &RunCgroup) {
+    let deadline = Instant::now() + SETTLE_LIMIT;
+    while !cgroup.remove() {
+        if let Err(error) = cgroup.kill() {
+            tracing::warn!(%error, "could not kill what is left in the run's cgroup");
+        }
+        if Instant::now() >= deadline {
+            tracing::warn!(?cgroup, "the run's cgroup did not empty in time");
+            return;
+        }
+        sleep(SETTLE_POLL).await;
     }
 }
 

@@ -17,6 +17,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use crate::tree::read_stat;
+use crate::walk::{ProcReader, WalkMode};
 
 /// Pids of the agents this process spawned and waits for itself.
 fn registry() -> &'static Mutex<HashSet<u32>> {
@@ -38,29 +39,7 @@ pub(crate) fn release(pid: u32) {
 /// This process's children: `/proc/self/task/<tid>/children` where the kernel has it,
 /// else a walk of `/proc` for processes whose parent is this one.
 fn own_children() -> Vec<u32> {
-    let me = std::process::id();
-    let listed: Option<Vec<u32>> = std::fs::read_dir("/proc/self/task").ok().and_then(|tasks| {
-        let mut children = Vec::new();
-        for task in tasks.flatten() {
-            let text = std::fs::read_to_string(task.path().join("children")).ok()?;
-            children.extend(
-                text.split_whitespace()
-                    .filter_map(|pid| pid.parse::<u32>().ok()),
-            );
-        }
-        Some(children)
-    });
-    listed.unwrap_or_else(|| {
-        std::fs::read_dir("/proc")
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-                    .filter(|pid| read_stat(*pid).is_some_and(|stat| stat.ppid == me))
-                    .collect()
-            })
-            .unwrap_or_default()
-    })
+    ProcReader::system().children_by(std::process::id(), WalkMode::detect())
 }
 
 /// Reaps every zombie child of this process that is not an agent the launcher spawned

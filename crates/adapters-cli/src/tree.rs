@@ -18,6 +18,8 @@ pub struct ProcStat {
     pub pgid: u32,
     /// Start time in clock ticks after boot (field 22).
     pub start_time: u64,
+    /// Its number of threads (field 20).
+    pub threads: u32,
 }
 
 impl ProcStat {
@@ -65,6 +67,16 @@ pub fn process_start_time(pid: u32) -> Option<u64> {
         .map(|stat| stat.start_time)
 }
 
+/// The record of `pid`, a process leading a group of its own (an agent spawned with
+/// `process_group(0)`); start time 0 if it is already gone.
+pub fn group_leader_record(pid: u32) -> ProcessRecord {
+    ProcessRecord {
+        pid,
+        pgid: pid,
+        start_time: process_start_time(pid).unwrap_or(0),
+    }
+}
+
 /// The live process that `record` names: same pid *and* same start time, so a reused
 /// pid is never mistaken for the recorded process.
 pub fn still_running(record: &ProcessRecord) -> Option<ProcStat> {
@@ -73,7 +85,7 @@ pub fn still_running(record: &ProcessRecord) -> Option<ProcStat> {
 
 /// Parses a stat line. The command name sits in parentheses and may itself hold spaces
 /// and parentheses, so fields are counted from the last `)`.
-fn parse_stat(pid: u32, text: &str) -> Option<ProcStat> {
+pub(crate) fn parse_stat(pid: u32, text: &str) -> Option<ProcStat> {
     let after_name = &text[text.rfind(')')? + 1..];
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     // fields[0] is field 3 (state); field N is fields[N - 3].
@@ -83,6 +95,7 @@ fn parse_stat(pid: u32, text: &str) -> Option<ProcStat> {
         ppid: fields.get(1)?.parse().ok()?,
         pgid: fields.get(2)?.parse().ok()?,
         start_time: fields.get(19)?.parse().ok()?,
+        threads: fields.get(17)?.parse().ok()?,
     })
 }
 
