@@ -92,8 +92,8 @@ pub struct RunArgs {
     /// Options for the agent.
     #[command(flatten)]
     pub agent: AgentArgs,
-    /// Print the session id and return at once; a background lulu process owns the run.
-    #[arg(long)]
+    /// Print the session id and return at once; the Lulu daemon owns the run.
+    #[arg(short, long)]
     pub detach: bool,
     /// What the agent should do (the words are joined with spaces; options may come
     /// before or after it, and after `--` everything is prompt text: `-- -rf everything`).
@@ -154,8 +154,8 @@ pub struct InterruptArgs {
 pub struct ResumeArgs {
     /// Session id, or a unique prefix of at least 4 characters.
     pub id: String,
-    /// Print the session id and return at once; a background lulu process owns the run.
-    #[arg(long)]
+    /// Print the session id and return at once; the Lulu daemon owns the run.
+    #[arg(short, long)]
     pub detach: bool,
     /// The follow-up prompt (the words are joined with spaces; after `--` everything is
     /// prompt text). The session's agent options carry over.
@@ -259,6 +259,7 @@ mod tests {
         assert!(run.detach);
         assert_eq!(run.agent.model.as_deref(), Some("m"));
         assert_eq!(run.prompt.join(" "), "SAY a");
+        assert!(parse_run(&["lulu", "run", "-d", "SAY", "a"]).detach, "-d is --detach");
     }
 
     #[test]
