@@ -259,7 +259,10 @@ mod tests {
         assert!(run.detach);
         assert_eq!(run.agent.model.as_deref(), Some("m"));
         assert_eq!(run.prompt.join(" "), "SAY a");
-        assert!(parse_run(&["lulu", "run", "-d", "SAY", "a"]).detach, "-d is --detach");
+        assert!(
+            parse_run(&["lulu", "run", "-d", "SAY", "a"]).detach,
+            "-d is --detach"
+        );
     }
 
     #[test]

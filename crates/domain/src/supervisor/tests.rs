@@ -64,6 +64,23 @@ fn harness_with(
     }
 }
 
+/// A supervisor over these adapters, with a test clock, sequential ids and 8 run slots.
+fn supervisor_over(
+    store: Arc<dyn crate::ports::SessionStore>,
+    launcher: Arc<dyn crate::ports::AgentLauncher>,
+    updates: Arc<dyn crate::ports::UpdatePublisher>,
+) -> SessionSupervisor {
+    let ports = Ports {
+        store,
+        launcher,
+        clock: Arc::new(TestClock::new()),
+        ids: Arc::new(SequentialIds::default()),
+        updates,
+        slots: Arc::new(LocalSlots::new(8)),
+    };
+    SessionSupervisor::new(ports, SupervisorConfig::default())
+}
+
 impl Harness {
     async fn next_launch(&mut self) -> FakeRun {
         timeout(PATIENCE, self.launched.recv())
@@ -230,16 +247,10 @@ async fn an_interrupt_while_the_agent_starts_stops_it_as_soon_as_it_exists() {
         })),
     };
     let store = MemoryStore::default();
-    let supervisor = SessionSupervisor::new(
-        Ports {
-            store: Arc::new(store.clone()),
-            launcher: Arc::new(launcher),
-            clock: Arc::new(TestClock::new()),
-            ids: Arc::new(SequentialIds::default()),
-            updates: Arc::new(BroadcastUpdates::default()),
-            slots: Arc::new(LocalSlots::new(8)),
-        },
-        SupervisorConfig::default(),
+    let supervisor = supervisor_over(
+        Arc::new(store.clone()),
+        Arc::new(launcher),
+        Arc::new(BroadcastUpdates::default()),
     );
     let id = supervisor.start(spec("slow to start")).await.unwrap().id;
     timeout(
@@ -294,15 +305,11 @@ async fn an_agent_ignoring_stops_gets_exactly_one_forceful_retry_and_the_interru
     }
     let (launcher, updates) = launcher_with_control(control);
     let store = MemoryStore::default();
-    let ports = Ports {
-        store: Arc::new(store.clone()),
-        launcher: Arc::new(launcher),
-        clock: Arc::new(TestClock::new()),
-        ids: Arc::new(SequentialIds::default()),
-        updates: Arc::new(BroadcastUpdates::default()),
-        slots: Arc::new(LocalSlots::new(8)),
-    };
-    let supervisor = SessionSupervisor::new(ports, SupervisorConfig::default());
+    let supervisor = supervisor_over(
+        Arc::new(store.clone()),
+        Arc::new(launcher),
+        Arc::new(BroadcastUpdates::default()),
+    );
     let id = supervisor
         .start(spec("ignore every stop"))
         .await
@@ -482,15 +489,7 @@ async fn every_change_is_stored_before_it_is_announced() {
     let launcher = launcher.failing_with(LaunchError::BinaryNotFound {
         binary: "claude".into(),
     });
-    let ports = Ports {
-        store: Arc::new(store),
-        launcher: Arc::new(launcher),
-        clock: Arc::new(TestClock::new()),
-        ids: Arc::new(SequentialIds::default()),
-        updates: Arc::new(updates),
-        slots: Arc::new(LocalSlots::new(8)),
-    };
-    let supervisor = SessionSupervisor::new(ports, SupervisorConfig::default());
+    let supervisor = supervisor_over(Arc::new(store), Arc::new(launcher), Arc::new(updates));
 
     let id = supervisor.start(spec("hello")).await.unwrap().id;
     let failed = timeout(PATIENCE, supervisor.wait_until_settled(id))
@@ -518,15 +517,7 @@ async fn a_change_the_store_refuses_is_never_announced() {
     updates.expect_publish().never();
     let mut launcher = MockAgentLauncher::new();
     launcher.expect_launch().never();
-    let ports = Ports {
-        store: Arc::new(store),
-        launcher: Arc::new(launcher),
-        clock: Arc::new(TestClock::new()),
-        ids: Arc::new(SequentialIds::default()),
-        updates: Arc::new(updates),
-        slots: Arc::new(LocalSlots::new(8)),
-    };
-    let supervisor = SessionSupervisor::new(ports, SupervisorConfig::default());
+    let supervisor = supervisor_over(Arc::new(store), Arc::new(launcher), Arc::new(updates));
 
     let error = supervisor.start(spec("hello")).await.unwrap_err();
 
