@@ -4,6 +4,7 @@
 //! interrupt from other processes) see the same outcome from the one daemon.
 
 use std::collections::BTreeSet;
+use std::io::{BufRead as _, BufReader};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -199,6 +200,45 @@ fn daemons_with_env(marker: &str) -> Vec<i32> {
         .collect()
 }
 
+/// The lines a child printed so far, read on a thread of their own.
+struct LinesSoFar {
+    lines: Arc<Mutex<String>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl LinesSoFar {
+    fn read(pipe: impl std::io::Read + Send + 'static) -> Self {
+        let lines = Arc::new(Mutex::new(String::new()));
+        let thread = {
+            let lines = Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let mut lines = lines.lock().unwrap();
+                    lines.push_str(&line);
+                    lines.push('\n');
+                }
+            })
+        };
+        Self { lines, thread }
+    }
+
+    /// Whether some line printed so far is `line`.
+    fn contains(&self, line: &str) -> bool {
+        self.lines
+            .lock()
+            .unwrap()
+            .lines()
+            .any(|printed| printed == line)
+    }
+
+    /// Waits for the end of the output; returns all of it.
+    fn finish(self) -> String {
+        self.thread.join().expect("the reader thread");
+        let lines = self.lines.lock().unwrap();
+        lines.clone()
+    }
+}
+
 /// The tick numbers in a text transcript (`tick N.` lines), in the order printed.
 fn ticks(text: &str) -> Vec<u32> {
     text.lines()
@@ -219,14 +259,17 @@ fn a_foreground_run_a_follower_and_an_interrupt_from_other_processes_share_one_d
     let foreground = sandbox.spawn(&["run", "SLOW 600"]);
     let id = sandbox.wait_for_newest_session();
     sandbox.wait_for_agent(&id);
-    let follower = sandbox.spawn(&["logs", "--follow", &id]);
-    wait_until("a few ticks are stored", || {
-        sandbox.ok(&["logs", &id]).contains("tick 3.")
+    let mut follower = sandbox.spawn(&["logs", "--follow", &id]);
+    let followed_lines = LinesSoFar::read(follower.stdout.take().expect("piped stdout"));
+    // Interrupt only once the follower is tailing the live run.
+    wait_until("the follower prints a few ticks", || {
+        followed_lines.contains("tick 3.")
     });
 
     let interrupted = sandbox.ok(&["interrupt", &id]);
     let foreground = sandbox.finish(foreground);
     let followed = sandbox.finish(follower);
+    let followed_text = followed_lines.finish();
     let daemons = census.finish();
 
     assert!(interrupted.starts_with("interrupted"), "{interrupted}");
@@ -237,7 +280,6 @@ fn a_foreground_run_a_follower_and_an_interrupt_from_other_processes_share_one_d
     );
     assert!(followed.status.success(), "{followed:?}");
     assert_eq!(sandbox.show(&id)["status"], "interrupted");
-    let followed_text = String::from_utf8_lossy(&followed.stdout);
     let foreground_text = String::from_utf8_lossy(&foreground.stdout);
     let followed_ticks = ticks(&followed_text);
     let count = u32::try_from(followed_ticks.len()).expect("a few ticks");
