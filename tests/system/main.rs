@@ -5,6 +5,7 @@
 
 mod cross_process;
 mod daemon;
+mod daemon_children;
 mod database_file;
 mod doctor;
 mod foreground;
