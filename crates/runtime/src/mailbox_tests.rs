@@ -278,6 +278,12 @@ async fn a_stopped_owner_is_reported_at_once_and_carries_the_request_out_once_co
         .expect_err("stopped");
 
     assert_eq!(error.code(), "owner_stopped", "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("lulu pid {OWNER_PID}")),
+        "{message}"
+    );
+    assert!(message.contains("stopped by a signal"), "{message}");
     assert!(
         began.elapsed() < asker.config().interrupt.deadline(),
         "said before the deadline, not after: {:?}",
