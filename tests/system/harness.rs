@@ -351,6 +351,18 @@ impl Sandbox {
             .expect("one was refused")
     }
 
+    /// `lulu interrupt ID`, expecting a clean interrupt: reported `interrupted`, stored
+    /// `interrupted`, and no error stored (a timed-out interrupt stores one; the forceful
+    /// retry is silent). Returns the session.
+    pub fn interrupt_cleanly(&self, id: &str) -> Value {
+        let output = self.ok(&["interrupt", id]);
+        assert!(output.starts_with("interrupted"), "{output}");
+        let session = self.show(id);
+        assert_eq!(session["status"], "interrupted");
+        assert_eq!(session["last_error"], Value::Null, "{session:#}");
+        session
+    }
+
     /// Polls until the session has this status.
     pub fn wait_status(&self, id: &str, status: &str) -> Value {
         self.wait_for(id, status, |session| session["status"] == status)
