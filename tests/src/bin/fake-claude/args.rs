@@ -57,6 +57,10 @@ pub struct Args {
     pub include_partial: bool,
     /// `--no-session-persistence`.
     pub no_persistence: bool,
+    /// `--permission-prompt-tool` (`stdio`: permission requests go to stdout).
+    pub permission_prompt_tool: Option<String>,
+    /// `--allowedTools` values.
+    pub allowed_tools: Vec<String>,
     /// `--mcp-config` files.
     pub mcp_configs: Vec<String>,
     /// The positional prompt.
@@ -78,6 +82,7 @@ const VALUE_OPTIONS: &[&str] = &[
     "--settings",
     "--fallback-model",
     "--max-budget-usd",
+    "--permission-prompt-tool",
 ];
 /// Options that take one or more values (until the next option).
 const LIST_OPTIONS: &[&str] = &[
@@ -120,6 +125,8 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
         skip_permissions: false,
         include_partial: false,
         no_persistence: false,
+        permission_prompt_tool: None,
+        allowed_tools: Vec::new(),
         mcp_configs: Vec::new(),
         prompt: None,
     };
@@ -145,8 +152,10 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
             while let Some(next) = rest.next_if(|next| !next.starts_with('-')) {
                 values.push(next.clone());
             }
-            if name == "--mcp-config" {
-                args.mcp_configs.extend(values);
+            match name {
+                "--mcp-config" => args.mcp_configs.extend(values),
+                "--allowedTools" | "--allowed-tools" => args.allowed_tools.extend(values),
+                _ => {}
             }
         } else {
             return Err(format!("error: unknown option '{name}'"));
@@ -195,6 +204,7 @@ fn set_value(args: &mut Args, name: &str, value: String) -> Result<(), String> {
         "--resume" | "-r" => args.resume = Some(value),
         "--model" => args.model = Some(value),
         "--permission-mode" => args.permission_mode = Some(value),
+        "--permission-prompt-tool" => args.permission_prompt_tool = Some(value),
         _ => {}
     }
     Ok(())

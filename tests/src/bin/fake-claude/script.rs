@@ -9,6 +9,8 @@ pub enum Script {
     Slow(u32),
     /// `BASH <cmd>`: run `/bin/bash -c <cmd>` under `setsid` as a tool.
     Bash(String),
+    /// `PERMIT <cmd>`: a Bash tool call that needs permission (see `permit.rs`).
+    Permit(String),
     /// `FAIL`: API retries, then an API error result.
     Fail,
     /// `ECHO`: reply with the whole prompt, verbatim.
@@ -44,6 +46,7 @@ pub fn choose(prompt: &str) -> (Script, bool) {
             "SAY" => Some(Script::Reply(text_after(prompt, "SAY"))),
             "SLOW" => Some(Script::Slow(number_after(index).unwrap_or(DEFAULT_TICKS))),
             "BASH" => Some(Script::Bash(text_after(prompt, "BASH"))),
+            "PERMIT" => Some(Script::Permit(text_after(prompt, "PERMIT"))),
             "FAIL" => Some(Script::Fail),
             "ECHO" => Some(Script::Echo),
             "HISTORY" => Some(Script::History),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::emit::{new_message_id, Out, ResultLine};
@@ -39,6 +39,8 @@ pub struct Conversation {
     pub retry_delay: Duration,
     /// `CLAUDE_CODE_MAX_RETRIES`.
     pub max_retries: u32,
+    /// What may run unasked, and whether permission requests go to stdout.
+    pub permissions: Permissions,
 }
 
 /// How a turn ended.
@@ -52,6 +54,10 @@ pub struct TurnEnd {
     pub text: String,
 }
 
+#[path = "permit.rs"]
+mod permit;
+pub use permit::Permissions;
+
 /// The model name on assistant lines.
 const MESSAGE_MODEL: &str = "claude-opus-4-8";
 
@@ -62,6 +68,9 @@ struct Turn {
     started: Instant,
     message_id: String,
     prompt: String,
+    /// Answers to this turn's permission requests (`control_response` lines on stdin);
+    /// `None` once stdin is closed.
+    answers: Option<mpsc::UnboundedReceiver<Value>>,
 }
 
 /// Runs `script` for `prompt`, watching `abort`.
@@ -70,6 +79,7 @@ pub async fn run_turn(
     prompt: String,
     script: Script,
     abort: watch::Receiver<Option<Abort>>,
+    answers: Option<mpsc::UnboundedReceiver<Value>>,
 ) -> TurnEnd {
     let out = &conversation.out;
     out.init(&conversation.cwd, &conversation.model);
@@ -82,6 +92,7 @@ pub async fn run_turn(
         started: Instant::now(),
         message_id: new_message_id(),
         prompt,
+        answers,
     };
     match script {
         Script::Reply(text) => turn.reply(&text),
@@ -92,6 +103,7 @@ pub async fn run_turn(
         Script::History => turn.reply(&format!("This conversation holds {earlier} earlier turns.")),
         Script::Slow(ticks) => turn.slow(ticks).await,
         Script::Bash(command) => turn.bash(&command).await,
+        Script::Permit(command) => turn.permit(&command).await,
         Script::Fail => turn.fail().await,
         Script::Malformed => {
             Out::raw(r#"{"type":"assistant","message":{"content":["#);
@@ -231,6 +243,12 @@ impl Turn {
     }
 
     async fn bash(&mut self, command: &str) -> TurnEnd {
+        let tool_use_id = self.call_bash(command);
+        self.run_bash(&tool_use_id, command).await
+    }
+
+    /// Says it will run `command` and emits the `tool_use` line; returns the call's id.
+    fn call_bash(&self, command: &str) -> String {
         let tool_use_id = format!("toolu_{}", uuid::Uuid::new_v4().simple());
         self.text("I'll run that command.");
         let block = json!({"type": "tool_use", "id": tool_use_id, "name": "Bash", "input": {"command": command, "description": "Run the requested command"}});
@@ -238,6 +256,12 @@ impl Turn {
             .out()
             .assistant(&self.message_id, MESSAGE_MODEL, &block);
         self.keep(&line);
+        tool_use_id
+    }
+
+    /// Runs the called `command` to its end (or the abort) and ends the turn.
+    async fn run_bash(&mut self, tool_use_id: &str, command: &str) -> TurnEnd {
+        let tool_use_id = tool_use_id.to_owned();
         let mut tool = match Tool::start(command, &self.conversation.cwd) {
             Ok(tool) => tool,
             Err(error) => {
