@@ -28,6 +28,9 @@ pub fn compose_argv(spec: &RunSpec) -> Vec<OsString> {
         ConversationMode::Resume => "--resume",
     };
     push_option(&mut argv, conversation_flag, &spec.session_id.to_string());
+    // Permission requests come to Lulu on stdout (`can_use_tool`) instead of being denied;
+    // the user's permission mode and allowed tools still decide what needs asking.
+    push_option(&mut argv, "--permission-prompt-tool", "stdio");
     push_user_options(&mut argv, &spec.options);
     argv
 }

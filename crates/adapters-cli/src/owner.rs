@@ -26,6 +26,7 @@ use tokio_util::codec::FramedRead;
 use crate::cgroup::RunCgroup;
 use crate::classify::{classify, Ending, ResultSummary, Termination, MAX_MESSAGE_CHARS};
 use crate::config::CliLauncherConfig;
+use crate::control::OwnerCommand;
 use crate::kill::{kill_recorded_groups, lingering, reap_adopted};
 use crate::lines::BoundedLines;
 use crate::parse::parse_line;
@@ -63,8 +64,8 @@ pub struct Owner {
     pub stdin: Option<mpsc::UnboundedSender<String>>,
     /// The stderr drain, giving the tail at the end.
     pub stderr: JoinHandle<StderrTail>,
-    /// Stop requests from the run's control.
-    pub stops: mpsc::UnboundedReceiver<StopMode>,
+    /// Stop requests and stdin lines from the run's control.
+    pub commands: mpsc::UnboundedReceiver<OwnerCommand>,
     /// Where events and the exit go.
     pub updates: mpsc::Sender<RunUpdate>,
     /// Launcher settings.
@@ -105,7 +106,7 @@ impl Owner {
             tokio::select! {
                 biased;
                 line = self.stdout.next(), if seen.stdout_open => self.on_stdout(line, &mut seen).await,
-                Some(mode) = self.stops.recv() => self.on_stop(mode, &mut seen),
+                Some(command) = self.commands.recv() => self.on_command(command, &mut seen),
                 status = self.child.wait() => break status,
                 () = self.updates.closed(), if !seen.orphaned => self.on_orphaned(&mut seen),
                 () = sleep_until(forceful_at.unwrap_or_else(Instant::now)), if forceful_at.is_some() => {
@@ -116,7 +117,7 @@ impl Owner {
             }
         };
         crate::reaper::release(self.root.pid);
-        self.stops.close();
+        self.commands.close();
         self.stdin = None;
         self.finish(status, seen).await;
     }
@@ -169,6 +170,21 @@ impl Owner {
         seen.orphaned = true;
         self.on_stop(StopMode::Graceful, seen);
         seen.forceful_at = Some(Instant::now() + ORPHAN_GRACE);
+    }
+
+    fn on_command(&mut self, command: OwnerCommand, seen: &mut Seen) {
+        match command {
+            OwnerCommand::Stop(mode) => self.on_stop(mode, seen),
+            OwnerCommand::Write(line) => {
+                let written = self
+                    .stdin
+                    .as_ref()
+                    .is_some_and(|stdin| stdin.send(line).is_ok());
+                if !written {
+                    tracing::warn!("the agent's stdin is closed: a control line was not sent");
+                }
+            }
+        }
     }
 
     #[tracing::instrument(skip(self, seen), fields(session_id = %self.session_id, run_id = %self.run_id))]

@@ -25,6 +25,7 @@ pub fn for_settled(status: SessionStatus) -> ExitCode {
         | SessionStatus::Queued
         | SessionStatus::Starting
         | SessionStatus::Running
+        | SessionStatus::NeedsApproval
         | SessionStatus::Interrupting => FAILED,
     })
 }

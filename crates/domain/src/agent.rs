@@ -85,6 +85,26 @@ pub enum AgentEvent {
         /// Cost and usage.
         usage: RunUsage,
     },
+    /// The agent asks permission for a tool call (a `can_use_tool` control request).
+    PermissionRequest {
+        /// The request's id (what the answer names).
+        request_id: String,
+        /// The tool, e.g. `Bash`.
+        tool_name: String,
+        /// The tool input as JSON text.
+        input_json: String,
+        /// What the call does, in the agent's words.
+        description: Option<String>,
+        /// The path that made it need permission.
+        blocked_path: Option<String>,
+        /// `permission_suggestions` as JSON text.
+        suggestions_json: Option<String>,
+    },
+    /// The agent withdrew a permission request (`control_cancel_request`).
+    PermissionCancelled {
+        /// The withdrawn request's id.
+        request_id: String,
+    },
     /// A line Lulu does not interpret, kept as it came.
     Other {
         /// The line's `type` (and `subtype`), if it had one.
@@ -111,6 +131,8 @@ impl AgentEvent {
             Self::UserText { .. } => "user_text",
             Self::ApiRetry { .. } => "api_retry",
             Self::Result { .. } => "result",
+            Self::PermissionRequest { .. } => "permission_request",
+            Self::PermissionCancelled { .. } => "permission_cancelled",
             Self::Other { .. } => "other",
             Self::Diagnostic { .. } => "diagnostic",
         }

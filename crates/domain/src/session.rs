@@ -6,6 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::approval::ApprovalRequest;
 use crate::ids::{RunId, SessionId};
 use crate::input::{AgentOptions, Prompt, SessionTitle, WorkingDir};
 
@@ -19,6 +20,9 @@ pub enum SessionStatus {
     Starting,
     /// The agent process is alive.
     Running,
+    /// The agent is alive and waits for the user to answer a permission request.
+    #[serde(rename = "needs_approval")]
+    NeedsApproval,
     /// A stop was requested and the run has not exited yet.
     Interrupting,
     /// The last run was stopped on request (or its owner died); it can be resumed.
@@ -31,15 +35,21 @@ pub enum SessionStatus {
 
 impl SessionStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Queued,
         Self::Starting,
         Self::Running,
+        Self::NeedsApproval,
         Self::Interrupting,
         Self::Interrupted,
         Self::Completed,
         Self::Failed,
     ];
+
+    /// The words shown to people: `needs approval` rather than `needs_approval`.
+    pub fn label(self) -> String {
+        self.as_str().replace('_', " ")
+    }
 
     /// The lowercase word used in storage, JSON and the command line.
     pub const fn as_str(self) -> &'static str {
@@ -47,6 +57,7 @@ impl SessionStatus {
             Self::Queued => "queued",
             Self::Starting => "starting",
             Self::Running => "running",
+            Self::NeedsApproval => "needs_approval",
             Self::Interrupting => "interrupting",
             Self::Interrupted => "interrupted",
             Self::Completed => "completed",
@@ -57,7 +68,11 @@ impl SessionStatus {
     /// True while a run is queued or alive: the session has an owner that must not be ignored.
     pub const fn is_live(self) -> bool {
         match self {
-            Self::Queued | Self::Starting | Self::Running | Self::Interrupting => true,
+            Self::Queued
+            | Self::Starting
+            | Self::Running
+            | Self::NeedsApproval
+            | Self::Interrupting => true,
             Self::Interrupted | Self::Completed | Self::Failed => false,
         }
     }
@@ -71,7 +86,7 @@ impl fmt::Display for SessionStatus {
 
 /// The error returned when text names no status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a session status: use one of queued, starting, running, interrupting, interrupted, completed, failed")]
+#[error("`{0}` is not a session status: use one of queued, starting, running, needs_approval, interrupting, interrupted, completed, failed")]
 pub struct UnknownStatus(pub String);
 
 impl FromStr for SessionStatus {
@@ -80,7 +95,10 @@ impl FromStr for SessionStatus {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .into_iter()
-            .find(|status| status.as_str().eq_ignore_ascii_case(text.trim()))
+            .find(|status| {
+                let word = text.trim().replace([' ', '-'], "_");
+                status.as_str().eq_ignore_ascii_case(&word)
+            })
             .ok_or_else(|| UnknownStatus(text.to_owned()))
     }
 }
@@ -173,6 +191,10 @@ pub struct Session {
     /// Transcript lines the agent wrote that could not be stored (the database or disk was
     /// full), over all runs. Zero for a complete transcript.
     pub lost_events: u64,
+    /// Permission requests of the live run waiting for an answer, oldest first (the
+    /// session is `needs_approval` while there is one, unless it is being interrupted).
+    #[serde(default)]
+    pub pending_approvals: Vec<ApprovalRequest>,
 }
 
 impl Session {
@@ -203,6 +225,7 @@ impl Session {
             agent_established: false,
             totals: UsageTotals::default(),
             lost_events: 0,
+            pending_approvals: Vec::new(),
         };
         (session, run)
     }
@@ -343,6 +366,10 @@ mod tests {
         for status in SessionStatus::ALL {
             assert_eq!(status.as_str().parse::<SessionStatus>(), Ok(status));
         }
+        assert_eq!(
+            "needs approval".parse::<SessionStatus>(),
+            Ok(SessionStatus::NeedsApproval)
+        );
         assert!("paused"
             .parse::<SessionStatus>()
             .unwrap_err()

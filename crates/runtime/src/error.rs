@@ -148,6 +148,7 @@ pub fn supervisor_code(error: &SupervisorError) -> &'static str {
         SupervisorError::NotOwnedHere { .. } => "not_owned_here",
         SupervisorError::InterruptTimedOut { .. } => "interrupt_timed_out",
         SupervisorError::EndNotStored { .. } => "end_not_stored",
+        SupervisorError::NoPendingApproval { .. } => "no_pending_approval",
         SupervisorError::Store(error) => store_code(error),
         SupervisorError::Transition(_) => "invalid_transition",
     }

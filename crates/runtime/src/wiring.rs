@@ -68,6 +68,7 @@ pub async fn open(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
         ports,
         SupervisorConfig {
             interrupt: config.interrupt,
+            approval_timeout: config.approval_timeout,
         },
     );
     let parts = RuntimeParts {

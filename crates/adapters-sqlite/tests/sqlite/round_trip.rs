@@ -128,6 +128,7 @@ async fn every_domain_type_comes_back_unchanged_after_reopening_the_file() {
             let write = SessionWrite {
                 session: session.clone(),
                 run_change,
+                approval_change: None,
             };
             store.save(&write).await.unwrap();
         }
@@ -149,6 +150,7 @@ async fn every_domain_type_comes_back_unchanged_after_reopening_the_file() {
             .save(&SessionWrite {
                 session: session.clone(),
                 run_change: None,
+                approval_change: None,
             })
             .await
             .unwrap();

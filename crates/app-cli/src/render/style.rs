@@ -22,7 +22,9 @@ pub const fn status(status: SessionStatus) -> Style {
     match status {
         SessionStatus::Queued | SessionStatus::Starting => DIM,
         SessionStatus::Running => TOOL,
-        SessionStatus::Interrupting | SessionStatus::Interrupted => WARN,
+        SessionStatus::NeedsApproval | SessionStatus::Interrupting | SessionStatus::Interrupted => {
+            WARN
+        }
         SessionStatus::Completed => GOOD,
         SessionStatus::Failed => ERROR,
     }

@@ -110,11 +110,25 @@ pub fn event_line(event: &AgentEvent) -> Option<String> {
                 paint(GOOD, &format!("✓ turn done · {summary}"))
             }
         }
+        AgentEvent::PermissionRequest {
+            tool_name,
+            input_json,
+            ..
+        } => asks_line(tool_name, input_json),
+        AgentEvent::PermissionCancelled { .. } => {
+            paint(DIM, "· the permission request was withdrawn")
+        }
         AgentEvent::Other { type_name, .. } => paint(DIM, &format!("· {}", safe_line(type_name))),
         AgentEvent::Diagnostic { message } => {
             paint(WARN, &format!("! {}", one_line(message, LINE)))
         }
     })
+}
+
+/// A permission request: what the agent waits for the user to allow.
+fn asks_line(tool_name: &str, input_json: &str) -> String {
+    let asked = format!("{}: {}", safe_line(tool_name), tool_summary(input_json));
+    paint(WARN, &format!("? needs approval: {asked}"))
 }
 
 /// Why a turn ended in error, in words: an aborted turn was interrupted; otherwise the
@@ -205,6 +219,7 @@ pub fn final_line(session: &Session, elapsed_ms: u64) -> String {
         SessionStatus::Queued
         | SessionStatus::Starting
         | SessionStatus::Running
+        | SessionStatus::NeedsApproval
         | SessionStatus::Interrupting => text,
     }
 }

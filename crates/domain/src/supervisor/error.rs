@@ -67,6 +67,14 @@ pub enum SupervisorError {
         /// Why the store refused.
         reason: String,
     },
+    /// An answer to a permission request that is not (or no longer) pending.
+    #[error("session {id} has no pending permission request{}: it was already answered, cancelled by the agent, or its turn ended", request_id.as_ref().map(|request| format!(" {request}")).unwrap_or_default())]
+    NoPendingApproval {
+        /// The session.
+        id: SessionId,
+        /// The request named, if one was.
+        request_id: Option<String>,
+    },
     /// The store failed; nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -57,7 +57,9 @@ impl SessionSupervisor {
                             info!("queued session interrupted before it started");
                             return Ok(session);
                         }
-                        SessionStatus::Starting | SessionStatus::Running => {
+                        SessionStatus::Starting
+                        | SessionStatus::Running
+                        | SessionStatus::NeedsApproval => {
                             // Starting: the agent is stopped as soon as it is spawned.
                             let pending = self
                                 .apply(&mut state, LifecycleEvent::InterruptRequested)

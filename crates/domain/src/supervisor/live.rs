@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::watch;
 use tracing::warn;
 
+use crate::approval::{ApprovalAnswer, ApprovalRequest};
 use crate::input::Prompt;
 use crate::lifecycle::StopMode;
 use crate::ports::{RunControl, StopError};
@@ -48,20 +49,34 @@ impl LiveSession {
         *self.control.lock().unwrap_or_else(PoisonError::into_inner) = Some(control);
     }
 
-    /// Delivers a stop request; a run that already exited is not an error.
-    pub(crate) async fn stop(&self, mode: StopMode) {
-        let control = self
-            .control
+    fn control(&self) -> Option<Arc<dyn RunControl>> {
+        self.control
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let Some(control) = control else {
+            .clone()
+    }
+
+    /// Delivers a stop request; a run that already exited is not an error.
+    pub(crate) async fn stop(&self, mode: StopMode) {
+        let Some(control) = self.control() else {
             warn!(?mode, "no run to stop");
             return;
         };
         match control.stop(mode).await {
             Ok(()) | Err(StopError::AlreadyExited) => {}
             Err(error) => warn!(?mode, %error, "stop request failed"),
+        }
+    }
+
+    /// Delivers a permission answer; a run that already exited is not an error.
+    pub(crate) async fn answer(&self, request: &ApprovalRequest, answer: &ApprovalAnswer) {
+        let Some(control) = self.control() else {
+            warn!(request_id = request.request_id, "no run to answer");
+            return;
+        };
+        match control.answer(request, answer).await {
+            Ok(()) | Err(StopError::AlreadyExited) => {}
+            Err(error) => warn!(%error, request_id = request.request_id, "answer not delivered"),
         }
     }
 

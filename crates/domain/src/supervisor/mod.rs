@@ -5,6 +5,7 @@
 //! per-session gate refuses a second lifecycle operation while one is in flight, and
 //! operations on different sessions never wait on each other.
 
+mod approvals;
 mod error;
 mod gate;
 mod interrupt;
@@ -76,6 +77,9 @@ pub struct Ports {
 pub struct SupervisorConfig {
     /// When to retry forcefully and when to give up an interrupt.
     pub interrupt: InterruptPolicy,
+    /// How long a permission request may wait for an answer before Lulu denies it;
+    /// `None` waits as long as it takes (the agent itself never gives up).
+    pub approval_timeout: Option<std::time::Duration>,
 }
 
 /// Starts, interrupts and resumes sessions; cheap to clone (all clones share one state).
@@ -130,6 +134,7 @@ impl SessionSupervisor {
         let write = SessionWrite {
             session: session.clone(),
             run_change: Some(RunChange::Created(run)),
+            approval_change: None,
         };
         ports.store.save(&write).await?;
         ports
@@ -298,6 +303,7 @@ impl SessionSupervisor {
                     let write = SessionWrite {
                         session: next.session.clone(),
                         run_change: next.run_change.clone(),
+                        approval_change: next.approval_change.clone(),
                     };
                     self.inner.ports.store.save(&write).await?;
                 }
@@ -307,7 +313,9 @@ impl SessionSupervisor {
                         .updates
                         .publish(SessionUpdate::Session(next.session.clone()));
                 }
-                action @ (Effect::Launch { .. } | Effect::Stop(_)) => actions.push(action),
+                action @ (Effect::Launch { .. } | Effect::Stop(_) | Effect::Answer { .. }) => {
+                    actions.push(action);
+                }
             }
         }
         tracing::debug!(session_id = %session.id, event = name, from = %session.status, to = %next.session.status, "transition");
@@ -323,6 +331,7 @@ impl SessionSupervisor {
         for effect in pending.0 {
             match effect {
                 Effect::Stop(mode) => live.stop(mode).await,
+                Effect::Answer { request, answer } => live.answer(&request, &answer).await,
                 Effect::Launch { mode } => launch = Some(mode),
                 Effect::Persist | Effect::Announce => {}
             }
@@ -338,5 +347,7 @@ impl SessionSupervisor {
     }
 }
 
+#[cfg(test)]
+mod approval_tests;
 #[cfg(test)]
 mod tests;

@@ -154,6 +154,7 @@ impl SessionSupervisor {
                 break crashed("the agent's output ended without an exit status");
             };
             let mut batch = Vec::new();
+            let mut lifecycle = Vec::new();
             let mut exit = None;
             let mut next = Some(first);
             while let Some(update) = next.take() {
@@ -166,6 +167,7 @@ impl SessionSupervisor {
                         {
                             usage = Some(reported.clone());
                         }
+                        lifecycle.extend(self.lifecycle_event_of(&event));
                         batch.push(TranscriptEntry {
                             run_id,
                             seq,
@@ -180,6 +182,8 @@ impl SessionSupervisor {
                 }
             }
             self.store_batch(&live, batch).await;
+            // Applied even when the lines were lost: the request is still pending.
+            self.apply_run_events(&live, lifecycle).await;
             if let Some(exit) = exit {
                 break exit;
             }

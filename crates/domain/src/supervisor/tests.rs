@@ -190,7 +190,9 @@ async fn interrupt_of_one_session_leaves_the_other_running() {
 }
 
 /// A launcher whose single run never exits, stopped through a strict mock.
-fn launcher_with_control(control: MockRunControl) -> (MockAgentLauncher, mpsc::Sender<RunUpdate>) {
+pub(super) fn launcher_with_control(
+    control: MockRunControl,
+) -> (MockAgentLauncher, mpsc::Sender<RunUpdate>) {
     let (updates, receiver) = mpsc::channel(8);
     let handle = Arc::new(Mutex::new(Some(RunHandle {
         pid: 4242,
@@ -776,6 +778,7 @@ async fn a_session_whose_owner_died_is_recovered_as_interrupted_with_the_reason(
     let write = SessionWrite {
         session: orphan.clone(),
         run_change: Some(RunChange::Created(run)),
+        approval_change: None,
     };
     h.store.save(&write).await.unwrap();
 
