@@ -294,6 +294,10 @@ mod tests {
                 id: id(),
                 after: Duration::from_secs(10),
             }),
+            RuntimeError::Supervisor(SupervisorError::NoPendingApproval {
+                id: id(),
+                request_id: Some("3358a92f".into()),
+            }),
             RuntimeError::Supervisor(SupervisorError::Transition(TransitionError {
                 status: SessionStatus::Completed,
                 event: "exited",

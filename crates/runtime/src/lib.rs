@@ -11,6 +11,7 @@
 //! Invariants: no lifecycle decision is made here (that is the domain's); front ends hold
 //! none either. Every session this process starts is owned by it until it settles.
 
+pub mod approvals;
 pub mod client;
 pub mod config;
 pub mod daemon;

@@ -10,10 +10,12 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use lulu_domain::{AgentOptions, RunId, Session, SessionId, SessionStatus, TranscriptEntry};
+use lulu_domain::{
+    AgentOptions, ApprovalAnswer, RunId, Session, SessionId, SessionStatus, TranscriptEntry,
+};
 
 /// The version of this protocol; a daemon and a client of different versions refuse each other.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// This Lulu's version, told in the hello.
 pub const LULU_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -67,6 +69,15 @@ pub enum Request {
     Interrupt {
         /// The session.
         id: SessionId,
+    },
+    /// Answer a permission request of a session that needs approval.
+    Answer {
+        /// The session.
+        id: SessionId,
+        /// The request; `None` for the oldest pending one.
+        request_id: Option<String>,
+        /// Allow, allow always, deny, or deny and stop.
+        answer: ApprovalAnswer,
     },
     /// Delete a session; a live one only with `force` (interrupted first).
     Delete {
@@ -232,6 +243,19 @@ mod tests {
             r#"{"request":"resume","id":"a0000001-0000-0000-0000-000000000000","prompt":"go on"}"#
         );
         assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), request);
+        let deny = Request::Answer {
+            id: lulu_domain::testing::session_id(1),
+            request_id: Some("r1".into()),
+            answer: ApprovalAnswer::DenyAndStop {
+                message: Some("not now".into()),
+            },
+        };
+        let json = serde_json::to_string(&deny).unwrap();
+        assert_eq!(
+            json,
+            r#"{"request":"answer","id":"a0000001-0000-0000-0000-000000000000","request_id":"r1","answer":{"answer":"deny_and_stop","message":"not now"}}"#
+        );
+        assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), deny);
         let refused = Response::Error {
             code: "still_live".into(),
             message: "no".into(),

@@ -114,6 +114,11 @@ impl Runtime {
         &self.config
     }
 
+    /// The supervisor of the sessions this process owns.
+    pub(crate) fn supervisor(&self) -> &SessionSupervisor {
+        &self.parts.supervisor
+    }
+
     /// Settles sessions whose owner died, killing what they left running.
     ///
     /// # Errors

@@ -50,6 +50,13 @@ impl Daemon {
             Request::Interrupt { id } => Response::Session {
                 session: runtime.interrupt(id).await?,
             },
+            Request::Answer {
+                id,
+                request_id,
+                answer,
+            } => Response::Session {
+                session: runtime.answer(id, request_id, answer).await?,
+            },
             Request::Delete { id, force } => {
                 runtime.delete(id, force).await?;
                 Response::Deleted
