@@ -3,6 +3,7 @@
 //! A test binary of its own because it makes itself a child subreaper (process-wide) to
 //! reap the daemons it starts; see `harness`.
 
+mod approvals;
 mod cross_process;
 mod daemon;
 mod daemon_children;

@@ -15,8 +15,10 @@ use lulu_runtime::daemon::log::last_problem;
 use lulu_runtime::protocol::{FollowEvent, Request};
 use lulu_runtime::Runtime;
 
+use super::ask::Approvals;
 use super::follow::{print_entries, print_stored, Format};
 use super::Context;
+use crate::args::OnApproval;
 use crate::exit;
 use crate::render::safe::{safe_line, safe_text};
 use crate::render::style::{paint, DIM, ERROR, WARN};
@@ -34,6 +36,7 @@ pub async fn start_and_follow(
     context: &Context,
     runtime: &Runtime,
     request: &Request,
+    on_approval: OnApproval,
 ) -> anyhow::Result<ExitCode> {
     let began = Instant::now();
     let mut daemon = context.daemon().await?;
@@ -44,6 +47,7 @@ pub async fn start_and_follow(
     let mut run = session.active_run_id;
     let mut last_seq: Option<u64> = None;
     let mut interrupt: Option<Interrupting<'_>> = None;
+    let mut approvals = Approvals::new(context, id, on_approval);
     let mut asked = false;
     // Said only if the session really waits for a slot, not for the instant it is queued.
     let mut queued_since: Option<tokio::time::Instant> = None;
@@ -66,6 +70,7 @@ pub async fn start_and_follow(
                     }
                     queued_since = (session.status == SessionStatus::Queued)
                         .then(|| queued_since.unwrap_or_else(tokio::time::Instant::now));
+                    approvals.saw(&session);
                 }
                 Some(FollowEvent::EndNotStored { status, reason }) => {
                     // The agent is gone but its end cannot be stored (a full disk): say so
@@ -94,6 +99,7 @@ pub async fn start_and_follow(
                 eprintln_dim("queued: waiting for a free run slot (LULU_MAX_RUNNING)");
                 queued_since = None;
             }
+            () = approvals.finish_one(), if approvals.busy() => {}
             () = &mut stop, if !asked => {
                 asked = true;
                 eprintln_dim("interrupting… (the agent gets a graceful stop, then a forceful one)");

@@ -4,6 +4,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use lulu_domain::ports::SessionQuery;
+use lulu_domain::SessionStatus;
 
 use super::Context;
 use crate::args::{ListArgs, ShowArgs};
@@ -17,7 +18,9 @@ pub async fn list(context: &Context, args: &ListArgs) -> anyhow::Result<ExitCode
         status: args.status,
         limit: args.limit,
     };
-    let sessions = runtime.list(&query).await?;
+    let mut sessions = runtime.list(&query).await?;
+    // What waits for the user comes first; the order is otherwise kept (newest first).
+    sessions.sort_by_key(|session| session.status != SessionStatus::NeedsApproval);
     if args.json {
         let json: Vec<SessionJson> = sessions.iter().map(SessionJson::of).collect();
         print_json(&json)?;

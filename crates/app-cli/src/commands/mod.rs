@@ -1,5 +1,7 @@
 //! One module per subcommand: translate arguments, call the runtime, render the result.
 
+mod approve;
+mod ask;
 mod daemon;
 mod doctor;
 mod follow;
@@ -125,6 +127,14 @@ impl Context {
                 "LULU_MAX_RUNNING".to_owned(),
                 self.config.max_running.to_string().into(),
             ),
+            (
+                lulu_runtime::config::ENV_APPROVAL_TIMEOUT.to_owned(),
+                self.config
+                    .approval_timeout
+                    .map(|after| format!("{}ms", after.as_millis()))
+                    .unwrap_or_default()
+                    .into(),
+            ),
         ]
     }
 }
@@ -172,6 +182,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(args) => inspect::show(&context, &args).await,
         Command::Logs(args) => follow::logs(&context, &args).await,
         Command::Interrupt(args) => interrupt::interrupt(&context, &args).await,
+        Command::Approve(args) => approve::approve(&context, &args).await,
+        Command::Deny(args) => approve::deny(&context, &args).await,
         Command::Rm(args) => remove::remove(&context, &args).await,
         Command::Doctor(args) => doctor::doctor(&context, &args).await,
         Command::Completions(_) => unreachable!("handled above"),

@@ -20,7 +20,7 @@ pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
         return detached(context, &start_request(spec)).await;
     }
     let runtime = context.open().await?;
-    foreground::start_and_follow(context, &runtime, &start_request(spec)).await
+    foreground::start_and_follow(context, &runtime, &start_request(spec), args.on_approval).await
 }
 
 /// `lulu resume`. The prompt, the id and whether the session's directory and the agent
@@ -41,7 +41,7 @@ pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitC
         id,
         prompt: prompt.into(),
     };
-    foreground::start_and_follow(context, &runtime, &request).await
+    foreground::start_and_follow(context, &runtime, &request, args.on_approval).await
 }
 
 /// Refuses, as a usage error, a run that could not start: the directory or the agent

@@ -26,8 +26,24 @@ pub struct SessionJson {
     output_tokens: u64,
     /// Transcript lines that could not be stored (0 for a complete transcript).
     lost_events: u64,
+    /// Permission requests waiting for an answer, oldest first.
+    pending_approvals: Vec<ApprovalJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     runs: Option<Vec<RunJson>>,
+}
+
+/// One pending permission request in a session's JSON.
+#[derive(Debug, Serialize)]
+pub struct ApprovalJson {
+    request_id: String,
+    tool_name: String,
+    /// What is asked in one line, e.g. `Bash: touch notes.md`.
+    summary: String,
+    /// The tool input, as the agent sent it.
+    input: serde_json::Value,
+    description: Option<String>,
+    blocked_path: Option<String>,
+    requested_at: String,
 }
 
 /// One run in `show --json`.
@@ -76,6 +92,20 @@ impl SessionJson {
             input_tokens: session.totals.input_tokens,
             output_tokens: session.totals.output_tokens,
             lost_events: session.lost_events,
+            pending_approvals: session
+                .pending_approvals
+                .iter()
+                .map(|request| ApprovalJson {
+                    request_id: request.request_id.clone(),
+                    tool_name: request.tool_name.clone(),
+                    summary: request.summary(),
+                    input: serde_json::from_str(&request.input_json)
+                        .unwrap_or_else(|_| serde_json::Value::String(request.input_json.clone())),
+                    description: request.description.clone(),
+                    blocked_path: request.blocked_path.clone(),
+                    requested_at: timestamp(request.requested_at),
+                })
+                .collect(),
             runs: None,
         }
     }

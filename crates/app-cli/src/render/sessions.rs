@@ -26,11 +26,7 @@ pub fn session_table(
         .map(|session| {
             [
                 session.id.short(),
-                if unreachable.contains(&session.id) {
-                    format!("{} (owner unreachable)", session.status)
-                } else {
-                    session.status.as_str().to_owned()
-                },
+                status_cell(session, unreachable.contains(&session.id)),
                 cut(session.title.as_str(), 40),
                 cut(session.cwd.as_str(), 32),
                 session.resume_count.to_string(),
@@ -57,6 +53,21 @@ pub fn session_table(
         });
     }
     out
+}
+
+/// The status word as people read it, with what a session that needs approval asks.
+fn status_cell(session: &Session, unreachable: bool) -> String {
+    let mut cell = session.status.label();
+    if let Some(request) = session.pending_approvals.first() {
+        cell = format!("{cell}: {}", cut(&request.summary(), 40));
+        if session.pending_approvals.len() > 1 {
+            let _ = write!(cell, " (+{} more)", session.pending_approvals.len() - 1);
+        }
+    }
+    if unreachable {
+        cell.push_str(" (owner unreachable)");
+    }
+    cell
 }
 
 fn push_row(
@@ -88,8 +99,11 @@ pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> S
     field("Title", safe_line(session.title.as_str()).into_owned());
     field(
         "Status",
-        paint(style::status(session.status), session.status.as_str()),
+        paint(style::status(session.status), &session.status.label()),
     );
+    for request in &session.pending_approvals {
+        field("Asks", safe_line(&request.summary()).into_owned());
+    }
     field("Directory", safe_line(session.cwd.as_str()).into_owned());
     field("Created", timestamp(session.created_at));
     field(

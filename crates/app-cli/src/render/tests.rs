@@ -191,6 +191,24 @@ fn list_table_says_owner_unreachable_beside_sessions_owned_on_another_host() {
 }
 
 #[test]
+fn list_table_says_what_a_session_that_needs_approval_asks_with_its_escapes_made_visible() {
+    let mut sessions = sessions();
+    sessions[1].status = SessionStatus::NeedsApproval;
+    for (request_id, command) in [("r1", r"touch notes.md\u001b[2J"), ("r2", "rm -rf build")] {
+        sessions[1]
+            .pending_approvals
+            .push(lulu_domain::testing::approval_request(request_id, command));
+    }
+    let table = plain(&session_table(&sessions, &HashSet::new(), epoch()));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[2].contains("needs approval: Bash: touch notes.md^[[2J (+1 more)"),
+        "{table}"
+    );
+    assert!(!table.contains('\u{1b}'), "{table:?}");
+}
+
+#[test]
 fn list_table_when_empty_says_how_to_start() {
     insta::assert_snapshot!(plain(&session_table(&[], &HashSet::new(), epoch())));
 }
