@@ -97,10 +97,12 @@ impl Turn {
             Decision::Run(edited) => self.run_bash(&tool_use_id, &edited).await,
             Decision::Denied(message) => self.denied(&tool_use_id, command, &message),
             Decision::Stop => {
+                self.conversation.end_tool();
                 self.tool_error(&tool_use_id, STOP_TEXT, Some(json!(STOP_TEXT)));
                 self.interrupted(None, "[Request interrupted by user for tool use]", true, 1)
             }
             Decision::Interrupted => {
+                self.conversation.end_tool();
                 let rejected = "User rejected tool use";
                 self.tool_error(&tool_use_id, rejected, Some(json!(rejected)));
                 self.interrupted(None, "[Request interrupted by user for tool use]", true, 1)
@@ -127,6 +129,7 @@ impl Turn {
         } else {
             request["decision_reason_type"] = json!("subcommandResults");
         }
+        self.conversation.begin_tool();
         self.conversation
             .permissions
             .set_pending(Some(request_id.clone()));
@@ -211,7 +214,11 @@ impl Turn {
             Some(json!(format!("Error: {message}"))),
         );
         self.message_id = new_message_id();
-        let text = "The command was not allowed, so I did not run it.";
+        let text = super::with_folded(
+            "The command was not allowed, so I did not run it.".to_owned(),
+            &self.conversation.end_tool(),
+        );
+        let text = text.as_str();
         self.text(text);
         let denial = json!({"tool_name": "Bash", "tool_use_id": tool_use_id, "tool_input": {"command": command, "description": "Run the requested command"}});
         self.end(

@@ -34,7 +34,9 @@ pub async fn serve(conversation: Arc<Conversation>) -> std::io::Result<i32> {
     let mut last_error = false;
     loop {
         if running.is_none() {
-            if let Some(prompt) = queue.pop_front() {
+            if !queue.is_empty() {
+                // Lines queued while a turn streamed make one turn together.
+                let prompt = queue.drain(..).collect::<Vec<_>>().join("\n");
                 running = Some(start(&conversation, prompt));
             } else if !stdin_open {
                 return Ok(i32::from(last_error));
@@ -107,7 +109,14 @@ fn on_input(
         return;
     };
     match message["type"].as_str() {
-        Some("user") => queue.push_back(user_text(&message["message"]["content"])),
+        Some("user") => {
+            // During a tool or a pending permission request it joins the running turn;
+            // otherwise it waits for the next one.
+            let text = user_text(&message["message"]["content"]);
+            if running.is_none() || !conversation.fold(&text) {
+                queue.push_back(text);
+            }
+        }
         Some("control_request") => {
             let request_id = message["request_id"].as_str().unwrap_or_default();
             let interrupt = message["request"]["subtype"] == "interrupt";

@@ -41,6 +41,35 @@ pub struct Conversation {
     pub max_retries: u32,
     /// What may run unasked, and whether permission requests go to stdout.
     pub permissions: Permissions,
+    /// While a tool runs or a permission request waits: the user lines that came in
+    /// meanwhile, which join the running turn (`None` otherwise: lines are queued).
+    pub folded: std::sync::Mutex<Option<Vec<String>>>,
+}
+
+impl Conversation {
+    /// A tool starts (or a permission request waits): user lines now join the turn.
+    pub fn begin_tool(&self) {
+        self.folded_lock().get_or_insert_with(Vec::new);
+    }
+
+    /// The tool ended: the user lines that joined the turn meanwhile.
+    pub fn end_tool(&self) -> Vec<String> {
+        self.folded_lock().take().unwrap_or_default()
+    }
+
+    /// Joins `text` to the running turn if a tool runs; false if it must be queued.
+    pub fn fold(&self, text: &str) -> bool {
+        self.folded_lock()
+            .as_mut()
+            .map(|folded| folded.push(text.to_owned()))
+            .is_some()
+    }
+
+    fn folded_lock(&self) -> std::sync::MutexGuard<'_, Option<Vec<String>>> {
+        self.folded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// How a turn ended.
@@ -262,6 +291,7 @@ impl Turn {
     /// Runs the called `command` to its end (or the abort) and ends the turn.
     async fn run_bash(&mut self, tool_use_id: &str, command: &str) -> TurnEnd {
         let tool_use_id = tool_use_id.to_owned();
+        self.conversation.begin_tool();
         let mut tool = match Tool::start(command, &self.conversation.cwd) {
             Ok(tool) => tool,
             Err(error) => {
@@ -278,6 +308,7 @@ impl Turn {
                 return self.tool_done(&tool_use_id, output.code, &output.stdout, &output.stderr)
             }
         };
+        self.conversation.end_tool();
         match abort {
             Some(Abort::Signal) | None => tool.orphan(),
             Some(Abort::Interrupt) => tool.kill().await,
@@ -306,6 +337,7 @@ impl Turn {
         self.keep(&line);
         self.message_id = new_message_id();
         let text = format!("The command finished with exit code {code}.");
+        let text = with_folded(text, &self.conversation.end_tool());
         self.text(&text);
         self.success(&text, 2)
     }
@@ -345,6 +377,14 @@ impl Turn {
             text,
         )
     }
+}
+
+/// The reply, addressing the user lines that joined the turn while a tool ran.
+pub(crate) fn with_folded(reply: String, folded: &[String]) -> String {
+    if folded.is_empty() {
+        return reply;
+    }
+    format!("{reply} You also said: {}", folded.join(" / "))
 }
 
 /// Writes a crash dump of about `bytes` to stderr, the way Node prints a fatal error:
