@@ -9,6 +9,7 @@ mod daemon;
 mod daemon_children;
 mod database_file;
 mod doctor;
+mod follow_ups;
 mod foreground;
 mod full_disk;
 mod harness;

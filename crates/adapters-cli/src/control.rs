@@ -3,17 +3,19 @@
 use async_trait::async_trait;
 use lulu_domain::ports::{RunControl, StopError};
 use lulu_domain::{ApprovalAnswer, ApprovalRequest, StopMode};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::stdin::permission_answer_line;
 
 /// What the run's owner task is asked to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum OwnerCommand {
     /// Stop the run.
     Stop(StopMode),
     /// Write this line on the agent's stdin (while it is open).
     Write(String),
+    /// Write this follow-up as a `user` line; the reply says whether stdin took it.
+    Send(String, oneshot::Sender<bool>),
 }
 
 /// Delivers stop requests and answers to the task that owns the run's process.
@@ -53,5 +55,24 @@ impl RunControl for CliRunControl {
         self.commands
             .send(OwnerCommand::Write(permission_answer_line(request, answer)))
             .map_err(|_| StopError::AlreadyExited)
+    }
+
+    /// Hands the follow-up to the owner task and waits until it was written (or not).
+    ///
+    /// # Errors
+    /// [`StopError::AlreadyExited`] once the process has been reaped;
+    /// [`StopError::Failed`] when its stdin is closed (the turn ended).
+    async fn send(&self, text: &str) -> Result<(), StopError> {
+        let (reply, written) = oneshot::channel();
+        self.commands
+            .send(OwnerCommand::Send(text.to_owned(), reply))
+            .map_err(|_| StopError::AlreadyExited)?;
+        match written.await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(StopError::Failed {
+                message: "the agent's stdin is closed".to_owned(),
+            }),
+            Err(_) => Err(StopError::AlreadyExited),
+        }
     }
 }

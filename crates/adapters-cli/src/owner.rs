@@ -33,7 +33,7 @@ use crate::parse::parse_line;
 use crate::redact::Redactor;
 use crate::sampler::RunTracking;
 use crate::stderr::StderrTail;
-use crate::stdin::interrupt_line;
+use crate::stdin::{interrupt_line, user_line};
 use crate::tree::{processes_with_env, still_running};
 
 /// The environment variable that marks every process of a run (value: the run id), so
@@ -106,7 +106,7 @@ impl Owner {
             tokio::select! {
                 biased;
                 line = self.stdout.next(), if seen.stdout_open => self.on_stdout(line, &mut seen).await,
-                Some(command) = self.commands.recv() => self.on_command(command, &mut seen),
+                Some(command) = self.commands.recv() => self.on_command(command, &mut seen).await,
                 status = self.child.wait() => break status,
                 () = self.updates.closed(), if !seen.orphaned => self.on_orphaned(&mut seen),
                 () = sleep_until(forceful_at.unwrap_or_else(Instant::now)), if forceful_at.is_some() => {
@@ -172,19 +172,30 @@ impl Owner {
         seen.forceful_at = Some(Instant::now() + ORPHAN_GRACE);
     }
 
-    fn on_command(&mut self, command: OwnerCommand, seen: &mut Seen) {
+    async fn on_command(&mut self, command: OwnerCommand, seen: &mut Seen) {
         match command {
             OwnerCommand::Stop(mode) => self.on_stop(mode, seen),
             OwnerCommand::Write(line) => {
-                let written = self
-                    .stdin
-                    .as_ref()
-                    .is_some_and(|stdin| stdin.send(line).is_ok());
-                if !written {
+                if !self.write_stdin(line) {
                     tracing::warn!("the agent's stdin is closed: a control line was not sent");
                 }
             }
+            OwnerCommand::Send(text, reply) => {
+                let written = self.write_stdin(user_line(&text));
+                if written {
+                    // The agent does not echo it: the transcript records it where it was sent.
+                    self.send(AgentEvent::UserMessage { text }, seen).await;
+                }
+                let _ = reply.send(written);
+            }
         }
+    }
+
+    /// Hands `line` to the stdin writer; false once stdin is closed.
+    fn write_stdin(&self, line: String) -> bool {
+        self.stdin
+            .as_ref()
+            .is_some_and(|stdin| stdin.send(line).is_ok())
     }
 
     #[tracing::instrument(skip(self, seen), fields(session_id = %self.session_id, run_id = %self.run_id))]

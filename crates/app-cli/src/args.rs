@@ -46,6 +46,8 @@ pub enum Command {
     Approve(ApproveArgs),
     /// Refuse what a session that needs approval asks; the agent carries on, or stops with --stop.
     Deny(DenyArgs),
+    /// Send a follow-up message to a session's live run.
+    Send(SendArgs),
     /// Continue a session's conversation with a follow-up prompt.
     Resume(ResumeArgs),
     /// Delete a session with its runs and transcript.
@@ -185,6 +187,19 @@ pub struct DenyArgs {
     /// The request to answer, when several are pending (default: the oldest).
     #[arg(long, value_name = "REQUEST_ID")]
     pub request: Option<String>,
+    /// Print the session as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lulu send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The session (id or unique prefix of at least 4 characters).
+    pub id: String,
+    /// The message (words are joined with spaces).
+    #[arg(required = true, num_args = 1.., value_name = "TEXT")]
+    pub text: Vec<String>,
     /// Print the session as JSON.
     #[arg(long)]
     pub json: bool,

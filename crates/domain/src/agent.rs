@@ -85,6 +85,12 @@ pub enum AgentEvent {
         /// Cost and usage.
         usage: RunUsage,
     },
+    /// A follow-up the user sent to the live run (written on its stdin; the agent does not
+    /// echo it, so Lulu records it where it was sent).
+    UserMessage {
+        /// The message.
+        text: String,
+    },
     /// The agent asks permission for a tool call (a `can_use_tool` control request).
     PermissionRequest {
         /// The request's id (what the answer names).
@@ -131,6 +137,7 @@ impl AgentEvent {
             Self::UserText { .. } => "user_text",
             Self::ApiRetry { .. } => "api_retry",
             Self::Result { .. } => "result",
+            Self::UserMessage { .. } => "user_message",
             Self::PermissionRequest { .. } => "permission_request",
             Self::PermissionCancelled { .. } => "permission_cancelled",
             Self::Other { .. } => "other",

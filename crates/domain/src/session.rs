@@ -144,6 +144,20 @@ pub struct RunUsage {
     pub duration_ms: u64,
 }
 
+impl RunUsage {
+    /// The figures of two turns of one run together.
+    #[must_use]
+    pub fn and(&self, later: &Self) -> Self {
+        Self {
+            cost_usd: self.cost_usd + later.cost_usd,
+            input_tokens: self.input_tokens + later.input_tokens,
+            output_tokens: self.output_tokens + later.output_tokens,
+            num_turns: self.num_turns + later.num_turns,
+            duration_ms: self.duration_ms + later.duration_ms,
+        }
+    }
+}
+
 /// What a user asks for when starting a session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionSpec {

@@ -20,6 +20,7 @@ pub mod doctor;
 pub mod error;
 #[cfg(test)]
 mod fake_control;
+pub mod follow_ups;
 pub mod mailbox;
 #[cfg(test)]
 mod mailbox_tests;

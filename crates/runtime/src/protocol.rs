@@ -79,6 +79,13 @@ pub enum Request {
         /// Allow, allow always, deny, or deny and stop.
         answer: ApprovalAnswer,
     },
+    /// Write a follow-up message to a session's live run.
+    Send {
+        /// The session.
+        id: SessionId,
+        /// The message.
+        text: String,
+    },
     /// Delete a session; a live one only with `force` (interrupted first).
     Delete {
         /// The session.

@@ -10,6 +10,7 @@ mod inspect;
 mod interrupt;
 mod remove;
 mod run;
+mod send;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -184,6 +185,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Interrupt(args) => interrupt::interrupt(&context, &args).await,
         Command::Approve(args) => approve::approve(&context, &args).await,
         Command::Deny(args) => approve::deny(&context, &args).await,
+        Command::Send(args) => send::send(&context, &args).await,
         Command::Rm(args) => remove::remove(&context, &args).await,
         Command::Doctor(args) => doctor::doctor(&context, &args).await,
         Command::Completions(_) => unreachable!("handled above"),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use lulu_domain::{AgentEvent, Run, RunUsage, Session, SessionStatus};
 
 use super::safe::{safe_line, safe_text};
-use super::style::{self, paint, DIM, ERROR, GOOD, TOOL, WARN};
+use super::style::{self, paint, BOLD, DIM, ERROR, GOOD, TOOL, WARN};
 use super::text::{cut, duration_ms, money, one_line, timestamp};
 
 /// How wide a one-line summary may get.
@@ -115,6 +115,9 @@ pub fn event_line(event: &AgentEvent) -> Option<String> {
             input_json,
             ..
         } => asks_line(tool_name, input_json),
+        AgentEvent::UserMessage { text } => {
+            paint(BOLD, &format!("» you: {}", one_line(text, LINE)))
+        }
         AgentEvent::PermissionCancelled { .. } => {
             paint(DIM, "· the permission request was withdrawn")
         }

@@ -139,4 +139,12 @@ pub trait RunControl: Send + Sync {
         request: &ApprovalRequest,
         answer: &ApprovalAnswer,
     ) -> Result<(), StopError>;
+
+    /// Writes a follow-up user message on the run's stdin and returns once it was handed
+    /// to the writer.
+    ///
+    /// # Errors
+    /// [`StopError::AlreadyExited`] if the run is gone; [`StopError::Failed`] if its stdin
+    /// is closed (its turn has ended and the run is finishing).
+    async fn send(&self, text: &str) -> Result<(), StopError>;
 }

@@ -75,6 +75,16 @@ pub enum SupervisorError {
         /// The request named, if one was.
         request_id: Option<String>,
     },
+    /// A follow-up to a session whose run takes no more input.
+    #[error("session {id} is {status} and its agent takes no more messages: {reason}")]
+    NotAcceptingInput {
+        /// The session.
+        id: SessionId,
+        /// Its status.
+        status: SessionStatus,
+        /// Why, and what to do instead.
+        reason: String,
+    },
     /// The store failed; nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),

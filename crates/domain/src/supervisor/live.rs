@@ -80,6 +80,12 @@ impl LiveSession {
         }
     }
 
+    /// Writes a follow-up on the run's stdin.
+    pub(crate) async fn send(&self, text: &str) -> Result<(), StopError> {
+        let control = self.control().ok_or(StopError::AlreadyExited)?;
+        control.send(text).await
+    }
+
     /// Notes that the run's process has exited.
     pub(crate) fn mark_exited(&self) {
         self.exited.store(true, Ordering::SeqCst);

@@ -7,6 +7,7 @@
 
 mod approvals;
 mod error;
+mod follow_ups;
 mod gate;
 mod interrupt;
 mod live;
@@ -349,5 +350,7 @@ impl SessionSupervisor {
 
 #[cfg(test)]
 mod approval_tests;
+#[cfg(test)]
+mod follow_up_tests;
 #[cfg(test)]
 mod tests;

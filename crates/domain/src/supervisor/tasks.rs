@@ -165,7 +165,12 @@ impl SessionSupervisor {
                             usage: reported, ..
                         } = &event
                         {
-                            usage = Some(reported.clone());
+                            // A run with follow-ups has a result per turn: all of them count.
+                            usage =
+                                Some(usage.map_or_else(
+                                    || reported.clone(),
+                                    |earlier| earlier.and(reported),
+                                ));
                         }
                         lifecycle.extend(self.lifecycle_event_of(&event));
                         batch.push(TranscriptEntry {

@@ -187,4 +187,15 @@ impl RunControl for FakeControl {
         lock(&self.answers).push((request.request_id.clone(), answer.clone()));
         Ok(())
     }
+
+    async fn send(&self, text: &str) -> Result<(), StopError> {
+        self.journal.record(format!("send    {text}"));
+        let updates = self.updates.upgrade().ok_or(StopError::AlreadyExited)?;
+        updates
+            .send(RunUpdate::Event(crate::agent::AgentEvent::UserMessage {
+                text: text.to_owned(),
+            }))
+            .await
+            .map_err(|_| StopError::AlreadyExited)
+    }
 }

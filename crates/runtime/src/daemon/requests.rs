@@ -57,6 +57,9 @@ impl Daemon {
             } => Response::Session {
                 session: runtime.answer(id, request_id, answer).await?,
             },
+            Request::Send { id, text } => Response::Session {
+                session: runtime.send(id, Prompt::parse(text)?).await?,
+            },
             Request::Delete { id, force } => {
                 runtime.delete(id, force).await?;
                 Response::Deleted

@@ -1,0 +1,33 @@
+//! `lulu send`: a follow-up message to a live run.
+
+use std::process::ExitCode;
+
+use lulu_domain::Prompt;
+use lulu_runtime::protocol::Request;
+
+use super::Context;
+use crate::args::SendArgs;
+use crate::render::json::SessionJson;
+
+/// `lulu send`: exit 0 once the agent's stdin took the message; 1 with a message otherwise.
+pub async fn send(context: &Context, args: &SendArgs) -> anyhow::Result<ExitCode> {
+    let text = Prompt::parse(args.text.join(" "))?;
+    let runtime = context.open().await?;
+    let id = runtime.resolve(&args.id).await?;
+    let session = match context.answering_daemon().await? {
+        Some(mut daemon) => {
+            let request = Request::Send {
+                id,
+                text: text.into(),
+            };
+            daemon.session(&request).await?
+        }
+        None => runtime.send(id, text).await?,
+    };
+    if args.json {
+        super::inspect::print_json(&SessionJson::of(&session))?;
+    } else {
+        anstream::println!("sent to {} ({})", id.short(), session.status.label());
+    }
+    Ok(ExitCode::SUCCESS)
+}
