@@ -23,6 +23,7 @@ const LIVE: &[&str] = &[
     "starting",
     "running",
     "needs_approval",
+    "idle",
     "interrupting",
 ];
 

@@ -105,3 +105,80 @@ fn a_follow_up_to_a_settled_session_is_refused_with_what_to_do() {
     );
     sandbox.assert_nothing_left();
 }
+
+/// Starts `prompt` detached and kept open; waits until its first turn is done (idle).
+fn kept_open(sandbox: &Sandbox, prompt: &str) -> String {
+    let id = sandbox
+        .ok(&["run", "--detach", "--keep-open", prompt])
+        .trim()
+        .to_owned();
+    sandbox.wait_status(&id, "idle");
+    id
+}
+
+#[test]
+fn a_kept_open_session_idles_and_answers_a_follow_up_in_the_same_run_with_the_earlier_turn() {
+    let sandbox = Sandbox::new();
+    let id = kept_open(&sandbox, "SAY first");
+    let list = sandbox.ok(&["list"]);
+    assert!(list.contains("idle"), "{list}");
+
+    sandbox.ok(&["send", &id, "HISTORY"]);
+
+    wait_until("a second turn", || {
+        count(&transcript(&sandbox, &id), "result") == 2
+    });
+    let session = sandbox.wait_status(&id, "idle");
+    assert_eq!(session["runs"].as_array().map(Vec::len), Some(1), "one run");
+    let entries = transcript(&sandbox, &id);
+    assert_eq!(
+        last_text(&entries),
+        "This conversation holds 1 earlier turns."
+    );
+    let said = sandbox.ok(&["close", &id]);
+    assert!(said.starts_with("closing"), "{said}");
+    let closed = sandbox.wait_status(&id, "completed");
+    assert_eq!(closed["num_turns"], 2, "both turns count");
+    sandbox.assert_nothing_left();
+}
+
+#[test]
+fn an_idle_session_is_interrupted_at_once() {
+    let sandbox = Sandbox::new();
+    let id = kept_open(&sandbox, "SAY first");
+
+    sandbox.interrupt_cleanly(&id);
+
+    sandbox.assert_nothing_left();
+}
+
+#[test]
+fn a_kept_open_session_idle_past_the_idle_timeout_is_closed() {
+    let sandbox = Sandbox::new().env("LULU_IDLE_TIMEOUT", "500ms");
+    let id = sandbox
+        .ok(&["run", "--detach", "--keep-open", "SAY first"])
+        .trim()
+        .to_owned();
+
+    let session = sandbox.wait_status(&id, "completed");
+
+    assert_eq!(session["num_turns"], 1);
+    sandbox.assert_nothing_left();
+}
+
+#[test]
+fn close_refuses_a_session_that_is_not_idle_between_turns() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.ok(&["run", "SAY done"]);
+    let id = out.lines().next().expect("the id").to_owned();
+
+    let refused = sandbox.run(&["close", &id]);
+
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("only a kept-open session that is idle between turns can be closed"),
+        "{stderr}"
+    );
+    sandbox.assert_nothing_left();
+}

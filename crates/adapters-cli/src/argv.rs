@@ -124,6 +124,8 @@ mod tests {
             append_system_prompt: Some("Answer in French.\nBe brief.".into()),
             add_dirs: vec!["/srv/shared".into(), "/srv/docs with space".into()],
             extra_args: vec!["--include-partial-messages".into()],
+            // Lulu's own: never a flag.
+            keep_open: true,
         };
         insta::assert_yaml_snapshot!(argv_text(&spec(ConversationMode::New, options)));
     }

@@ -14,6 +14,8 @@ pub enum OwnerCommand {
     Stop(StopMode),
     /// Write this line on the agent's stdin (while it is open).
     Write(String),
+    /// Close the agent's stdin: a kept-open run ends after its turn.
+    CloseInput,
     /// Write this follow-up as a `user` line; the reply says whether stdin took it.
     Send(String, oneshot::Sender<bool>),
 }
@@ -54,6 +56,16 @@ impl RunControl for CliRunControl {
     ) -> Result<(), StopError> {
         self.commands
             .send(OwnerCommand::Write(permission_answer_line(request, answer)))
+            .map_err(|_| StopError::AlreadyExited)
+    }
+
+    /// Asks the owner task to close the agent's stdin.
+    ///
+    /// # Errors
+    /// [`StopError::AlreadyExited`] once the process has been reaped.
+    async fn close_input(&self) -> Result<(), StopError> {
+        self.commands
+            .send(OwnerCommand::CloseInput)
             .map_err(|_| StopError::AlreadyExited)
     }
 

@@ -126,6 +126,7 @@ impl AgentLauncher for CliLauncher {
             root,
             stdout: FramedRead::new(stdout, BoundedLines::new(self.config.max_line_bytes)),
             stdin: Some(stdin),
+            keep_open: spec.options.keep_open,
             stderr: tokio::spawn(drain_stderr(stderr, self.config.stderr_tail_bytes)),
             commands,
             updates: updates_tx,

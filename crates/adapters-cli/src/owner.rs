@@ -62,6 +62,8 @@ pub struct Owner {
     pub stdout: FramedRead<ChildStdout, BoundedLines>,
     /// Its stdin writer; `None` once Lulu closed stdin.
     pub stdin: Option<mpsc::UnboundedSender<String>>,
+    /// Keep stdin open after a turn's result (a kept-open run idles for follow-ups).
+    pub keep_open: bool,
     /// The stderr drain, giving the tail at the end.
     pub stderr: JoinHandle<StderrTail>,
     /// Stop requests and stdin lines from the run's control.
@@ -80,6 +82,7 @@ pub struct Owner {
 
 /// What the owner learns while the run lives.
 #[derive(Default)]
+#[allow(clippy::struct_excessive_bools)] // independent facts, each set by its own event
 struct Seen {
     descendants: Vec<ProcessRecord>,
     /// The last stop requested while it ran.
@@ -91,6 +94,8 @@ struct Seen {
     forceful_at: Option<Instant>,
     stdout_open: bool,
     interrupts_sent: u32,
+    /// A turn's result came and no follow-up was sent since: the agent idles.
+    between_turns: bool,
 }
 
 impl Owner {
@@ -144,8 +149,12 @@ impl Owner {
         let line = self.redactor.redact_line(line);
         for event in parse_line(&line, self.config.max_line_bytes) {
             if let Some(result) = ResultSummary::of(&event) {
-                // The turn is over: closing stdin ends the run (or an interrupt's wait).
-                self.stdin = None;
+                // The turn is over: closing stdin ends the run (or an interrupt's wait),
+                // unless the run is kept open for follow-ups.
+                if !self.keep_open {
+                    self.stdin = None;
+                }
+                seen.between_turns = true;
                 seen.last_result = Some(result);
             }
             self.send(event, seen).await;
@@ -180,9 +189,14 @@ impl Owner {
                     tracing::warn!("the agent's stdin is closed: a control line was not sent");
                 }
             }
+            OwnerCommand::CloseInput => {
+                tracing::info!("closing the agent's stdin: the run ends after its turn");
+                self.stdin = None;
+            }
             OwnerCommand::Send(text, reply) => {
                 let written = self.write_stdin(user_line(&text));
                 if written {
+                    seen.between_turns = false;
                     // The agent does not echo it: the transcript records it where it was sent.
                     self.send(AgentEvent::UserMessage { text }, seen).await;
                 }
@@ -221,7 +235,13 @@ impl Owner {
     }
 
     /// Graceful stop: the stdin interrupt while a turn runs, else SIGINT to the agent's group.
+    /// A kept-open agent idle between turns has nothing to interrupt: its stdin is closed.
     fn interrupt(&mut self, seen: &mut Seen) {
+        if seen.between_turns && self.stdin.is_some() {
+            tracing::info!("graceful stop between turns: closed the agent's stdin");
+            self.stdin = None;
+            return;
+        }
         seen.interrupts_sent += 1;
         let request_id = format!(
             "lulu-interrupt-{}-{}",

@@ -1,4 +1,4 @@
--- Schema version 5: permission requests and the `needs_approval` status.
+-- Schema version 5: permission requests, and the `needs_approval` and `idle` statuses.
 --
 -- The status CHECK cannot be altered in place, so `sessions` is rebuilt (SQLite's
 -- documented procedure; this migration runs with foreign keys off, and the migrator runs
@@ -11,8 +11,8 @@ CREATE TABLE sessions_v5 (
     prompt            TEXT NOT NULL,
     options           TEXT NOT NULL, -- AgentOptions as JSON
     status            TEXT NOT NULL CHECK (status IN ('queued', 'starting', 'running',
-                          'needs_approval', 'interrupting', 'interrupted', 'completed',
-                          'failed')),
+                          'needs_approval', 'idle', 'interrupting', 'interrupted',
+                          'completed', 'failed')),
     created_at        TEXT NOT NULL,
     updated_at        TEXT NOT NULL,
     resume_count      INTEGER NOT NULL,

@@ -48,6 +48,8 @@ pub enum Command {
     Deny(DenyArgs),
     /// Send a follow-up message to a session's live run.
     Send(SendArgs),
+    /// End a kept-open session that is idle between turns.
+    Close(CloseArgs),
     /// Continue a session's conversation with a follow-up prompt.
     Resume(ResumeArgs),
     /// Delete a session with its runs and transcript.
@@ -98,6 +100,10 @@ pub struct RunArgs {
     /// Options for the agent.
     #[command(flatten)]
     pub agent: AgentArgs,
+    /// Keep the run alive after each turn (the session is idle between turns) for
+    /// `lulu send`, until `lulu close`, `lulu interrupt` or 30 min of idling (`LULU_IDLE_TIMEOUT`).
+    #[arg(long)]
+    pub keep_open: bool,
     /// Without a terminal to ask on, what to do when the agent asks permission: deny it
     /// (saying how to allow it), or wait for `lulu approve` / `lulu deny`.
     #[arg(long, value_enum, value_name = "WHAT", default_value_t = OnApproval::Deny)]
@@ -200,6 +206,16 @@ pub struct SendArgs {
     /// The message (words are joined with spaces).
     #[arg(required = true, num_args = 1.., value_name = "TEXT")]
     pub text: Vec<String>,
+    /// Print the session as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lulu close`.
+#[derive(Debug, Args)]
+pub struct CloseArgs {
+    /// The session (id or unique prefix of at least 4 characters).
+    pub id: String,
     /// Print the session as JSON.
     #[arg(long)]
     pub json: bool,

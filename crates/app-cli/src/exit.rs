@@ -26,6 +26,7 @@ pub fn for_settled(status: SessionStatus) -> ExitCode {
         | SessionStatus::Starting
         | SessionStatus::Running
         | SessionStatus::NeedsApproval
+        | SessionStatus::Idle
         | SessionStatus::Interrupting => FAILED,
     })
 }

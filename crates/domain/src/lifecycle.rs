@@ -91,8 +91,11 @@ pub enum LifecycleEvent {
         /// The request's id.
         request_id: String,
     },
-    /// The turn's `result` arrived: whatever is still pending is cleared.
+    /// The turn's `result` arrived: whatever is still pending is cleared; a kept-open run
+    /// becomes idle.
     TurnEnded,
+    /// The user closes a kept-open run between turns: its stdin is closed, it ends.
+    CloseRequested,
 }
 
 impl LifecycleEvent {
@@ -115,6 +118,7 @@ impl LifecycleEvent {
             Self::ApprovalDeadlinePassed { .. } => "approval_deadline_passed",
             Self::ApprovalCancelled { .. } => "approval_cancelled",
             Self::TurnEnded => "turn_ended",
+            Self::CloseRequested => "close_requested",
         }
     }
 }
@@ -177,6 +181,8 @@ pub enum Effect {
     },
     /// Ask the live run to stop.
     Stop(StopMode),
+    /// Close the live run's stdin: a kept-open run ends after its turn.
+    CloseInput,
     /// Send the answer to a permission request to the live run.
     Answer {
         /// The request answered.
@@ -288,8 +294,21 @@ pub fn transition(
             next.agent_established = true;
             (None, announced())
         }
+        (S::Idle, LifecycleEvent::AgentEstablished) => {
+            // Every turn begins with the agent's `system/init`: a follow-up is being answered.
+            next.status = S::Running;
+            next.agent_established = true;
+            (None, announced())
+        }
+        (S::Idle, LifecycleEvent::CloseRequested) => {
+            // Nothing the user sees changes until the run ends.
+            return Ok(Transition {
+                effects: vec![Effect::CloseInput],
+                ..unchanged(session)
+            });
+        }
         (
-            S::Starting | S::Running | S::NeedsApproval | S::Interrupting,
+            S::Starting | S::Running | S::NeedsApproval | S::Idle | S::Interrupting,
             LifecycleEvent::RunExited { exit, usage },
         ) => {
             approval_change = clear_pending(&mut next, ApprovalClosing::Cleared);
@@ -324,7 +343,7 @@ pub fn transition(
             next.last_error = None;
             (None, announced())
         }
-        (S::Running | S::NeedsApproval, LifecycleEvent::InterruptRequested) => {
+        (S::Running | S::NeedsApproval | S::Idle, LifecycleEvent::InterruptRequested) => {
             // Pending requests stay: the agent cancels them as the interrupt lands.
             next.status = S::Interrupting;
             next.last_error = None;
@@ -364,7 +383,7 @@ pub fn transition(
             (Some(RunChange::Created(run)), announced())
         }
         (
-            S::Queued | S::Starting | S::Running | S::NeedsApproval | S::Interrupting,
+            S::Queued | S::Starting | S::Running | S::NeedsApproval | S::Idle | S::Interrupting,
             LifecycleEvent::OwnerLost { reason },
         ) => {
             approval_change = clear_pending(&mut next, ApprovalClosing::Cleared);
@@ -376,7 +395,7 @@ pub fn transition(
             )
         }
         (
-            S::Starting | S::Running | S::NeedsApproval | S::Interrupting,
+            S::Starting | S::Running | S::NeedsApproval | S::Idle | S::Interrupting,
             LifecycleEvent::TranscriptLost { lines },
         ) => {
             next.lost_events = session.lost_events.saturating_add(*lines);
@@ -436,11 +455,16 @@ pub fn transition(
         }
         (S::Running | S::NeedsApproval | S::Interrupting, LifecycleEvent::TurnEnded) => {
             approval_change = clear_pending(&mut next, ApprovalClosing::Cleared);
-            if approval_change.is_none() {
+            let goes_idle = session.options.keep_open && session.status != S::Interrupting;
+            if goes_idle {
+                next.status = S::Idle;
+            }
+            if approval_change.is_none() && !goes_idle {
                 return Ok(unchanged(session));
             }
             (None, announced())
         }
+        (S::Idle, LifecycleEvent::TurnEnded) => return Ok(unchanged(session)),
         (
             S::Queued
             | S::Starting
@@ -459,7 +483,8 @@ pub fn transition(
             | LifecycleEvent::StopEscalated
             | LifecycleEvent::InterruptDeadlinePassed { .. }
             | LifecycleEvent::ResumeRequested { .. }
-            | LifecycleEvent::OwnerLost { .. },
+            | LifecycleEvent::OwnerLost { .. }
+            | LifecycleEvent::CloseRequested,
         )
         | (
             S::Queued | S::Interrupted | S::Completed | S::Failed,
@@ -472,8 +497,25 @@ pub fn transition(
             | LifecycleEvent::TurnEnded,
         )
         | (
-            S::Queued | S::Starting | S::Running | S::Interrupted | S::Completed | S::Failed,
+            S::Queued
+            | S::Starting
+            | S::Running
+            | S::Idle
+            | S::Interrupted
+            | S::Completed
+            | S::Failed,
             LifecycleEvent::ApprovalAnswered { .. } | LifecycleEvent::ApprovalDeadlinePassed { .. },
+        )
+        | (
+            S::Idle,
+            LifecycleEvent::LaunchRequested
+            | LifecycleEvent::Spawned { .. }
+            | LifecycleEvent::LaunchFailed { .. }
+            | LifecycleEvent::StopEscalated
+            | LifecycleEvent::InterruptDeadlinePassed { .. }
+            | LifecycleEvent::ResumeRequested { .. }
+            | LifecycleEvent::ApprovalRequested { .. }
+            | LifecycleEvent::ApprovalCancelled { .. },
         ) => return Err(refuse(&event)),
     };
 

@@ -64,6 +64,7 @@ fn events() -> Vec<LifecycleEvent> {
             request_id: "r1".into(),
         },
         LifecycleEvent::TurnEnded,
+        LifecycleEvent::CloseRequested,
     ]
 }
 
@@ -81,6 +82,7 @@ fn effect_label(effect: &Effect) -> String {
         Effect::Launch { mode } => format!("launch({mode:?})").to_lowercase(),
         Effect::Stop(mode) => format!("stop({mode:?})").to_lowercase(),
         Effect::Answer { request, answer } => format!("answer({} {answer})", request.request_id),
+        Effect::CloseInput => "close_input".into(),
     }
 }
 
@@ -325,4 +327,21 @@ fn an_interrupt_deadline_with_a_request_still_pending_returns_to_needs_approval(
     )
     .unwrap();
     assert_eq!(next.session.status, SessionStatus::NeedsApproval);
+}
+
+#[test]
+fn a_kept_open_run_goes_idle_at_the_end_of_its_turn_and_runs_again_at_the_next() {
+    let mut session = sample_session(1);
+    session.status = SessionStatus::Running;
+    session.agent_established = true;
+    session.options.keep_open = true;
+    let idle = transition(&session, LifecycleEvent::TurnEnded, epoch()).unwrap();
+    assert_eq!(idle.session.status, SessionStatus::Idle);
+    assert_eq!(idle.effects, [Effect::Persist, Effect::Announce]);
+    let again = transition(&idle.session, LifecycleEvent::AgentEstablished, epoch()).unwrap();
+    assert_eq!(again.session.status, SessionStatus::Running);
+    session.options.keep_open = false;
+    let unchanged = transition(&session, LifecycleEvent::TurnEnded, epoch()).unwrap();
+    assert_eq!(unchanged.session.status, SessionStatus::Running);
+    assert!(unchanged.effects.is_empty());
 }

@@ -24,7 +24,7 @@ impl AllowedActions {
     /// The actions allowed in `status`.
     pub const fn for_status(status: SessionStatus) -> Self {
         match status {
-            SessionStatus::Queued | SessionStatus::Running => Self {
+            SessionStatus::Queued | SessionStatus::Running | SessionStatus::Idle => Self {
                 interrupt: true,
                 resume: false,
                 delete: false,
@@ -92,6 +92,7 @@ pub const fn status_label(status: SessionStatus) -> &'static str {
         SessionStatus::Starting => "Starting",
         SessionStatus::Running => "Running",
         SessionStatus::NeedsApproval => "Needs approval",
+        SessionStatus::Idle => "Idle",
         SessionStatus::Interrupting => "Interrupting",
         SessionStatus::Interrupted => "Interrupted",
         SessionStatus::Completed => "Completed",

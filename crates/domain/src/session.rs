@@ -23,6 +23,8 @@ pub enum SessionStatus {
     /// The agent is alive and waits for the user to answer a permission request.
     #[serde(rename = "needs_approval")]
     NeedsApproval,
+    /// A kept-open run finished its turn and waits for a follow-up.
+    Idle,
     /// A stop was requested and the run has not exited yet.
     Interrupting,
     /// The last run was stopped on request (or its owner died); it can be resumed.
@@ -35,11 +37,12 @@ pub enum SessionStatus {
 
 impl SessionStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Queued,
         Self::Starting,
         Self::Running,
         Self::NeedsApproval,
+        Self::Idle,
         Self::Interrupting,
         Self::Interrupted,
         Self::Completed,
@@ -58,6 +61,7 @@ impl SessionStatus {
             Self::Starting => "starting",
             Self::Running => "running",
             Self::NeedsApproval => "needs_approval",
+            Self::Idle => "idle",
             Self::Interrupting => "interrupting",
             Self::Interrupted => "interrupted",
             Self::Completed => "completed",
@@ -72,6 +76,7 @@ impl SessionStatus {
             | Self::Starting
             | Self::Running
             | Self::NeedsApproval
+            | Self::Idle
             | Self::Interrupting => true,
             Self::Interrupted | Self::Completed | Self::Failed => false,
         }
@@ -86,7 +91,7 @@ impl fmt::Display for SessionStatus {
 
 /// The error returned when text names no status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a session status: use one of queued, starting, running, needs_approval, interrupting, interrupted, completed, failed")]
+#[error("`{0}` is not a session status: use one of queued, starting, running, needs_approval, idle, interrupting, interrupted, completed, failed")]
 pub struct UnknownStatus(pub String);
 
 impl FromStr for SessionStatus {

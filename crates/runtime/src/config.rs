@@ -21,6 +21,10 @@ pub const ENV_CLAUDE_BIN: &str = "LULU_CLAUDE_BIN";
 pub const ENV_MAX_RUNNING: &str = "LULU_MAX_RUNNING";
 /// The variable setting how long a permission request may wait for an answer.
 pub const ENV_APPROVAL_TIMEOUT: &str = "LULU_APPROVAL_TIMEOUT";
+/// The variable setting how long a kept-open run may idle between turns.
+pub const ENV_IDLE_TIMEOUT: &str = "LULU_IDLE_TIMEOUT";
+/// How long a kept-open run may idle between turns when nothing says otherwise.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// The agent binary when nothing names another: `claude`, looked up on `PATH`.
 pub const DEFAULT_CLAUDE_BIN: &str = "claude";
 
@@ -51,6 +55,8 @@ pub struct RuntimeConfig {
     /// How long a permission request may wait before Lulu denies it; `None`: as long as
     /// it takes.
     pub approval_timeout: Option<Duration>,
+    /// How long a kept-open run may idle between turns before it is closed.
+    pub idle_timeout: Duration,
 }
 
 impl RuntimeConfig {
@@ -64,6 +70,7 @@ impl RuntimeConfig {
             lease_ttl: Duration::from_secs(10),
             poll_interval: Duration::from_millis(50),
             approval_timeout: None,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
         }
     }
 
@@ -126,6 +133,10 @@ impl RuntimeConfig {
                 return Err(invalid_duration(ENV_APPROVAL_TIMEOUT, &text));
             }
             config.approval_timeout = Some(after);
+        }
+        if let Some(timeout) = set(ENV_IDLE_TIMEOUT) {
+            let text = timeout.to_string_lossy();
+            config.idle_timeout = duration_setting(ENV_IDLE_TIMEOUT, &text)?;
         }
         Ok(config)
     }

@@ -150,6 +150,7 @@ pub fn supervisor_code(error: &SupervisorError) -> &'static str {
         SupervisorError::EndNotStored { .. } => "end_not_stored",
         SupervisorError::NoPendingApproval { .. } => "no_pending_approval",
         SupervisorError::NotAcceptingInput { .. } => "not_accepting_input",
+        SupervisorError::NotIdle { .. } => "not_idle",
         SupervisorError::Store(error) => store_code(error),
         SupervisorError::Transition(_) => "invalid_transition",
     }

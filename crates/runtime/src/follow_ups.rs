@@ -20,3 +20,14 @@ impl Runtime {
         Ok(self.supervisor().send(id, message).await?)
     }
 }
+
+impl Runtime {
+    /// Ends a kept-open run this process owns that is idle between turns: it ends
+    /// `completed`.
+    ///
+    /// # Errors
+    /// Not idle (`not_idle`), unknown, owned by another Lulu process.
+    pub async fn close(&self, id: SessionId) -> Result<Session, RuntimeError> {
+        Ok(self.supervisor().close(id).await?)
+    }
+}

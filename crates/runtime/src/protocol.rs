@@ -86,6 +86,11 @@ pub enum Request {
         /// The message.
         text: String,
     },
+    /// End a kept-open run that is idle between turns.
+    Close {
+        /// The session.
+        id: SessionId,
+    },
     /// Delete a session; a live one only with `force` (interrupted first).
     Delete {
         /// The session.

@@ -69,6 +69,7 @@ pub async fn open(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
         SupervisorConfig {
             interrupt: config.interrupt,
             approval_timeout: config.approval_timeout,
+            idle_timeout: Some(config.idle_timeout),
         },
     );
     let parts = RuntimeParts {

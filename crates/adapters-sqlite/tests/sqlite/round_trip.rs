@@ -79,6 +79,7 @@ fn every_option() -> AgentOptions {
         append_system_prompt: Some("be brief".into()),
         add_dirs: vec!["/srv/lib".into()],
         extra_args: vec!["--verbose".into()],
+        keep_open: true,
     }
 }
 

@@ -129,6 +129,10 @@ impl Context {
                 self.config.max_running.to_string().into(),
             ),
             (
+                lulu_runtime::config::ENV_IDLE_TIMEOUT.to_owned(),
+                format!("{}ms", self.config.idle_timeout.as_millis()).into(),
+            ),
+            (
                 lulu_runtime::config::ENV_APPROVAL_TIMEOUT.to_owned(),
                 self.config
                     .approval_timeout
@@ -186,6 +190,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Approve(args) => approve::approve(&context, &args).await,
         Command::Deny(args) => approve::deny(&context, &args).await,
         Command::Send(args) => send::send(&context, &args).await,
+        Command::Close(args) => send::close(&context, &args).await,
         Command::Rm(args) => remove::remove(&context, &args).await,
         Command::Doctor(args) => doctor::doctor(&context, &args).await,
         Command::Completions(_) => unreachable!("handled above"),

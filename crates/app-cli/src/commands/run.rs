@@ -78,7 +78,10 @@ fn session_spec(args: &RunArgs) -> anyhow::Result<SessionSpec> {
         args.title.as_deref(),
         cwd,
         args.prompt.join(" "),
-        agent_options(&args.agent)?,
+        AgentOptions {
+            keep_open: args.keep_open,
+            ..agent_options(&args.agent)?
+        },
     )
 }
 
@@ -111,6 +114,7 @@ fn agent_options(args: &AgentArgs) -> anyhow::Result<AgentOptions> {
         append_system_prompt: args.append_system_prompt.clone(),
         add_dirs,
         extra_args: Vec::new(),
+        keep_open: false,
     };
     Ok(options.validate()?)
 }

@@ -21,7 +21,7 @@ pub const WARN: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColo
 pub const fn status(status: SessionStatus) -> Style {
     match status {
         SessionStatus::Queued | SessionStatus::Starting => DIM,
-        SessionStatus::Running => TOOL,
+        SessionStatus::Running | SessionStatus::Idle => TOOL,
         SessionStatus::NeedsApproval | SessionStatus::Interrupting | SessionStatus::Interrupted => {
             WARN
         }

@@ -223,6 +223,7 @@ pub fn final_line(session: &Session, elapsed_ms: u64) -> String {
         | SessionStatus::Starting
         | SessionStatus::Running
         | SessionStatus::NeedsApproval
+        | SessionStatus::Idle
         | SessionStatus::Interrupting => text,
     }
 }

@@ -147,4 +147,10 @@ pub trait RunControl: Send + Sync {
     /// [`StopError::AlreadyExited`] if the run is gone; [`StopError::Failed`] if its stdin
     /// is closed (its turn has ended and the run is finishing).
     async fn send(&self, text: &str) -> Result<(), StopError>;
+
+    /// Closes the run's stdin (a kept-open run then ends after its turn) and returns at once.
+    ///
+    /// # Errors
+    /// [`StopError::AlreadyExited`] if the run is gone.
+    async fn close_input(&self) -> Result<(), StopError>;
 }

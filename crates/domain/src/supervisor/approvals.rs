@@ -115,7 +115,13 @@ impl SessionSupervisor {
             let name = event.name();
             match self.apply(&mut state, event).await {
                 Ok(pending) => {
+                    let idle_since = (state.status == crate::session::SessionStatus::Idle)
+                        .then_some(state.updated_at);
                     drop(state);
+                    if let (Some(since), Some(after)) = (idle_since, self.inner.config.idle_timeout)
+                    {
+                        self.close_when_idle(live, since, after);
+                    }
                     self.carry_out(live, pending).await;
                     if let Some((request_id, after)) = deadline {
                         self.deny_when_unanswered(live, request_id, after);

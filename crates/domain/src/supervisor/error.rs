@@ -85,6 +85,14 @@ pub enum SupervisorError {
         /// Why, and what to do instead.
         reason: String,
     },
+    /// Close of a session that is not a kept-open run idle between turns.
+    #[error("session {id} is {status}: only a kept-open session that is idle between turns can be closed; interrupt it to stop it now")]
+    NotIdle {
+        /// The session.
+        id: SessionId,
+        /// Its status.
+        status: SessionStatus,
+    },
     /// The store failed; nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -1,10 +1,14 @@
 //! Follow-ups: user messages written to a live run, which the agent takes into its turn.
 
-use tracing::info;
+use std::sync::Arc;
+use std::time::Duration;
 
-use super::{SessionSupervisor, SupervisorError, Whereabouts};
+use tracing::{error, info, Instrument};
+
+use super::{LiveSession, SessionSupervisor, SupervisorError, Whereabouts};
 use crate::ids::SessionId;
 use crate::input::Prompt;
+use crate::lifecycle::LifecycleEvent;
 use crate::ports::StopError;
 use crate::session::{Session, SessionStatus};
 
@@ -39,7 +43,7 @@ impl SessionSupervisor {
         // Held while the line is handed over, so the turn's end cannot slip in between.
         let state = live.state.lock().await;
         match state.status {
-            SessionStatus::Running | SessionStatus::NeedsApproval => {}
+            SessionStatus::Running | SessionStatus::NeedsApproval | SessionStatus::Idle => {}
             SessionStatus::Queued | SessionStatus::Starting => {
                 return Err(refused(
                     state.status,
@@ -66,5 +70,79 @@ impl SessionSupervisor {
                 "its turn has ended and the run is finishing; resume it to continue the conversation",
             )),
         }
+    }
+}
+
+impl SessionSupervisor {
+    /// Ends a kept-open run that is idle between turns: its stdin is closed and it ends
+    /// `completed` once it exits.
+    ///
+    /// Returns the session as it is (still `idle`; follow it to see it end).
+    ///
+    /// # Errors
+    /// `NotIdle` (it is in a turn, or not kept open), `NotOwnedHere`, `NotFound`.
+    #[tracing::instrument(skip(self), fields(session_id = %id))]
+    pub async fn close(&self, id: SessionId) -> Result<Session, SupervisorError> {
+        let Some(live) = self.live(id) else {
+            return Err(match self.whereabouts(id).await? {
+                Whereabouts::LiveElsewhere(status) => SupervisorError::NotOwnedHere { id, status },
+                Whereabouts::Settled(session) => SupervisorError::NotIdle {
+                    id,
+                    status: session.status,
+                },
+                Whereabouts::LiveHere(_) => SupervisorError::OperationInProgress(id),
+            });
+        };
+        let mut state = live.state.lock().await;
+        if state.status != SessionStatus::Idle {
+            return Err(SupervisorError::NotIdle {
+                id,
+                status: state.status,
+            });
+        }
+        let pending = self
+            .apply(&mut state, LifecycleEvent::CloseRequested)
+            .await?;
+        let session = state.clone();
+        drop(state);
+        self.carry_out(&live, pending).await;
+        info!("kept-open run closed");
+        Ok(session)
+    }
+
+    /// Closes the run once it has been idle for `after` with nothing else happening
+    /// (`idle_since`: the session's `updated_at` when it went idle).
+    pub(super) fn close_when_idle(
+        &self,
+        live: &Arc<LiveSession>,
+        idle_since: chrono::DateTime<chrono::Utc>,
+        after: Duration,
+    ) {
+        let supervisor = self.clone();
+        let live = Arc::clone(live);
+        let clock = Arc::clone(&self.inner.ports.clock);
+        let deadline = clock.monotonic() + after;
+        let task = async move {
+            tokio::select! {
+                () = clock.sleep_until(deadline) => {}
+                _ = live.settled() => return,
+            }
+            let mut state = live.state.lock().await;
+            if state.status != SessionStatus::Idle || state.updated_at != idle_since {
+                return;
+            }
+            match supervisor
+                .apply(&mut state, LifecycleEvent::CloseRequested)
+                .await
+            {
+                Ok(pending) => {
+                    drop(state);
+                    supervisor.carry_out(&live, pending).await;
+                    info!(?after, "idle too long: closed the kept-open run");
+                }
+                Err(error) => error!(%error, "could not close an idle run"),
+            }
+        };
+        tokio::spawn(task.in_current_span());
     }
 }

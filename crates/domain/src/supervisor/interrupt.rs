@@ -59,7 +59,8 @@ impl SessionSupervisor {
                         }
                         SessionStatus::Starting
                         | SessionStatus::Running
-                        | SessionStatus::NeedsApproval => {
+                        | SessionStatus::NeedsApproval
+                        | SessionStatus::Idle => {
                             // Starting: the agent is stopped as soon as it is spawned.
                             let pending = self
                                 .apply(&mut state, LifecycleEvent::InterruptRequested)

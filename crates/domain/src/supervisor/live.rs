@@ -80,6 +80,18 @@ impl LiveSession {
         }
     }
 
+    /// Closes the run's stdin; a run that already exited is not an error.
+    pub(crate) async fn close_input(&self) {
+        let Some(control) = self.control() else {
+            warn!("no run to close");
+            return;
+        };
+        match control.close_input().await {
+            Ok(()) | Err(StopError::AlreadyExited) => {}
+            Err(error) => warn!(%error, "closing the run's stdin failed"),
+        }
+    }
+
     /// Writes a follow-up on the run's stdin.
     pub(crate) async fn send(&self, text: &str) -> Result<(), StopError> {
         let control = self.control().ok_or(StopError::AlreadyExited)?;

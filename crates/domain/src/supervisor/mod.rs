@@ -81,6 +81,9 @@ pub struct SupervisorConfig {
     /// How long a permission request may wait for an answer before Lulu denies it;
     /// `None` waits as long as it takes (the agent itself never gives up).
     pub approval_timeout: Option<std::time::Duration>,
+    /// How long a kept-open run may idle between turns before it is closed; `None`: until
+    /// it is closed or interrupted.
+    pub idle_timeout: Option<std::time::Duration>,
 }
 
 /// Starts, interrupts and resumes sessions; cheap to clone (all clones share one state).
@@ -314,7 +317,10 @@ impl SessionSupervisor {
                         .updates
                         .publish(SessionUpdate::Session(next.session.clone()));
                 }
-                action @ (Effect::Launch { .. } | Effect::Stop(_) | Effect::Answer { .. }) => {
+                action @ (Effect::Launch { .. }
+                | Effect::Stop(_)
+                | Effect::CloseInput
+                | Effect::Answer { .. }) => {
                     actions.push(action);
                 }
             }
@@ -333,6 +339,7 @@ impl SessionSupervisor {
             match effect {
                 Effect::Stop(mode) => live.stop(mode).await,
                 Effect::Answer { request, answer } => live.answer(&request, &answer).await,
+                Effect::CloseInput => live.close_input().await,
                 Effect::Launch { mode } => launch = Some(mode),
                 Effect::Persist | Effect::Announce => {}
             }

@@ -188,6 +188,19 @@ impl RunControl for FakeControl {
         Ok(())
     }
 
+    async fn close_input(&self) -> Result<(), StopError> {
+        self.journal.record("close   stdin");
+        let updates = self.updates.upgrade().ok_or(StopError::AlreadyExited)?;
+        let exit = RunExit {
+            outcome: RunOutcome::Completed,
+            exit_code: Some(0),
+        };
+        updates
+            .send(RunUpdate::Exited(exit))
+            .await
+            .map_err(|_| StopError::AlreadyExited)
+    }
+
     async fn send(&self, text: &str) -> Result<(), StopError> {
         self.journal.record(format!("send    {text}"));
         let updates = self.updates.upgrade().ok_or(StopError::AlreadyExited)?;

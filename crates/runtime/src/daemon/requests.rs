@@ -60,6 +60,9 @@ impl Daemon {
             Request::Send { id, text } => Response::Session {
                 session: runtime.send(id, Prompt::parse(text)?).await?,
             },
+            Request::Close { id } => Response::Session {
+                session: runtime.close(id).await?,
+            },
             Request::Delete { id, force } => {
                 runtime.delete(id, force).await?;
                 Response::Deleted
