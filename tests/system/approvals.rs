@@ -217,3 +217,46 @@ fn an_allowed_tool_never_asks() {
     assert!(sandbox.work.join("trusted.md").exists());
     sandbox.assert_nothing_left();
 }
+
+#[test]
+fn a_foreground_run_on_a_terminal_asks_inline_and_takes_the_answer() {
+    use std::io::{Read as _, Write as _};
+    use std::sync::{Arc, Mutex};
+
+    let sandbox = Sandbox::new();
+    let (run, mut terminal) = sandbox.spawn_on_terminal(&["run", "PERMIT touch inline.md"]);
+    let shown = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let shown = Arc::clone(&shown);
+        let mut terminal = terminal.try_clone().expect("the terminal");
+        std::thread::spawn(move || {
+            let mut buffer = [0_u8; 1024];
+            // Ends with EIO once the run and its terminal are gone.
+            while let Ok(read @ 1..) = terminal.read(&mut buffer) {
+                shown
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..read]));
+            }
+        })
+    };
+    crate::harness::wait_until("the inline question", || {
+        shown
+            .lock()
+            .unwrap()
+            .contains("Allow Bash: touch inline.md? [y]es / [a]lways / [n]o / [s]top")
+    });
+
+    terminal.write_all(b"y\n").expect("the answer is typed");
+
+    let output = sandbox.finish(run);
+    assert!(
+        output.status.success(),
+        "{output:?}\n{}",
+        shown.lock().unwrap()
+    );
+    assert!(sandbox.work.join("inline.md").exists(), "the tool ran");
+    drop(terminal);
+    let _ = reader.join();
+    sandbox.assert_nothing_left();
+}

@@ -218,6 +218,33 @@ impl Sandbox {
         spawn_piped(self.lulu(args))
     }
 
+    /// Starts `lulu args` with its stdin and stderr on a new terminal (a pty) and stdout
+    /// piped; returns it with the terminal's other end, to read what it asks and answer.
+    pub fn spawn_on_terminal(&self, args: &[&str]) -> (Child, std::fs::File) {
+        let pty = nix::pty::openpty(None, None).expect("a pty");
+        // Not inherited past the child's own stdin and stderr (by the daemon it starts, or by
+        // other tests' children): the terminal ends when the run ends.
+        for fd in [&pty.master, &pty.slave] {
+            nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            )
+            .expect("close-on-exec");
+        }
+        let mut command = self.lulu(args);
+        let input = pty.slave.try_clone().expect("the pty's slave side");
+        command
+            .stdin(Stdio::from(input))
+            .stderr(Stdio::from(pty.slave))
+            .stdout(Stdio::piped());
+        let mut own = own_children().lock().unwrap();
+        let child = command.spawn().expect("lulu starts");
+        own.insert(child.id().cast_signed());
+        // Our copies of the slave side close with `command`: the child holds the terminal.
+        drop(command);
+        (child, std::fs::File::from(pty.master))
+    }
+
     /// Waits for a spawned `lulu` (within [`PATIENCE`], else kills it and fails) and
     /// collects its output.
     #[allow(clippy::unused_self)] // reads as `sandbox.finish(child)` beside `sandbox.spawn(..)`
