@@ -3,7 +3,8 @@
 # stand-in for the API: run, resume, interrupt mid-stream, interrupt mid-tool (the CLI's
 # setsid'd Bash tool must die), and recovery after the daemon that owns a run is SIGKILLed
 # mid-tool; a tool call that needs permission approved (it runs) and another denied (the agent
-# carries on).
+# carries on); a follow-up to a kept-open session answered in the same run with the earlier turn
+# in the API request.
 # Needs: node + npm (the npm registry for the install), python3, the built `lulu`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -100,6 +101,16 @@ wait_for 30 is_status "$cancelled" needs_approval
 check "interrupting a session that needs approval exits 0" [ $code -eq 0 ]
 check "it ends interrupted with nothing pending" [ "$(field "$cancelled" '(s["status"], s["pending_approvals"])')" = "('interrupted', [])" ]
 check "the agent withdrew its request" bash -c "'$lulu' logs '$cancelled' --json | grep permission_cancelled > /dev/null"
+
+kept=$("$lulu" run --detach --keep-open "KEEPOPENFIRST say hi")
+check "a kept-open session is idle after its turn" wait_for 30 is_status "$kept" idle
+"$lulu" send "$kept" "RECALLAPI what came before" > /dev/null; code=$?
+check "a follow-up is taken (exit 0)" [ $code -eq 0 ]
+check "it is answered with the earlier turn in the API request" wait_for 30 bash -c "'$lulu' logs '$kept' | grep 'earlier turn in the request: yes' > /dev/null"
+idle_in_one_run() { [ "$(field "$kept" '(s["status"], len(s["runs"]))')" = "('idle', 1)" ]; }
+check "the session is idle again, in the same run" wait_for 30 idle_in_one_run
+"$lulu" close "$kept" > /dev/null
+check "close ends it completed" wait_for 30 is_status "$kept" completed
 
 crash=$("$lulu" run --detach --allowed-tools Bash "TOOLAPI crash the owner")
 wait_for 30 tool_runs

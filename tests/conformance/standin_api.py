@@ -3,7 +3,8 @@
 It streams a short text reply; a prompt containing SLOWAPI streams 60 ticks 250 ms apart (to be
 interrupted mid-stream); a prompt containing TOOLAPI asks for the Bash tool to run `sleep 300`
 (to be interrupted mid-tool); PERMITAPI <word> asks for `touch <word>.md && echo ran-<word>`, a
-command that needs permission. It listens on 127.0.0.1 only and prints its port on stdout.
+command that needs permission; RECALLAPI replies whether the request still carries the earlier
+turn's KEEPOPENFIRST prompt. It listens on 127.0.0.1 only and prints its port on stdout.
 """
 import json, re, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +31,9 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(json.dumps({"input_tokens": 10}).encode()); return
         slow = b"SLOWAPI" in body and b"tool_result" not in body
         text_parts = [f"tick {n}. " for n in range(1, 61)] if slow else ["hello ", "from the ", "stand-in"]
+        if b"RECALLAPI" in body:
+            recalled = "yes" if b"KEEPOPENFIRST" in body else "no"
+            text_parts = ["earlier turn ", f"in the request: {recalled}"]
         usage = {"input_tokens": 12, "output_tokens": 1, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
         message = {"id": "msg_standin", "type": "message", "role": "assistant", "model": request.get("model", "claude-x"),
                    "content": [], "stop_reason": None, "stop_sequence": None, "usage": usage}
