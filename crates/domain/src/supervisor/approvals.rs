@@ -66,7 +66,8 @@ impl SessionSupervisor {
         Ok(session)
     }
 
-    /// The lifecycle event an agent event means for the session, if any.
+    /// The lifecycle event an agent event means for the session, if any (run events are
+    /// applied by [`apply_run_events`](Self::apply_run_events), in order).
     pub(super) fn lifecycle_event_of(&self, event: &AgentEvent) -> Option<LifecycleEvent> {
         match event {
             AgentEvent::PermissionRequest {
@@ -93,12 +94,15 @@ impl SessionSupervisor {
                 })
             }
             AgentEvent::Result { .. } => Some(LifecycleEvent::TurnEnded),
+            // Every turn begins with it: the conversation exists, an idle run runs again.
+            AgentEvent::Init { .. } => Some(LifecycleEvent::AgentEstablished),
             _ => None,
         }
     }
 
-    /// Applies what the run's agent said about its permission requests, in order, and
-    /// starts Lulu's deadline for each new request.
+    /// Applies what the run's agent said that moves the session (its conversation began,
+    /// a permission request came or went, a turn ended), in order; starts Lulu's deadline
+    /// for each new request and the idle timeout of a kept-open run between turns.
     pub(super) async fn apply_run_events(
         &self,
         live: &Arc<LiveSession>,
@@ -128,9 +132,9 @@ impl SessionSupervisor {
                     }
                 }
                 Err(SupervisorError::Transition(refused)) => {
-                    warn!(%refused, "the agent's permission message does not apply");
+                    warn!(%refused, "what the agent said does not apply");
                 }
-                Err(error) => error!(%error, event = name, "could not record a permission change"),
+                Err(error) => error!(%error, event = name, "could not record what the agent said"),
             }
         }
     }

@@ -200,3 +200,27 @@ async fn a_kept_open_run_idle_past_the_timeout_is_closed() {
     assert_eq!(settled.status, SessionStatus::Completed);
     assert!(before_idle.elapsed() >= after);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_turn_end_and_the_next_turn_read_together_leave_a_kept_open_run_running() {
+    let store = MemoryStore::default();
+    let (supervisor, mut launched) = kept_open(&store, None);
+    let mut asked = spec("SAY first");
+    asked.options.keep_open = true;
+    let id = supervisor.start(asked).await.unwrap().id;
+    let run = timeout(PATIENCE, launched.recv()).await.unwrap().unwrap();
+    becomes(&store, id, SessionStatus::Running).await;
+
+    // A follow-up queued while the first turn streamed: its turn starts right away.
+    run.emit(init()).await;
+    run.emit(result(0.25)).await;
+    run.emit(init()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    assert_eq!(
+        store.session(id).await.unwrap().unwrap().status,
+        SessionStatus::Running
+    );
+    run.emit(result(0.25)).await;
+    becomes(&store, id, SessionStatus::Idle).await;
+}

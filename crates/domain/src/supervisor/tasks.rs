@@ -187,7 +187,8 @@ impl SessionSupervisor {
                 }
             }
             self.store_batch(&live, batch).await;
-            // Applied even when the lines were lost: the request is still pending.
+            // In the order the agent said them (a turn's end, then the next turn's init),
+            // and even when the lines were lost: the conversation exists, a request waits.
             self.apply_run_events(&live, lifecycle).await;
             if let Some(exit) = exit {
                 break exit;
@@ -202,9 +203,6 @@ impl SessionSupervisor {
         if batch.is_empty() {
             return;
         }
-        let establishes = batch
-            .iter()
-            .any(|entry| matches!(entry.event, AgentEvent::Init { .. }));
         let ports = &self.inner.ports;
         let mut retries = Retries::new(ports.clock.as_ref(), "store transcript lines");
         while let Err(error) = ports.store.append_events(&batch).await {
@@ -224,22 +222,10 @@ impl SessionSupervisor {
             session_id: live.id,
             entries: batch,
         });
-        let pending_losses = live.unrecorded_losses() > 0;
-        if establishes || pending_losses {
+        if live.unrecorded_losses() > 0 {
             let mut state = live.state.lock().await;
-            if pending_losses {
-                if let Err(error) = self.record_losses(live, &mut state).await {
-                    warn!(%error, "could not record the lost lines yet; will retry");
-                }
-            }
-            if establishes {
-                if let Err(error) = self
-                    .apply(&mut state, LifecycleEvent::AgentEstablished)
-                    .await
-                    .map(Pending::nothing_left)
-                {
-                    error!(%error, "could not record that the conversation is established");
-                }
+            if let Err(error) = self.record_losses(live, &mut state).await {
+                warn!(%error, "could not record the lost lines yet; will retry");
             }
         }
     }
