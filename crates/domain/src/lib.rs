@@ -25,7 +25,7 @@ pub mod testing;
 pub use agent::{AgentEvent, RunExit, RunUpdate, TranscriptEntry};
 pub use ids::{ControlRequestId, InvalidId, OwnerId, RunId, SessionId};
 pub use input::{is_terminal_control, AgentOptions, InputError, Prompt, SessionTitle, WorkingDir};
-pub use interrupt::{InterruptPolicy, InterruptStep};
+pub use interrupt::{InterruptMode, InterruptPolicy, InterruptStep};
 pub use lifecycle::{
     transition, ConversationMode, Effect, LifecycleEvent, RunChange, StopMode, Transition,
     TransitionError,

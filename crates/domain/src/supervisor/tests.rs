@@ -871,3 +871,51 @@ async fn lifecycle_interrupt_that_times_out() {
     h.settled(id).await;
     insta::assert_snapshot!(h.journal.text());
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_immediate_interrupt_hurries_the_graceful_one_under_way_to_the_forceful_stop() {
+    let mut harness = harness(StopResponse::ExitOnForceful);
+    let id = harness.supervisor.start(spec("work")).await.unwrap().id;
+    let run = harness.launched.recv().await.expect("launched");
+    wait_for_status(&harness.store, id, SessionStatus::Running).await;
+    let graceful = tokio::spawn({
+        let supervisor = harness.supervisor.clone();
+        async move { supervisor.interrupt(id).await }
+    });
+    wait_for_status(&harness.store, id, SessionStatus::Interrupting).await;
+    let began = Instant::now();
+
+    let immediate = harness
+        .supervisor
+        .interrupt_in_mode(id, crate::InterruptMode::Immediate)
+        .await
+        .expect("the immediate interrupt answers with the settled session");
+
+    assert_eq!(immediate.status, SessionStatus::Interrupted);
+    assert!(
+        Instant::now() - began < Duration::from_secs(2),
+        "the grace period was skipped"
+    );
+    assert_eq!(run.stops(), vec![StopMode::Graceful, StopMode::Forceful]);
+    let first = timeout(PATIENCE, graceful).await.unwrap().unwrap().unwrap();
+    assert_eq!(first.status, SessionStatus::Interrupted);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_immediate_interrupt_alone_stops_forcefully_without_waiting_for_the_grace() {
+    let mut harness = harness(StopResponse::ExitOnForceful);
+    let id = harness.supervisor.start(spec("work")).await.unwrap().id;
+    let run = harness.launched.recv().await.expect("launched");
+    wait_for_status(&harness.store, id, SessionStatus::Running).await;
+    let began = Instant::now();
+
+    let session = harness
+        .supervisor
+        .interrupt_in_mode(id, crate::InterruptMode::Immediate)
+        .await
+        .unwrap();
+
+    assert_eq!(session.status, SessionStatus::Interrupted);
+    assert_eq!(Instant::now() - began, Duration::ZERO, "no grace waited");
+    assert_eq!(run.stops(), vec![StopMode::Graceful, StopMode::Forceful]);
+}
