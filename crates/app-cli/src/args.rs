@@ -143,9 +143,13 @@ pub struct LogsArgs {
 pub struct InterruptArgs {
     /// Session id, or a unique prefix of at least 4 characters.
     pub id: String,
-    /// Print the resulting session as JSON.
+    /// Print the outcome and the resulting session as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Skip the grace period: stop the agent's process tree now (the session stays
+    /// resumable).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `lulu resume`. It takes no agent options: a resume continues the conversation under

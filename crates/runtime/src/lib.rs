@@ -34,5 +34,5 @@ mod wiring;
 pub use config::{default_db_path, RuntimeConfig};
 pub use doctor::doctor;
 pub use error::RuntimeError;
-pub use runtime::{Runtime, RuntimeParts, SessionDetails};
+pub use runtime::{InterruptOutcome, Runtime, RuntimeParts, SessionDetails};
 pub use wiring::open;

@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use lulu_domain::{AgentOptions, RunId, Session, SessionId, SessionStatus, TranscriptEntry};
 
+pub use crate::runtime::InterruptOutcome;
+
 /// The version of this protocol; a daemon and a client of different versions refuse each other.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// This Lulu's version, told in the hello.
 pub const LULU_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -63,10 +65,15 @@ pub enum Request {
         /// The follow-up prompt.
         prompt: String,
     },
-    /// Interrupt a session (wherever its owner is) and wait for the outcome.
+    /// Interrupt a session (wherever its owner is) and wait for the outcome, answered
+    /// with [`Response::InterruptOutcome`].
     Interrupt {
         /// The session.
         id: SessionId,
+        /// Skip the grace period: stop the run's process tree now (an interrupt of it
+        /// already under way is hurried too).
+        #[serde(default)]
+        force: bool,
     },
     /// Delete a session; a live one only with `force` (interrupted first).
     Delete {
@@ -83,7 +90,9 @@ pub enum Request {
         /// The last transcript `seq` of its active run the client has; `None` for all.
         after: Option<u64>,
     },
-    /// Watch every change the daemon makes to any session: the connection then carries
+    /// Watch every change to any session, by this daemon (pushed as it makes them) or
+    /// by any other process sharing its database (read from the change feed): answered
+    /// with [`Response::Watching`] once subscribed, then the connection carries
     /// [`Response::Change`]s until the client or the daemon goes.
     Watch,
     /// The daemon's state.
@@ -100,11 +109,13 @@ pub enum Request {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "response", rename_all = "snake_case")]
 pub enum Response {
-    /// The session the request started, resumed or interrupted, as stored.
+    /// The session the request started or resumed, as stored.
     Session {
         /// The session.
         session: Session,
     },
+    /// What an interrupt came to (one that timed out is an error, `interrupt_timed_out`).
+    InterruptOutcome(InterruptOutcome),
     /// The session is deleted.
     Deleted,
     /// The daemon's state.
@@ -122,6 +133,8 @@ pub enum Response {
         /// The event.
         event: FollowEvent,
     },
+    /// The watch is subscribed: every change stored from now on will be told.
+    Watching,
     /// One change a watcher is told of.
     Change {
         /// The change.
@@ -167,7 +180,8 @@ pub enum FollowEvent {
     },
 }
 
-/// A change to some session, pushed to watchers as the daemon makes it.
+/// A change to some session, pushed to watchers as the daemon makes it, or as it reads
+/// it from the change feed (made by another process).
 #[allow(clippy::large_enum_variant)] // one per line on the socket, never stored in bulk
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
@@ -247,5 +261,31 @@ mod tests {
                 std::process::id()
             )
         );
+    }
+
+    #[test]
+    fn an_interrupt_asks_gracefully_unless_forced_and_answers_with_its_outcome() {
+        let id = lulu_domain::testing::session_id(1);
+        let old_shape: Request =
+            serde_json::from_str(&format!(r#"{{"request":"interrupt","id":"{id}"}}"#)).unwrap();
+        assert_eq!(old_shape, Request::Interrupt { id, force: false });
+        assert_eq!(
+            serde_json::to_string(&Request::Interrupt { id, force: true }).unwrap(),
+            format!(r#"{{"request":"interrupt","id":"{id}","force":true}}"#)
+        );
+        let mut session = lulu_domain::testing::sample_session(1);
+        session.status = SessionStatus::Completed;
+        let finished = Response::InterruptOutcome(InterruptOutcome::of(session.clone()));
+        let json: serde_json::Value = serde_json::to_value(&finished).unwrap();
+        assert_eq!(json["response"], "interrupt_outcome");
+        assert_eq!(json["outcome"], "finished_first");
+        assert_eq!(json["session"]["status"], "completed");
+        let back: Response = serde_json::from_value(json).unwrap();
+        assert_eq!(back, finished);
+        session.status = SessionStatus::Interrupted;
+        let interrupted =
+            serde_json::to_value(Response::InterruptOutcome(InterruptOutcome::of(session)))
+                .unwrap();
+        assert_eq!(interrupted["outcome"], "interrupted");
     }
 }

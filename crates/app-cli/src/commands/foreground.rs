@@ -1,7 +1,9 @@
 //! A foreground `lulu run` / `lulu resume`: the daemon starts and owns the run, this
-//! process follows it and prints it until it settles. Ctrl-C (or SIGTERM / SIGHUP) asks
-//! the daemon to interrupt it; a refused or failed interrupt is reported at once. If this
-//! process dies, the run goes on (`lulu logs -f` re-attaches).
+//! process follows it and prints it until it settles. Ctrl-C (or SIGTERM) asks the daemon
+//! to interrupt it; a second one asks it to stop the agent's process tree at once. An
+//! interrupt that is refused, times out or finds the run finished is reported at once. If
+//! this process dies or its terminal closes (SIGHUP), the run goes on (`lulu logs -f`
+//! re-attaches).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,7 +15,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use lulu_domain::{FailureKind, RunOutcome, Session, SessionStatus};
 use lulu_runtime::daemon::log::last_problem;
 use lulu_runtime::protocol::{FollowEvent, Request};
-use lulu_runtime::Runtime;
+use lulu_runtime::{InterruptOutcome, Runtime, RuntimeError};
 
 use super::follow::{print_entries, print_stored, Format};
 use super::Context;
@@ -26,7 +28,7 @@ use crate::render::transcript::final_line;
 const QUEUED_NOTICE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// An interrupt on its way, on a connection of its own.
-type Interrupting<'a> = Pin<Box<dyn Future<Output = anyhow::Result<Session>> + 'a>>;
+type Interrupting<'a> = Pin<Box<dyn Future<Output = anyhow::Result<InterruptOutcome>> + 'a>>;
 
 /// Has the daemon carry out `request` (start or resume), prints the session id, and
 /// follows the run until it settles. Returns the exit code for its final status.
@@ -43,12 +45,13 @@ pub async fn start_and_follow(
     daemon.follow(id, None).await?;
     let mut run = session.active_run_id;
     let mut last_seq: Option<u64> = None;
-    let mut interrupt: Option<Interrupting<'_>> = None;
-    let mut asked = false;
+    // The graceful interrupt the first signal asks for, and the forced one of the second.
+    let mut graceful: Option<Interrupting<'_>> = None;
+    let mut forced: Option<Interrupting<'_>> = None;
+    let mut signals_seen = 0_u8;
     // Said only if the session really waits for a slot, not for the instant it is queued.
     let mut queued_since: Option<tokio::time::Instant> = None;
-    let stop = termination();
-    tokio::pin!(stop);
+    let mut stop = StopSignals::new()?;
     let settled = loop {
         tokio::select! {
             event = daemon.next_event() => match event? {
@@ -94,20 +97,30 @@ pub async fn start_and_follow(
                 eprintln_dim("queued: waiting for a free run slot (LULU_MAX_RUNNING)");
                 queued_since = None;
             }
-            () = &mut stop, if !asked => {
-                asked = true;
-                eprintln_dim("interrupting… (the agent gets a graceful stop, then a forceful one)");
-                interrupt = Some(Box::pin(async move {
-                    let mut daemon = context.daemon().await?;
-                    Ok(daemon.session(&Request::Interrupt { id }).await?)
-                }));
-            }
-            outcome = async { interrupt.as_mut().expect("guarded").await }, if interrupt.is_some() => {
-                interrupt = None;
-                // Reported now, not when the run settles.
-                if let Err(error) = outcome {
-                    anstream::eprintln!("lulu: the interrupt failed: {}", safe_text(&format!("{error:#}")));
+            () = stop.next(), if signals_seen < 2 => {
+                signals_seen += 1;
+                let force = signals_seen == 2;
+                if force {
+                    eprintln_dim("forcing: the agent's process tree is stopped now");
+                } else {
+                    eprintln_dim("interrupting… (the agent gets a graceful stop; Ctrl-C again to force)");
                 }
+                let asking: Interrupting<'_> = Box::pin(async move {
+                    let mut daemon = context.daemon().await?;
+                    Ok(daemon.interrupt(id, force).await?)
+                });
+                if force { forced = Some(asking) } else { graceful = Some(asking) }
+            }
+            outcome = async { graceful.as_mut().expect("guarded").await }, if graceful.is_some() => {
+                graceful = None;
+                // Once forced, the forced interrupt's answer is the one that counts.
+                if forced.is_none() && signals_seen < 2 {
+                    report_interrupt(outcome, false);
+                }
+            }
+            outcome = async { forced.as_mut().expect("guarded").await }, if forced.is_some() => {
+                forced = None;
+                report_interrupt(outcome, true);
             }
         }
     };
@@ -180,18 +193,66 @@ async fn explain_failure(runtime: &Runtime, session: &Session) {
     anstream::eprintln!("{}", paint(WARN, &hint));
 }
 
-/// Resolves on the first Ctrl-C, SIGTERM or SIGHUP.
-async fn termination() {
-    let (Ok(mut terminate), Ok(mut hangup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
+/// Says at once what an interrupt came to, unless it did what was asked (the settled
+/// session then says it); reported now, not when the run settles.
+fn report_interrupt(outcome: anyhow::Result<InterruptOutcome>, force: bool) {
+    let what = if force {
+        "the forced interrupt"
+    } else {
+        "the interrupt"
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-        _ = hangup.recv() => {}
+    let code = |error: &anyhow::Error| {
+        error
+            .downcast_ref::<RuntimeError>()
+            .map(|error| error.code().to_owned())
+    };
+    match outcome {
+        Ok(InterruptOutcome::Interrupted { .. }) => {}
+        Ok(InterruptOutcome::FinishedFirst { session }) => anstream::eprintln!(
+            "{} the run {} before {what} took effect",
+            paint(WARN, "lulu:"),
+            session.status
+        ),
+        // Asked as the run ended by itself: its settled value follows.
+        Err(error) if code(&error).as_deref() == Some("not_running") => anstream::eprintln!(
+            "{} the run had ended before {what} reached it",
+            paint(WARN, "lulu:")
+        ),
+        Err(error) if !force && code(&error).as_deref() == Some("interrupt_timed_out") => {
+            anstream::eprintln!(
+                "{} {}; Ctrl-C again to stop it forcefully",
+                paint(ERROR, "lulu: error:"),
+                safe_line(&error.to_string())
+            );
+        }
+        Err(error) => anstream::eprintln!(
+            "{} {what} failed: {}",
+            paint(ERROR, "lulu: error:"),
+            safe_text(&format!("{error:#}"))
+        ),
+    }
+}
+
+/// Ctrl-C and SIGTERM, each one an ask to stop. SIGHUP (the terminal closed) is left
+/// to its default: this client ends, the run goes on.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// The next Ctrl-C or SIGTERM.
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! Each method documents its error contract. With the `mocks` feature (and in this
 //! crate's tests) every port has a mockall mock named `Mock<Trait>`.
 
+mod changes;
 mod clock;
 mod control;
 mod ids;
@@ -11,6 +12,7 @@ mod slots;
 mod store;
 mod updates;
 
+pub use changes::{ChangeCursor, Changes, TranscriptProgress};
 pub use clock::{Clock, SystemClock};
 pub use control::{
     ControlAction, ControlAnswer, ControlRequest, ControlStore, OwnedSession, OwnerLease,

@@ -64,7 +64,8 @@ impl Runtime {
         self.recover().await?;
         let session = self.session(id).await?;
         if session.status.is_live() && force {
-            self.interrupt(id).await?;
+            self.interrupt(id, lulu_domain::InterruptMode::Graceful)
+                .await?;
         }
         Ok(self.parts.supervisor.delete(id).await?)
     }

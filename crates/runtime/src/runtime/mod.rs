@@ -18,6 +18,8 @@ use crate::recovery::recover_orphans;
 
 mod ask_owner;
 mod interrupt;
+
+pub use interrupt::InterruptOutcome;
 mod lifecycle;
 mod queries;
 mod serve;

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use lulu_domain::ports::SessionQuery;
+use lulu_domain::ports::{ChangeCursor, Changes, SessionQuery};
 use lulu_domain::{OwnerId, RunId, Session, SessionId, SupervisorError, TranscriptEntry};
 
 use super::{Runtime, SessionDetails};
@@ -67,6 +67,24 @@ impl Runtime {
             .filter(|owned| owned.owner.is_some_and(|owner| elsewhere.contains(&owner)))
             .map(|owned| owned.session.id)
             .collect())
+    }
+
+    /// The change feed's current position: [`changes_since`](Self::changes_since) it
+    /// returns what any process changes from now on.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn change_cursor(&self) -> Result<ChangeCursor, RuntimeError> {
+        Ok(self.parts.control.change_cursor().await?)
+    }
+
+    /// Every session any process sharing the database saved, deleted or whose
+    /// transcript it grew after `cursor`, with the cursor to pass next time.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn changes_since(&self, cursor: ChangeCursor) -> Result<Changes, RuntimeError> {
+        Ok(self.parts.control.changes_since(cursor).await?)
     }
 
     /// A page of a run's transcript after `after`.
