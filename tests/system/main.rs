@@ -12,6 +12,7 @@ mod foreground;
 mod full_disk;
 mod harness;
 mod input;
+mod interrupt_reports;
 mod lifecycle;
 mod output;
 mod outside_reader;
