@@ -133,3 +133,18 @@ fn a_timed_out_interrupt_is_reported_at_once_and_a_second_ctrl_c_asks_to_force()
 
     assert_eq!(output.status.code(), Some(130), "{output:?}");
 }
+
+#[test]
+fn interrupt_json_carries_the_outcome_beside_the_session() {
+    let sandbox = Sandbox::new();
+    let id = sandbox.detach("SLOW 600");
+    sandbox.wait_status(&id, "running");
+
+    let printed: Value =
+        serde_json::from_str(&sandbox.ok(&["interrupt", "--force", "--json", &id])).unwrap();
+
+    assert_eq!(printed["outcome"], "interrupted", "{printed:#}");
+    assert_eq!(printed["id"], id.as_str());
+    assert_eq!(printed["status"], "interrupted");
+    sandbox.assert_nothing_left();
+}
