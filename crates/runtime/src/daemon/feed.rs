@@ -165,7 +165,60 @@ impl Told {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use lulu_domain::ports::MockControlStore;
+
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_feed_is_read_only_while_someone_watches_and_tells_what_it_reads() {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let mut control = MockControlStore::new();
+        control
+            .expect_change_cursor()
+            .returning(|| Ok(ChangeCursor::from_value(7)));
+        control.expect_changes_since().returning({
+            let reads = Arc::clone(&reads);
+            move |cursor| {
+                reads.fetch_add(1, Ordering::SeqCst);
+                // Another process saved one session after position 7.
+                let sessions = if cursor.value() == 7 {
+                    vec![lulu_domain::testing::sample_session(1)]
+                } else {
+                    Vec::new()
+                };
+                Ok(Changes {
+                    cursor: ChangeCursor::from_value(8),
+                    sessions,
+                    ..Changes::default()
+                })
+            }
+        });
+        let runtime = Arc::new(crate::runtime::tests::runtime(control));
+        let feed = Arc::new(ChangeFeed::new(runtime));
+        let stop = CancellationToken::new();
+        let reader = tokio::spawn(Arc::clone(&feed).run(stop.clone()));
+
+        tokio::time::sleep(FEED_PERIOD * 10).await;
+        assert_eq!(reads.load(Ordering::SeqCst), 0, "read with nobody watching");
+        let mut watcher = feed.subscribe().await.unwrap();
+        let told = watcher.recv().await.unwrap();
+        drop(watcher);
+        tokio::time::sleep(FEED_PERIOD * 3).await;
+        let after_the_watcher_left = reads.load(Ordering::SeqCst);
+        tokio::time::sleep(FEED_PERIOD * 10).await;
+        stop.cancel();
+        reader.await.unwrap();
+
+        assert_eq!(
+            told,
+            Change::Session {
+                session: lulu_domain::testing::sample_session(1)
+            }
+        );
+        assert_eq!(reads.load(Ordering::SeqCst), after_the_watcher_left);
+    }
 
     #[test]
     fn a_change_heard_twice_is_told_once_and_an_older_transcript_position_not_at_all() {

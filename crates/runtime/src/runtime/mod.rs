@@ -24,7 +24,7 @@ mod lifecycle;
 mod queries;
 mod serve;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// The adapters a runtime is made of.
 pub struct RuntimeParts {

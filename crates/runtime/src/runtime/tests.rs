@@ -19,7 +19,8 @@ use super::*;
 use crate::owner::OwnerIdentity;
 use crate::processes::tests::FakeProcesses;
 
-fn runtime(control: MockControlStore) -> Runtime {
+/// A runtime over `control` and fakes (a memory store, a fake launcher and processes).
+pub(crate) fn runtime(control: MockControlStore) -> Runtime {
     let (launcher, _) = FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
     runtime_over(control, Arc::new(MemoryStore::default()), launcher)
 }
