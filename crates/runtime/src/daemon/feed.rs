@@ -120,7 +120,7 @@ fn as_changes(changes: Changes) -> impl Iterator<Item = Change> {
 }
 
 /// What one watcher was told, so a change it heard from the daemon itself and again
-/// from the feed is told once.
+/// from the feed is told once, and a value older than one told is not told at all.
 #[derive(Default)]
 pub(super) struct Told {
     sessions: HashMap<SessionId, Session>,
@@ -133,9 +133,13 @@ impl Told {
     pub(super) fn is_news(&mut self, change: &Change) -> bool {
         match change {
             Change::Session { session } => {
-                if self.deleted.contains(&session.id)
-                    || self.sessions.get(&session.id) == Some(session)
-                {
+                // The same value again, or an older one (the feed read it before the
+                // daemon's newer push arrived): nothing new.
+                let stale = self
+                    .sessions
+                    .get(&session.id)
+                    .is_some_and(|told| told == session || told.updated_at > session.updated_at);
+                if stale || self.deleted.contains(&session.id) {
                     return false;
                 }
                 self.sessions.insert(session.id, session.clone());
@@ -231,7 +235,12 @@ mod tests {
         assert!(!told.is_news(&saved));
         let mut changed = session.clone();
         changed.resume_count += 1;
+        changed.updated_at += chrono::Duration::seconds(1);
         assert!(told.is_news(&Change::Session { session: changed }));
+        assert!(
+            !told.is_news(&saved),
+            "an older value read late is not news"
+        );
         let run_id = lulu_domain::RunId::from_uuid(uuid::Uuid::from_u128(9));
         let grew = |last_seq| Change::Transcript {
             session_id: session.id,
