@@ -17,6 +17,7 @@ mod lifecycle;
 mod output;
 mod outside_reader;
 mod owners;
+mod processes;
 mod secrets;
 mod terminal;
 mod watch;
