@@ -148,3 +148,33 @@ fn interrupt_json_carries_the_outcome_beside_the_session() {
     assert_eq!(printed["status"], "interrupted");
     sandbox.assert_nothing_left();
 }
+
+#[test]
+fn a_third_ctrl_c_leaves_a_daemon_that_does_not_answer() {
+    let sandbox = Sandbox::new();
+    let listener = UnixListener::bind(socket_of(&sandbox)).expect("bind");
+    let child = sandbox.spawn(&["run", "SAY hi"]);
+    let pid = Pid::from_raw(child.id().cast_signed());
+    let mut follow = Connection::accept(&listener);
+    assert_eq!(follow.read()["request"], "start");
+    follow.write(&json!({"response": "session", "session": session("running")}));
+    assert_eq!(follow.read()["request"], "follow");
+
+    // Both interrupts reach the daemon, which never answers them.
+    let mut asked = Vec::new();
+    let mut unanswered = Vec::new();
+    for _ in 0..2 {
+        kill(pid, Signal::SIGINT).unwrap();
+        let mut interrupt = Connection::accept(&listener);
+        asked.push(interrupt.read());
+        unanswered.push(interrupt);
+    }
+    kill(pid, Signal::SIGINT).unwrap();
+    let output = sandbox.finish(child);
+
+    assert_eq!(asked[1]["force"], true, "{asked:?}");
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("stopped following"), "{stderr}");
+    drop(unanswered);
+}

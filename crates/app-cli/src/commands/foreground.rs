@@ -1,6 +1,7 @@
 //! A foreground `lulu run` / `lulu resume`: the daemon starts and owns the run, this
 //! process follows it and prints it until it settles. Ctrl-C (or SIGTERM) asks the daemon
-//! to interrupt it; a second one asks it to stop the agent's process tree at once. An
+//! to interrupt it; a second one asks it to stop the agent's process tree at once, and a
+//! third stops following (a daemon that does not answer cannot hold the terminal). An
 //! interrupt that is refused, times out or finds the run finished is reported at once. If
 //! this process dies or its terminal closes (SIGHUP), the run goes on (`lulu logs -f`
 //! re-attaches).
@@ -38,6 +39,9 @@ pub async fn start_and_follow(
     request: &Request,
 ) -> anyhow::Result<ExitCode> {
     let began = Instant::now();
+    // Listening before the run is asked for: a Ctrl-C while it starts is not lost (it
+    // waits in the stream and interrupts the run as soon as its id is known).
+    let mut stop = StopSignals::new()?;
     let mut daemon = context.daemon().await?;
     let session = daemon.session(request).await?;
     let id = session.id;
@@ -51,7 +55,6 @@ pub async fn start_and_follow(
     let mut signals_seen = 0_u8;
     // Said only if the session really waits for a slot, not for the instant it is queued.
     let mut queued_since: Option<tokio::time::Instant> = None;
-    let mut stop = StopSignals::new()?;
     let settled = loop {
         tokio::select! {
             event = daemon.next_event() => match event? {
@@ -97,8 +100,13 @@ pub async fn start_and_follow(
                 eprintln_dim("queued: waiting for a free run slot (LULU_MAX_RUNNING)");
                 queued_since = None;
             }
-            () = stop.next(), if signals_seen < 2 => {
-                signals_seen += 1;
+            () = stop.next() => {
+                signals_seen = signals_seen.saturating_add(1);
+                if signals_seen > 2 {
+                    // A third: stop following (the run goes on if it still can).
+                    eprintln_dim(&format!("stopped following; `lulu logs -f {}` re-attaches", id.short()));
+                    return Ok(ExitCode::from(exit::INTERRUPTED));
+                }
                 let force = signals_seen == 2;
                 if force {
                     eprintln_dim("forcing: the agent's process tree is stopped now");
