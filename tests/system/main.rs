@@ -13,6 +13,7 @@ mod full_disk;
 mod harness;
 mod input;
 mod lifecycle;
+mod manners;
 mod output;
 mod outside_reader;
 mod owners;

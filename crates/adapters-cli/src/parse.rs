@@ -4,7 +4,7 @@
 //! blocks become [`AgentEvent::Other`] with their raw JSON; unknown fields are ignored.
 //! Nothing here fails: a line that is not JSON becomes an [`AgentEvent::Diagnostic`].
 
-use lulu_domain::{AgentEvent, RunUsage};
+use lulu_domain::{AgentEvent, PermissionDenial, RunUsage};
 use serde_json::{Map, Value};
 
 use crate::lines::Line;
@@ -29,6 +29,7 @@ pub fn parse_line(line: &Line, max_len: usize) -> Vec<AgentEvent> {
                     errors: Vec::new(),
                     terminal_reason: None,
                     usage: lulu_domain::RunUsage::default(),
+                    permission_denials: Vec::new(),
                 });
             }
             events
@@ -94,6 +95,11 @@ fn system_event(object: &Map<String, Value>, raw: &str) -> AgentEvent {
                 .and_then(Value::as_u64)
                 .and_then(|status| u16::try_from(status).ok()),
             error: text_of(object.get("error")),
+        },
+        "permission_denied" => AgentEvent::PermissionDenied {
+            tool_name: str_field(object, "tool_name"),
+            tool_use_id: str_field(object, "tool_use_id"),
+            message: str_field(object, "message"),
         },
         _ => other(format!("system/{subtype}"), raw),
     }
@@ -168,6 +174,24 @@ fn result_event(object: &Map<String, Value>) -> AgentEvent {
             .and_then(Value::as_u64)
             .unwrap_or(0)
     };
+    let permission_denials: Vec<PermissionDenial> = object
+        .get("permission_denials")
+        .and_then(Value::as_array)
+        .map(|denials| {
+            denials
+                .iter()
+                .filter_map(Value::as_object)
+                .map(|denial| PermissionDenial {
+                    tool_name: str_field(denial, "tool_name"),
+                    tool_use_id: str_field(denial, "tool_use_id"),
+                    input_json: denial
+                        .get("tool_input")
+                        .map(Value::to_string)
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     AgentEvent::Result {
         subtype: str_field(object, "subtype"),
         is_error: object
@@ -198,7 +222,9 @@ fn result_event(object: &Map<String, Value>) -> AgentEvent {
             output_tokens: tokens("output_tokens"),
             num_turns: u64_field(object, "num_turns"),
             duration_ms: u64_field(object, "duration_ms"),
+            permission_denials: permission_denials.len() as u64,
         },
+        permission_denials,
     }
 }
 

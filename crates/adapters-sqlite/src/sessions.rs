@@ -17,7 +17,7 @@ use crate::error::{not_found, DbError};
 pub(crate) const SESSION_COLUMNS: &str = "s.id, s.title, s.cwd, s.prompt, s.options, s.status, \
      s.created_at, s.updated_at, s.resume_count, s.active_run_id, s.last_resume_at, \
      s.last_error, s.agent_established, s.cost_usd, s.input_tokens, s.output_tokens, \
-     s.num_turns, s.lost_events";
+     s.num_turns, s.lost_events, s.permission_denials";
 
 /// Builds a session from a row selected with [`SESSION_COLUMNS`].
 pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
@@ -40,6 +40,7 @@ pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
             input_tokens: row.get(14)?,
             output_tokens: row.get(15)?,
             num_turns: row.get(16)?,
+            permission_denials: row.get(18)?,
         },
         lost_events: row.get(17)?,
     })
@@ -62,11 +63,11 @@ pub(crate) fn save(
             "INSERT INTO sessions (id, title, cwd, prompt, options, status, created_at, \
                  updated_at, resume_count, active_run_id, last_resume_at, last_error, \
                  agent_established, cost_usd, input_tokens, output_tokens, num_turns, owner_id, \
-                 change_seq, lost_events)
+                 change_seq, lost_events, permission_denials)
              VALUES (:id, :title, :cwd, :prompt, :options, :status, :created_at, :updated_at, \
                  :resume_count, :active_run_id, :last_resume_at, :last_error, \
                  :agent_established, :cost_usd, :input_tokens, :output_tokens, :num_turns, \
-                 :owner_id, :change_seq, :lost_events)
+                 :owner_id, :change_seq, :lost_events, :permission_denials)
              ON CONFLICT (id) DO UPDATE SET title = excluded.title, cwd = excluded.cwd, \
                  prompt = excluded.prompt, options = excluded.options, \
                  status = excluded.status, created_at = excluded.created_at, \
@@ -77,7 +78,8 @@ pub(crate) fn save(
                  cost_usd = excluded.cost_usd, input_tokens = excluded.input_tokens, \
                  output_tokens = excluded.output_tokens, num_turns = excluded.num_turns, \
                  owner_id = excluded.owner_id, change_seq = excluded.change_seq, \
-                 lost_events = excluded.lost_events",
+                 lost_events = excluded.lost_events, \
+                 permission_denials = excluded.permission_denials",
         )?
         .execute(named_params! {
             ":id": session.id.to_string(),
@@ -100,6 +102,7 @@ pub(crate) fn save(
             ":owner_id": owner,
             ":change_seq": change_seq,
             ":lost_events": session.lost_events,
+            ":permission_denials": session.totals.permission_denials,
         })?;
     match &write.run_change {
         None => Ok(()),

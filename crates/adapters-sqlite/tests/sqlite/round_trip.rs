@@ -57,7 +57,18 @@ fn every_event() -> Vec<AgentEvent> {
                 output_tokens: 20,
                 num_turns: 3,
                 duration_ms: 4000,
+                permission_denials: 1,
             },
+            permission_denials: vec![lulu_domain::PermissionDenial {
+                tool_name: "Bash".into(),
+                tool_use_id: "toolu_1".into(),
+                input_json: r#"{"command":"touch notes.md"}"#.into(),
+            }],
+        },
+        AgentEvent::PermissionDenied {
+            tool_name: "Bash".into(),
+            tool_use_id: "toolu_1".into(),
+            message: "touch in '/srv/notes.md' needs approval.".into(),
         },
         AgentEvent::Other {
             type_name: "stream_event".into(),
@@ -143,6 +154,7 @@ async fn every_domain_type_comes_back_unchanged_after_reopening_the_file() {
             input_tokens: 19_458,
             output_tokens: 312,
             num_turns: 2,
+            permission_denials: 3,
         };
         session.lost_events = 17;
         store

@@ -112,10 +112,13 @@ pub async fn start_and_follow(
         }
     };
     if let Some(run) = run {
-        print_stored(runtime, run, last_seq, Format::Text).await?;
+        last_seq = print_stored(runtime, run, last_seq, Format::Text).await?;
     }
     anstream::println!("{}", final_line(&settled, elapsed_ms(began)));
-    explain_failure(runtime, &settled).await;
+    if let Some(run) = run {
+        super::advice::explain_denials(runtime, run, last_seq).await;
+    }
+    explain_failure(context, runtime, &settled).await;
     explain_lost_lines(context, &settled);
     // The daemon stopped the run because its database file went away: say so.
     if let Some(lost) = runtime.check_database_file() {
@@ -148,7 +151,7 @@ fn explain_lost_lines(context: &Context, session: &Session) {
 }
 
 /// Says what to do about failures a user can act on.
-async fn explain_failure(runtime: &Runtime, session: &Session) {
+async fn explain_failure(context: &Context, runtime: &Runtime, session: &Session) {
     if session.status != SessionStatus::Failed {
         return;
     }
@@ -169,9 +172,7 @@ async fn explain_failure(runtime: &Runtime, session: &Session) {
                 session.id
             )
         }
-        FailureKind::LaunchFailed => {
-            "check --claude-bin / LULU_CLAUDE_BIN and the session's directory".to_owned()
-        }
+        FailureKind::LaunchFailed => super::advice::launch_hint(context, session).await,
         FailureKind::SessionIdInUse
         | FailureKind::InvalidArguments
         | FailureKind::ApiError

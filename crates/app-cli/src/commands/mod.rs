@@ -1,5 +1,6 @@
 //! One module per subcommand: translate arguments, call the runtime, render the result.
 
+mod advice;
 mod daemon;
 mod doctor;
 mod follow;

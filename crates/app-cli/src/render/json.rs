@@ -26,6 +26,8 @@ pub struct SessionJson {
     output_tokens: u64,
     /// Transcript lines that could not be stored (0 for a complete transcript).
     lost_events: u64,
+    /// Tool calls the agent was refused because they needed approval, over every run.
+    permission_denials: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     runs: Option<Vec<RunJson>>,
 }
@@ -76,6 +78,7 @@ impl SessionJson {
             input_tokens: session.totals.input_tokens,
             output_tokens: session.totals.output_tokens,
             lost_events: session.lost_events,
+            permission_denials: session.totals.permission_denials,
             runs: None,
         }
     }

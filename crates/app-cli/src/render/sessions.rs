@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use lulu_domain::{Run, Session, SessionId};
 
 use super::safe::safe_line;
-use super::style::{self, paint, BOLD, DIM, ERROR};
+use super::style::{self, paint, BOLD, DIM, ERROR, WARN};
 use super::text::{age, cut, money, one_line, timestamp};
 
 /// The `list` table: one session per line, newest first (the caller's order). Sessions in
@@ -151,6 +151,9 @@ pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> S
             .as_deref()
             .map_or_else(|| "-".to_owned(), |error| paint(ERROR, &safe_line(error))),
     );
+    if let Some(refused) = refused(totals.permission_denials) {
+        field("Refused", refused);
+    }
     if session.lost_events > 0 {
         field(
             "Transcript",
@@ -171,6 +174,19 @@ pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> S
     out.push('\n');
     out.push_str(&run_table(runs));
     out
+}
+
+/// How many tool calls needed approval and were refused, if any.
+fn refused(count: u64) -> Option<String> {
+    let calls = match count {
+        0 => return None,
+        1 => "1 tool call".to_owned(),
+        _ => format!("{count} tool calls"),
+    };
+    Some(paint(
+        WARN,
+        &format!("{calls} needed approval (allow with --allowed-tools TOOL or --permission-mode)"),
+    ))
 }
 
 fn describe_options(options: &lulu_domain::AgentOptions) -> String {

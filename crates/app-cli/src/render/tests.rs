@@ -7,8 +7,8 @@ use chrono::Duration;
 
 use lulu_domain::testing::{epoch, run_id, sample_session};
 use lulu_domain::{
-    AgentEvent, FailureKind, Prompt, Run, RunKind, RunOutcome, RunUsage, Session, SessionStatus,
-    TranscriptEntry,
+    AgentEvent, FailureKind, PermissionDenial, Prompt, Run, RunKind, RunOutcome, RunUsage, Session,
+    SessionStatus, TranscriptEntry,
 };
 
 use super::json::{EntryJson, SessionJson};
@@ -80,6 +80,15 @@ fn history() -> (Session, Vec<Run>) {
     (session, vec![first, second])
 }
 
+/// A tool call refused for want of approval, as a result lists it.
+fn refusal() -> Vec<PermissionDenial> {
+    vec![PermissionDenial {
+        tool_name: "Bash".into(),
+        tool_use_id: "toolu_02".into(),
+        input_json: r#"{"command":"touch notes.md","description":"Create the notes file"}"#.into(),
+    }]
+}
+
 fn transcript() -> Vec<AgentEvent> {
     vec![
         AgentEvent::Init {
@@ -144,7 +153,9 @@ fn transcript() -> Vec<AgentEvent> {
                 output_tokens: 312,
                 num_turns: 3,
                 duration_ms: 12_345,
+                permission_denials: 1,
             },
+            permission_denials: refusal(),
         },
         AgentEvent::Result {
             subtype: "error_during_execution".into(),
@@ -153,6 +164,7 @@ fn transcript() -> Vec<AgentEvent> {
             errors: vec!["No conversation found with session ID: a0000001".into()],
             terminal_reason: None,
             usage: RunUsage::default(),
+            permission_denials: vec![],
         },
         AgentEvent::Other {
             type_name: "control_response".into(),
@@ -167,6 +179,7 @@ fn transcript() -> Vec<AgentEvent> {
             ],
             terminal_reason: Some("aborted_streaming".into()),
             usage: RunUsage::default(),
+            permission_denials: vec![],
         },
     ]
 }
@@ -210,7 +223,12 @@ fn logs_transcript_lines() {
     let (_, runs) = history();
     let mut out = plain(&run_header(1, &runs[0]));
     out.push('\n');
-    for event in transcript() {
+    let refused_live = AgentEvent::PermissionDenied {
+        tool_name: "Bash".into(),
+        tool_use_id: "toolu_02".into(),
+        message: "touch in '/srv/app/notes.md' needs approval.".into(),
+    };
+    for event in transcript().into_iter().chain([refused_live]) {
         if let Some(line) = event_line(&event) {
             let _ = writeln!(out, "{}", plain(&line));
         }
@@ -333,6 +351,7 @@ fn hostile_transcript() -> Vec<AgentEvent> {
             errors: vec![text()],
             terminal_reason: None,
             usage: RunUsage::default(),
+            permission_denials: vec![],
         },
         AgentEvent::Other {
             type_name: HOSTILE.into(),

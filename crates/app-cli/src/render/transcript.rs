@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use lulu_domain::{AgentEvent, Run, RunUsage, Session, SessionStatus};
+use lulu_domain::{AgentEvent, PermissionDenial, Run, RunUsage, Session, SessionStatus};
 
 use super::safe::{safe_line, safe_text};
 use super::style::{self, paint, DIM, ERROR, GOOD, TOOL, WARN};
@@ -100,21 +100,87 @@ pub fn event_line(event: &AgentEvent) -> Option<String> {
             usage,
             text,
             terminal_reason,
-        } => {
-            let summary = usage_summary(usage);
-            if *is_error {
-                let why =
-                    failure_reason(subtype, errors, text.as_deref(), terminal_reason.as_deref());
-                paint(ERROR, &format!("✗ {} · {summary}", one_line(&why, LINE)))
-            } else {
-                paint(GOOD, &format!("✓ turn done · {summary}"))
-            }
-        }
+            permission_denials,
+        } => result_lines(
+            usage,
+            is_error.then(|| {
+                failure_reason(subtype, errors, text.as_deref(), terminal_reason.as_deref())
+            }),
+            permission_denials,
+        ),
+        AgentEvent::PermissionDenied {
+            tool_name, message, ..
+        } => paint(
+            WARN,
+            &format!("! {}: {}", safe_line(tool_name), one_line(message, LINE)),
+        ),
         AgentEvent::Other { type_name, .. } => paint(DIM, &format!("· {}", safe_line(type_name))),
         AgentEvent::Diagnostic { message } => {
             paint(WARN, &format!("! {}", one_line(message, LINE)))
         }
     })
+}
+
+/// A turn's result: done or why not, then one line per refused tool call.
+fn result_lines(usage: &RunUsage, failure: Option<String>, denials: &[PermissionDenial]) -> String {
+    let summary = usage_summary(usage);
+    let mut line = match failure {
+        Some(why) => paint(ERROR, &format!("✗ {} · {summary}", one_line(&why, LINE))),
+        None => paint(GOOD, &format!("✓ turn done · {summary}")),
+    };
+    for denial in denials {
+        line.push('\n');
+        line.push_str(&denial_line(
+            &denial.tool_name,
+            &tool_summary(&denial.input_json),
+        ));
+    }
+    line
+}
+
+/// `! Bash needed approval: touch notes.md` (`what` is already made safe).
+fn denial_line(tool_name: &str, what: &str) -> String {
+    paint(
+        WARN,
+        &format!("! {} needed approval: {what}", safe_line(tool_name)),
+    )
+}
+
+/// How to let the agent use the refused `tools` (one name per refused call) next time, or
+/// `None` when nothing was refused.
+pub fn allow_hint(tools: &[String]) -> Option<String> {
+    let first = tools.first()?;
+    let mut names: Vec<&str> = Vec::new();
+    for tool in tools {
+        if !names.contains(&tool.as_str()) {
+            names.push(tool);
+        }
+    }
+    let flags: Vec<String> = names
+        .iter()
+        .map(|name| format!("--allowed-tools {}", safe_line(name)))
+        .collect();
+    let (calls, them) = if tools.len() == 1 {
+        (
+            format!(
+                "a {} call needed approval and was refused",
+                safe_line(first)
+            ),
+            "it",
+        )
+    } else {
+        (
+            format!(
+                "{} tool calls needed approval and were refused",
+                tools.len()
+            ),
+            "them",
+        )
+    };
+    Some(format!(
+        "{calls}: allow {them} with {} (or --permission-mode acceptEdits for file edits)",
+        flags.join(" ")
+    ))
 }
 
 /// Why a turn ended in error, in words: an aborted turn was interrupted; otherwise the

@@ -151,7 +151,13 @@ fn result(cost_usd: f64) -> AgentEvent {
             output_tokens: 50,
             num_turns: 1,
             duration_ms: 700,
+            permission_denials: 1,
         },
+        permission_denials: vec![crate::PermissionDenial {
+            tool_name: "Bash".into(),
+            tool_use_id: "toolu_1".into(),
+            input_json: r#"{"command":"touch notes.md"}"#.into(),
+        }],
     }
 }
 
@@ -390,6 +396,10 @@ async fn resume_continues_the_same_row_with_a_new_run_in_history() {
         "costs of both runs add up"
     );
     assert_eq!(resumed.totals.num_turns, 2);
+    assert_eq!(
+        resumed.totals.permission_denials, 2,
+        "refused tool calls add up over runs"
+    );
     let runs = h.store.runs(id).await.unwrap();
     let history: Vec<_> = runs
         .iter()

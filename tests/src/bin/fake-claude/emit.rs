@@ -130,6 +130,8 @@ pub struct ResultLine {
     pub api_error_status: Option<u16>,
     /// `duration_ms`.
     pub duration_ms: u64,
+    /// `permission_denials[]`: tool calls refused for want of approval.
+    pub permission_denials: Vec<Value>,
 }
 
 impl ResultLine {
@@ -142,7 +144,7 @@ impl ResultLine {
             "duration_api_ms": self.duration_ms / 2, "num_turns": self.num_turns,
             "stop_reason": self.stop_reason, "session_id": session_id,
             "total_cost_usd": COST_PER_TURN * api_turns, "usage": usage(),
-            "modelUsage": {}, "permission_denials": [], "fast_mode_state": "off",
+            "modelUsage": {}, "permission_denials": self.permission_denials, "fast_mode_state": "off",
             "uuid": new_uuid(),
         });
         if let Some(text) = &self.text {

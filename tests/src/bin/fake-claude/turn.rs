@@ -39,6 +39,8 @@ pub struct Conversation {
     pub retry_delay: Duration,
     /// `CLAUDE_CODE_MAX_RETRIES`.
     pub max_retries: u32,
+    /// Bash calls that change files run without asking (see `args::bash_allowed`).
+    pub bash_allowed: bool,
 }
 
 /// How a turn ended.
@@ -92,6 +94,8 @@ pub async fn run_turn(
         Script::History => turn.reply(&format!("This conversation holds {earlier} earlier turns.")),
         Script::Slow(ticks) => turn.slow(ticks).await,
         Script::Bash(command) => turn.bash(&command).await,
+        Script::Ask(command) if turn.conversation.bash_allowed => turn.bash(&command).await,
+        Script::Ask(command) => turn.refused(&command),
         Script::Fail => turn.fail().await,
         Script::Malformed => {
             Out::raw(r#"{"type":"assistant","message":{"content":["#);
@@ -264,6 +268,43 @@ impl Turn {
             .user(&rejected, Some(json!("User rejected tool use")));
         self.keep(&line);
         self.interrupted(None, "[Request interrupted by user for tool use]", true, 1)
+    }
+
+    /// A Bash call refused because it needs approval, as the real CLI does in print mode
+    /// without a permission prompt tool: an error `tool_result`, the model goes on, and the
+    /// `success` result lists the denial.
+    fn refused(&mut self, command: &str) -> TurnEnd {
+        let tool_use_id = format!("toolu_{}", uuid::Uuid::new_v4().simple());
+        self.text("I'll run that command.");
+        let input = json!({"command": command, "description": "Run the requested command"});
+        let block = json!({"type": "tool_use", "id": tool_use_id, "name": "Bash", "input": input});
+        let line = self
+            .out()
+            .assistant(&self.message_id, MESSAGE_MODEL, &block);
+        self.keep(&line);
+        let refusal = format!("{command} in '{}' was blocked. For security, Claude Code may only run commands that change files after you approve them.", self.conversation.cwd);
+        let result = json!([{"tool_use_id": tool_use_id, "type": "tool_result", "content": refusal, "is_error": true}]);
+        let line = self
+            .out()
+            .user(&result, Some(json!(format!("Error: {refusal}"))));
+        self.keep(&line);
+        self.message_id = new_message_id();
+        let text = "I could not run the command: it needs your approval.";
+        self.text(text);
+        self.end(
+            ResultLine {
+                subtype: "success",
+                text: Some(text.to_owned()),
+                num_turns: 2,
+                stop_reason: Some("end_turn"),
+                terminal_reason: Some("completed"),
+                permission_denials: vec![
+                    json!({"tool_name": "Bash", "tool_use_id": tool_use_id, "tool_input": input}),
+                ],
+                ..ResultLine::default()
+            },
+            text,
+        )
     }
 
     fn tool_done(&mut self, tool_use_id: &str, code: i32, stdout: &str, stderr: &str) -> TurnEnd {

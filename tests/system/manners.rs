@@ -1,0 +1,82 @@
+//! What `lulu` tells people beyond the transcript: refused tool calls, why a run never
+//! launched, and what to do next.
+
+use crate::harness::Sandbox;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_refused_tool_call_is_said_in_the_transcript_at_the_end_and_in_show() {
+    let sandbox = Sandbox::new();
+    let output = sandbox.run(&["run", "ASK touch notes.md"]);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let id = stdout.lines().next().unwrap().to_owned();
+    assert!(
+        stdout.contains("! Bash needed approval: touch notes.md"),
+        "the transcript says which call was refused: {stdout}"
+    );
+    assert!(
+        stderr.contains("allow it with --allowed-tools Bash"),
+        "the end says how to allow it: {stderr}"
+    );
+    assert!(
+        !sandbox.work.join("notes.md").exists(),
+        "the call did not run"
+    );
+    assert_eq!(sandbox.show(&id)["permission_denials"], 1);
+    let show = sandbox.ok(&["show", &id]);
+    assert!(
+        show.contains("1 tool call needed approval"),
+        "show counts it: {show}"
+    );
+    let logs = sandbox.ok(&["logs", &id]);
+    assert!(
+        logs.contains("! Bash needed approval: touch notes.md"),
+        "{logs}"
+    );
+
+    let allowed = sandbox.run(&["run", "--allowed-tools", "Bash", "ASK touch notes.md"]);
+    assert_eq!(allowed.status.code(), Some(0));
+    assert!(sandbox.work.join("notes.md").exists(), "allowed, it ran");
+    assert!(!text(&allowed.stderr).contains("needed approval"));
+    sandbox.assert_nothing_left();
+}
+
+#[test]
+fn a_run_that_never_launched_is_told_once_with_a_hint_for_its_cause() {
+    let sandbox = Sandbox::new();
+    let doomed = sandbox.work.join("agent-copy");
+    std::fs::copy(crate::fake_claude(), &doomed).unwrap();
+    // The daemon starts with the copy, which then disappears; this command names another.
+    let mut first = sandbox.lulu(&["run", "SAY hello"]);
+    first.env("LULU_CLAUDE_BIN", &doomed);
+    assert!(sandbox.run_command(first).status.success());
+    std::fs::remove_file(&doomed).unwrap();
+
+    let mut command = sandbox.lulu(&["run", "SAY again"]);
+    command.env_remove("RUST_LOG");
+    let output = sandbox.run_command(command);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    let everything = format!("{stdout}{stderr}");
+    assert_eq!(
+        everything.matches("was not found").count(),
+        1,
+        "the cause is said once: {everything}"
+    );
+    for noise in ["WARN", "INFO", "lulu_domain", "lulu_runtime"] {
+        assert!(
+            !stderr.contains(noise),
+            "no diagnostics by default: {stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("the daemon runs the agent binary it was started with")
+            && stderr.contains("`lulu daemon restart`"),
+        "the hint names the cause: {stderr}"
+    );
+    sandbox.assert_nothing_left();
+}
