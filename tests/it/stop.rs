@@ -103,7 +103,7 @@ async fn an_agent_ignoring_the_interrupt_and_sigint_is_stopped_by_the_forceful_r
     let ignored = timeout(Duration::from_millis(300), async {
         loop {
             match handle.updates.recv().await {
-                Some(RunUpdate::Event(_)) => {}
+                Some(RunUpdate::Event(_) | RunUpdate::TextDelta(_)) => {}
                 other => return other,
             }
         }

@@ -80,3 +80,34 @@ fn a_run_that_never_launched_is_told_once_with_a_hint_for_its_cause() {
     );
     sandbox.assert_nothing_left();
 }
+
+#[test]
+fn run_json_prints_the_stored_entries_as_json_lines_then_the_session() {
+    let sandbox = Sandbox::new();
+    let stdout = sandbox.ok(&["run", "--json", "SAY one two three four five"]);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every line is JSON"))
+        .collect();
+    let kinds: Vec<&str> = lines
+        .iter()
+        .map(|line| line["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["init", "assistant_text", "result", "session"],
+        "streamed partials are not transcript entries: {stdout}"
+    );
+    assert_eq!(lines[1]["text"], "one two three four five");
+    let session = &lines[3];
+    assert_eq!(session["status"], "completed");
+    let id = session["id"].as_str().unwrap();
+    // The transcript `logs --json` prints is the same.
+    let logged: Vec<serde_json::Value> = sandbox
+        .ok(&["logs", id, "--json"])
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(logged, lines[..3]);
+    sandbox.assert_nothing_left();
+}

@@ -19,7 +19,7 @@ fn a_watcher_is_told_of_every_change_the_daemon_makes() {
         .set_read_timeout(Some(PATIENCE))
         .expect("a read timeout");
     let mut writer = stream.try_clone().unwrap();
-    writeln!(writer, r#"{{"protocol":1,"lulu":"test","pid":1}}"#).unwrap();
+    writeln!(writer, r#"{{"protocol":2,"lulu":"test","pid":1}}"#).unwrap();
     writeln!(writer, r#"{{"request":"watch"}}"#).unwrap();
     let mut lines = BufReader::new(stream).lines();
     let _hello = lines.next().unwrap().unwrap();

@@ -49,3 +49,27 @@ fn oversized_and_non_utf8_lines_become_diagnostics() {
     ];
     insta::assert_yaml_snapshot!(events);
 }
+
+#[test]
+fn a_top_level_text_delta_is_live_text_and_other_partials_are_nothing() {
+    let output = |line: &str| parse_output(&Line::Text(line.to_owned()), 1024);
+    assert_eq!(
+        output(
+            r#"{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}},"session_id":"s","parent_tool_use_id":null}"#
+        ),
+        Output::TextDelta("Hel".into())
+    );
+    for nothing in [
+        r#"{"type":"stream_event","event":{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"com"}},"session_id":"s"}"#,
+        r#"{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"sub"}},"session_id":"s","parent_tool_use_id":"toolu_1"}"#,
+        r#"{"type":"stream_event","event":{"type":"content_block_stop","index":0},"session_id":"s"}"#,
+        r#"{"type":"system","subtype":"status","status":"requesting","session_id":"s"}"#,
+    ] {
+        assert_eq!(output(nothing), Output::Events(Vec::new()), "{nothing}");
+    }
+    // A status line that says something else is kept.
+    assert!(matches!(
+        &output(r#"{"type":"system","subtype":"status","status":null,"permissionMode":"acceptEdits","session_id":"s"}"#),
+        Output::Events(events) if events.len() == 1
+    ));
+}

@@ -95,6 +95,10 @@ pub struct RunArgs {
     /// Print the session id and return at once; the Lulu daemon owns the run.
     #[arg(short, long)]
     pub detach: bool,
+    /// Print the stored transcript entries as JSON lines as they come, then the settled
+    /// session (`"kind": "session"`).
+    #[arg(long, conflicts_with = "detach")]
+    pub json: bool,
     /// What the agent should do (the words are joined with spaces; options may come
     /// before or after it, and after `--` everything is prompt text: `-- -rf everything`).
     #[arg(required = true, num_args = 1.., value_name = "PROMPT")]
@@ -157,6 +161,10 @@ pub struct ResumeArgs {
     /// Print the session id and return at once; the Lulu daemon owns the run.
     #[arg(short, long)]
     pub detach: bool,
+    /// Print the stored transcript entries as JSON lines as they come, then the settled
+    /// session (`"kind": "session"`).
+    #[arg(long, conflicts_with = "detach")]
+    pub json: bool,
     /// The follow-up prompt (the words are joined with spaces; after `--` everything is
     /// prompt text). The session's agent options carry over.
     #[arg(required = true, num_args = 1.., value_name = "PROMPT")]

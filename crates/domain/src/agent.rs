@@ -169,6 +169,9 @@ pub struct RunExit {
 pub enum RunUpdate {
     /// The agent emitted an event.
     Event(AgentEvent),
+    /// Text of the reply being written, as it streams (`--include-partial-messages`).
+    /// Shown live, never stored: the complete block follows as an [`AgentEvent`].
+    TextDelta(String),
     /// The process ended and was reaped; nothing follows.
     Exited(RunExit),
 }

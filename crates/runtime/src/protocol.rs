@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use lulu_domain::{AgentOptions, RunId, Session, SessionId, SessionStatus, TranscriptEntry};
 
 /// The version of this protocol; a daemon and a client of different versions refuse each other.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// This Lulu's version, told in the hello.
 pub const LULU_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -152,6 +152,20 @@ pub enum FollowEvent {
     Entries {
         /// The entries, in `seq` order.
         entries: Vec<TranscriptEntry>,
+    },
+    /// Text of the reply the followed session's active run is writing, as it streams
+    /// (the agent runs with `--include-partial-messages`). Never stored and never
+    /// replayed: a follower that joins late, or lags, misses deltas, not text, because the
+    /// complete block always follows in [`FollowEvent::Entries`] as an assistant-text
+    /// entry. Show it live (append `text` to the reply in progress) and let that entry
+    /// replace it.
+    TextDelta {
+        /// The session.
+        id: SessionId,
+        /// The run writing it.
+        run_id: RunId,
+        /// The new text, to append to what came before it.
+        text: String,
     },
     /// The run ended but its end cannot be stored yet (a full disk); it is retried.
     EndNotStored {

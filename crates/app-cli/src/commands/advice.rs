@@ -1,10 +1,13 @@
 //! What to tell the user after a foreground run, beyond its last line: the tool calls the
 //! agent was refused and how to allow them, and why a run never launched.
 
-use lulu_domain::{AgentEvent, RunId, Session};
+use std::io::IsTerminal as _;
+
+use lulu_domain::{AgentEvent, RunId, Session, SessionStatus};
 use lulu_runtime::Runtime;
 
 use super::Context;
+use crate::render::notes::{resume_hint, session_label};
 use crate::render::safe::safe_line;
 use crate::render::style::{paint, WARN};
 use crate::render::transcript::allow_hint;
@@ -57,4 +60,24 @@ pub async fn launch_hint(context: &Context, session: &Session) -> String {
         );
     }
     "install Claude Code (`npm install -g @anthropic-ai/claude-code`) or point --claude-bin / LULU_CLAUDE_BIN at it, then `lulu daemon restart`".to_owned()
+}
+
+/// Says which session a `run` or `resume` started: its id alone on stdout when stdout is
+/// not a terminal (for `$(lulu run -d …)`; never with `--json`, whose stdout is JSON
+/// lines), and a labelled line with what to do next on stderr for a person.
+pub fn announce(session: &Session, detached: bool, json: bool) {
+    let stdout_is_terminal = std::io::stdout().is_terminal();
+    if !stdout_is_terminal && !json {
+        println!("{}", session.id);
+    }
+    if stdout_is_terminal || std::io::stderr().is_terminal() {
+        anstream::eprintln!("{}", session_label(session, detached));
+    }
+}
+
+/// What to type next after a foreground run settled: how to resume an interrupted one.
+pub fn next_steps(session: &Session) {
+    if session.status == SessionStatus::Interrupted && std::io::stderr().is_terminal() {
+        anstream::eprintln!("{}", resume_hint(session));
+    }
 }

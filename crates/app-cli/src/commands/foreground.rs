@@ -15,12 +15,12 @@ use lulu_runtime::daemon::log::last_problem;
 use lulu_runtime::protocol::{FollowEvent, Request};
 use lulu_runtime::Runtime;
 
-use super::follow::{print_entries, print_stored, Format};
+use super::follow::{print_stored, Format};
 use super::Context;
 use crate::exit;
+use crate::render::live::LiveView;
 use crate::render::safe::{safe_line, safe_text};
-use crate::render::style::{paint, DIM, ERROR, WARN};
-use crate::render::transcript::final_line;
+use crate::render::style::{paint, ERROR, WARN};
 
 /// How long a session waits queued before the user is told why nothing happens.
 const QUEUED_NOTICE: std::time::Duration = std::time::Duration::from_millis(500);
@@ -34,13 +34,16 @@ pub async fn start_and_follow(
     context: &Context,
     runtime: &Runtime,
     request: &Request,
+    json: bool,
 ) -> anyhow::Result<ExitCode> {
     let began = Instant::now();
     let mut daemon = context.daemon().await?;
     let session = daemon.session(request).await?;
     let id = session.id;
-    println!("{id}");
+    super::advice::announce(&session, false, json);
     daemon.follow(id, None).await?;
+    let mut live = LiveView::for_this_process(json);
+    let format = if json { Format::Json } else { Format::Text };
     let mut run = session.active_run_id;
     let mut last_seq: Option<u64> = None;
     let mut interrupt: Option<Interrupting<'_>> = None;
@@ -57,9 +60,15 @@ pub async fn start_and_follow(
                         .into_iter()
                         .filter(|entry| Some(entry.run_id) == run && last_seq.is_none_or(|last| entry.seq > last))
                         .collect();
-                    last_seq = print_entries(&fresh, Format::Text).or(last_seq);
+                    last_seq = live.entries(&fresh).or(last_seq);
+                }
+                Some(FollowEvent::TextDelta { run_id, text, .. }) => {
+                    if Some(run_id) == run {
+                        live.text_delta(&text);
+                    }
                 }
                 Some(FollowEvent::Session { session }) => {
+                    live.cost(session.totals.cost_usd);
                     if session.active_run_id != run {
                         run = session.active_run_id;
                         last_seq = None;
@@ -70,8 +79,9 @@ pub async fn start_and_follow(
                 Some(FollowEvent::EndNotStored { status, reason }) => {
                     // The agent is gone but its end cannot be stored (a full disk): say so
                     // and end, rather than wait for a change that cannot be saved.
+                    live.finish();
                     if let Some(run) = run {
-                        let _ = print_stored(runtime, run, last_seq, Format::Text).await;
+                        let _ = print_stored(runtime, run, last_seq, format).await;
                     }
                     anstream::eprintln!(
                         "{} session {} ended {status}, but Lulu could not store that: {reason}. \
@@ -91,12 +101,12 @@ pub async fn start_and_follow(
             },
             () = tokio::time::sleep_until(queued_since.unwrap_or_else(tokio::time::Instant::now) + QUEUED_NOTICE),
                 if queued_since.is_some() => {
-                eprintln_dim("queued: waiting for a free run slot (LULU_MAX_RUNNING)");
+                live.note("queued: waiting for a free run slot (LULU_MAX_RUNNING)");
                 queued_since = None;
             }
             () = &mut stop, if !asked => {
                 asked = true;
-                eprintln_dim("interrupting… (the agent gets a graceful stop, then a forceful one)");
+                live.note("interrupting… (the agent gets a graceful stop, then a forceful one)");
                 interrupt = Some(Box::pin(async move {
                     let mut daemon = context.daemon().await?;
                     Ok(daemon.session(&Request::Interrupt { id }).await?)
@@ -111,15 +121,17 @@ pub async fn start_and_follow(
             }
         }
     };
+    live.finish();
     if let Some(run) = run {
-        last_seq = print_stored(runtime, run, last_seq, Format::Text).await?;
+        last_seq = print_stored(runtime, run, last_seq, format).await?;
     }
-    anstream::println!("{}", final_line(&settled, elapsed_ms(began)));
+    live.settled(&settled, elapsed_ms(began));
     if let Some(run) = run {
         super::advice::explain_denials(runtime, run, last_seq).await;
     }
     explain_failure(context, runtime, &settled).await;
     explain_lost_lines(context, &settled);
+    super::advice::next_steps(&settled);
     // The daemon stopped the run because its database file went away: say so.
     if let Some(lost) = runtime.check_database_file() {
         return Err(lost.into());
@@ -129,10 +141,6 @@ pub async fn start_and_follow(
 
 fn elapsed_ms(began: Instant) -> u64 {
     u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-fn eprintln_dim(text: &str) {
-    anstream::eprintln!("{}", paint(DIM, text));
 }
 
 /// Says why transcript lines were lost, as the daemon logged it (a full disk, say).

@@ -20,7 +20,7 @@ pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
         return detached(context, &start_request(spec)).await;
     }
     let runtime = context.open().await?;
-    foreground::start_and_follow(context, &runtime, &start_request(spec)).await
+    foreground::start_and_follow(context, &runtime, &start_request(spec), args.json).await
 }
 
 /// `lulu resume`. The prompt, the id and whether the session's directory and the agent
@@ -41,7 +41,7 @@ pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitC
         id,
         prompt: prompt.into(),
     };
-    foreground::start_and_follow(context, &runtime, &request).await
+    foreground::start_and_follow(context, &runtime, &request, args.json).await
 }
 
 /// Refuses, as a usage error, a run that could not start: the directory or the agent
@@ -55,7 +55,7 @@ fn check_launch(context: &Context, cwd: &WorkingDir) -> anyhow::Result<()> {
 async fn detached(context: &Context, request: &Request) -> anyhow::Result<ExitCode> {
     match context.ask_daemon(request).await? {
         Response::Session { session } => {
-            println!("{}", session.id);
+            super::advice::announce(&session, true, false);
             Ok(ExitCode::SUCCESS)
         }
         other => anyhow::bail!("the daemon answered something unexpected: {other:?}"),

@@ -5,6 +5,8 @@
 //! job only for Lulu's own colours.
 
 pub mod json;
+pub mod live;
+pub mod notes;
 pub mod safe;
 pub mod sessions;
 pub mod style;

@@ -128,14 +128,20 @@ fn result_lines(usage: &RunUsage, failure: Option<String>, denials: &[Permission
         Some(why) => paint(ERROR, &format!("✗ {} · {summary}", one_line(&why, LINE))),
         None => paint(GOOD, &format!("✓ turn done · {summary}")),
     };
-    for denial in denials {
+    if let Some(refused) = refused_lines(denials) {
         line.push('\n');
-        line.push_str(&denial_line(
-            &denial.tool_name,
-            &tool_summary(&denial.input_json),
-        ));
+        line.push_str(&refused);
     }
     line
+}
+
+/// One `! Bash needed approval: touch notes.md` line per refused call, or `None`.
+pub fn refused_lines(denials: &[PermissionDenial]) -> Option<String> {
+    let lines: Vec<String> = denials
+        .iter()
+        .map(|denial| denial_line(&denial.tool_name, &tool_summary(&denial.input_json)))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 /// `! Bash needed approval: touch notes.md` (`what` is already made safe).

@@ -61,6 +61,13 @@ impl Daemon {
                         event(write, FollowEvent::Entries { entries: fresh }).await?;
                     }
                 }
+                Ok(SessionUpdate::TextDelta {
+                    session_id,
+                    run_id,
+                    text,
+                }) if session_id == id && Some(run_id) == cursor.run => {
+                    event(write, FollowEvent::TextDelta { id, run_id, text }).await?;
+                }
                 Ok(SessionUpdate::EndNotStored {
                     session_id,
                     status,
@@ -117,7 +124,9 @@ impl Daemon {
                     }
                 }
                 // Nothing stored changed.
-                Ok(SessionUpdate::EndNotStored { .. }) => continue,
+                Ok(SessionUpdate::EndNotStored { .. } | SessionUpdate::TextDelta { .. }) => {
+                    continue
+                }
                 Err(RecvError::Lagged(_)) => Change::Resync,
                 Err(RecvError::Closed) => return Ok(()),
             };

@@ -1,0 +1,36 @@
+//! Lulu's own notes around a run, for people on a terminal: which session started, and
+//! what to type next.
+
+use lulu_domain::Session;
+
+use super::style::{paint, BOLD, DIM, TOOL};
+use super::text::cut;
+
+/// How long a quoted title may get in a note.
+const TITLE_CHARS: usize = 48;
+
+/// `● session c8e4d142 "fix the parser" · Ctrl-C to interrupt` (or, detached, how to
+/// follow it).
+pub fn session_label(session: &Session, detached: bool) -> String {
+    let short = session.id.short();
+    let next = if detached {
+        format!("follow with: lulu logs -f {short}")
+    } else {
+        "Ctrl-C to interrupt".to_owned()
+    };
+    format!(
+        "{} session {} \"{}\" {}",
+        paint(TOOL, "●"),
+        paint(BOLD, &short),
+        cut(session.title.as_str(), TITLE_CHARS),
+        paint(DIM, &format!("· {next}")),
+    )
+}
+
+/// After an interrupt: `resume with: lulu resume c8e4d142 "…"`.
+pub fn resume_hint(session: &Session) -> String {
+    paint(
+        DIM,
+        &format!("resume with: lulu resume {} \"…\"", session.id.short()),
+    )
+}
