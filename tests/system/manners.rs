@@ -111,3 +111,31 @@ fn run_json_prints_the_stored_entries_as_json_lines_then_the_session() {
     assert_eq!(logged, lines[..3]);
     sandbox.assert_nothing_left();
 }
+
+#[test]
+fn list_pages_through_json_limits_rows_and_says_when_a_filter_matched_nothing() {
+    let sandbox = Sandbox::new();
+    for word in ["one", "two", "three"] {
+        sandbox.ok(&["run", &format!("SAY {word}")]);
+    }
+    let all: Vec<serde_json::Value> =
+        serde_json::from_str(&sandbox.ok(&["list", "--all", "--json"])).unwrap();
+    assert_eq!(all.len(), 3);
+    let two: Vec<serde_json::Value> =
+        serde_json::from_str(&sandbox.ok(&["ls", "-n", "2", "--json"])).unwrap();
+    assert_eq!(two[..], all[..2], "newest first, the same rows");
+    assert_eq!(sandbox.ok(&["list"]).lines().count(), 3, "piped: every row");
+
+    let nothing = sandbox.run(&["list", "--status", "failed"]);
+    assert!(nothing.status.success());
+    assert!(nothing.stdout.is_empty(), "{nothing:?}");
+    assert!(
+        text(&nothing.stderr).contains("no session matches the filter"),
+        "{nothing:?}"
+    );
+    assert_eq!(
+        sandbox.ok(&["list", "--status", "failed", "--json"]).trim(),
+        "[]"
+    );
+    sandbox.assert_nothing_left();
+}

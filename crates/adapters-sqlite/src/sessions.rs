@@ -2,7 +2,7 @@
 //! caller's transaction.
 
 use lulu_domain::lifecycle::RunChange;
-use lulu_domain::ports::{SessionQuery, SessionWrite};
+use lulu_domain::ports::{SessionQuery, SessionSummary, SessionWrite};
 use lulu_domain::{
     OwnerId, Prompt, Run, RunId, RunKind, Session, SessionId, SessionStatus, SessionTitle,
     UsageTotals, WorkingDir,
@@ -206,14 +206,51 @@ pub(crate) fn list(
         Some(_) => "s.status = ?2",
         None => "?2 IS NULL",
     };
+    let page = match query.after {
+        Some(_) => "(s.updated_at < ?3 OR (s.updated_at = ?3 AND s.id < ?4))",
+        None => "?3 IS NULL AND ?4 IS NULL",
+    };
     let sql = format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE {filter} \
-         ORDER BY s.updated_at DESC LIMIT ?1"
+        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE {filter} AND {page} \
+         ORDER BY s.updated_at DESC, s.id DESC LIMIT ?1"
     );
     let mut statement = transaction.prepare_cached(&sql)?;
     let status = query.status.map(SessionStatus::as_str);
-    let rows = statement.query_map(params![limit, status], session_from_row)?;
+    let after_time = query.after.map(|cursor| time_text(cursor.updated_at));
+    let after_id = query.after.map(|cursor| cursor.id.to_string());
+    let rows = statement.query_map(
+        params![limit, status, after_time, after_id],
+        session_from_row,
+    )?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// How many sessions have `status` (any, when `None`), how many are live, their cost.
+pub(crate) fn summarize(
+    transaction: &Transaction<'_>,
+    status: Option<SessionStatus>,
+) -> Result<SessionSummary, DbError> {
+    let live: Vec<&str> = SessionStatus::ALL
+        .into_iter()
+        .filter(|status| status.is_live())
+        .map(SessionStatus::as_str)
+        .collect();
+    let sql = format!(
+        "SELECT COUNT(*), COALESCE(SUM(s.status IN ('{}')), 0), COALESCE(SUM(s.cost_usd), 0.0) \
+         FROM sessions s WHERE ?1 IS NULL OR s.status = ?1",
+        live.join("', '")
+    );
+    let summary = transaction.prepare_cached(&sql)?.query_row(
+        params![status.map(SessionStatus::as_str)],
+        |row| {
+            Ok(SessionSummary {
+                sessions: row.get(0)?,
+                live: row.get(1)?,
+                cost_usd: row.get(2)?,
+            })
+        },
+    )?;
+    Ok(summary)
 }
 
 /// A session's runs, oldest first.

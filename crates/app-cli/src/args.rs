@@ -35,6 +35,7 @@ pub enum Command {
     /// Start a session and stream its transcript (Ctrl-C interrupts it).
     Run(RunArgs),
     /// List sessions, newest first.
+    #[command(visible_alias = "ls")]
     List(ListArgs),
     /// Show every field of a session and its run history.
     Show(ShowArgs),
@@ -111,10 +112,13 @@ pub struct ListArgs {
     /// Only sessions in this status.
     #[arg(long, value_name = "STATUS")]
     pub status: Option<lulu_domain::SessionStatus>,
-    /// At most this many sessions.
-    #[arg(long, value_name = "N")]
+    /// At most this many sessions [default on a terminal: 50; otherwise all].
+    #[arg(short = 'n', long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Print JSON (an array of sessions).
+    /// Every session, also on a terminal.
+    #[arg(short, long, conflicts_with = "limit")]
+    pub all: bool,
+    /// Print JSON (an array of sessions, written as they are read).
     #[arg(long)]
     pub json: bool,
 }

@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use lulu_domain::ports::{
-    Clock, ControlAction, ControlAnswer, ControlStore, SessionQuery, SessionStore, SessionUpdate,
+    Clock, ControlAction, ControlAnswer, ControlStore, SessionQuery, SessionStore, SessionSummary,
+    SessionUpdate,
 };
 use lulu_domain::{
     OwnerId, Prompt, Run, RunId, Session, SessionId, SessionSpec, SessionStatus, SessionSupervisor,
@@ -539,6 +540,18 @@ impl Runtime {
     /// A store failure.
     pub async fn list(&self, query: &SessionQuery) -> Result<Vec<Session>, RuntimeError> {
         Ok(self.parts.store.list_sessions(query).await?)
+    }
+
+    /// How many sessions have `status` (any, when `None`), how many are live, and their
+    /// total cost.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn summarize(
+        &self,
+        status: Option<SessionStatus>,
+    ) -> Result<SessionSummary, RuntimeError> {
+        Ok(self.parts.store.summarize(status).await?)
     }
 
     /// The live sessions whose owner runs on another host. This host can neither check

@@ -2,7 +2,7 @@
 
 use lulu_adapters_sqlite::default_db_path;
 use lulu_domain::lifecycle::RunChange;
-use lulu_domain::ports::{SessionQuery, SessionStore as _, SessionWrite, StoreError};
+use lulu_domain::ports::{ListCursor, SessionQuery, SessionStore as _, SessionWrite, StoreError};
 use lulu_domain::testing::{run_id, session_id};
 use lulu_domain::{
     AgentEvent, AgentOptions, FailureKind, RunOutcome, RunUsage, SessionStatus, SessionTitle,
@@ -218,20 +218,31 @@ async fn the_list_is_newest_first_filtered_by_status_and_limited() {
     );
     let running = SessionQuery {
         status: Some(SessionStatus::Running),
-        limit: None,
+        ..SessionQuery::default()
     };
     assert_eq!(
         ids(&store.list_sessions(&running).await.unwrap()),
         [session_id(2), session_id(4)]
     );
     let newest_two = SessionQuery {
-        status: None,
         limit: Some(2),
+        ..SessionQuery::default()
+    };
+    let first_page = store.list_sessions(&newest_two).await.unwrap();
+    assert_eq!(ids(&first_page), [session_id(2), session_id(4)]);
+    let next_two = SessionQuery {
+        after: first_page.last().map(ListCursor::after),
+        ..newest_two
     };
     assert_eq!(
-        ids(&store.list_sessions(&newest_two).await.unwrap()),
-        [session_id(2), session_id(4)]
+        ids(&store.list_sessions(&next_two).await.unwrap()),
+        [session_id(5), session_id(3)],
+        "the next page starts after the last session of the first"
     );
+    let all = store.summarize(None).await.unwrap();
+    assert_eq!((all.sessions, all.live), (5, 2));
+    let running = store.summarize(Some(SessionStatus::Running)).await.unwrap();
+    assert_eq!((running.sessions, running.live), (2, 2));
 }
 
 #[tokio::test]

@@ -44,6 +44,8 @@ pub struct LiveView {
     cost_usd: f64,
     /// `--json`: entries as JSON lines, nothing else on stdout.
     json: bool,
+    /// The last text block printed (an API error is said there, then not again).
+    last_text: String,
 }
 
 /// The status line as it is drawn to `target`, its clock started `elapsed` ago.
@@ -104,6 +106,7 @@ impl LiveView {
             tool: None,
             cost_usd: 0.0,
             json,
+            last_text: String::new(),
         }
     }
 
@@ -179,8 +182,21 @@ impl LiveView {
             value["kind"] = "session".into();
             println!("{value}");
         } else {
-            anstream::println!("{}", final_line(session, elapsed_ms));
+            anstream::println!("{}", final_line(&self.unsaid(session), elapsed_ms));
         }
+    }
+
+    /// `session` without its error when the transcript just said it (an API error is
+    /// the agent's last text): said once.
+    fn unsaid(&self, session: &Session) -> Session {
+        let mut session = session.clone();
+        let said = session.last_error.as_deref().is_some_and(|error| {
+            !self.last_text.is_empty() && self.last_text.trim() == error.trim()
+        });
+        if said {
+            session.last_error = None;
+        }
+        session
     }
 
     /// Clears the status line (before the run's last lines).
@@ -210,6 +226,7 @@ impl LiveView {
 
     fn track(&mut self, event: &AgentEvent) {
         match event {
+            AgentEvent::AssistantText { text } => self.last_text.clone_from(text),
             AgentEvent::ToolUse { name, .. } => self.tool = Some(name.clone()),
             AgentEvent::ToolResult { .. } | AgentEvent::Result { .. } => self.tool = None,
             _ => {}

@@ -10,6 +10,7 @@ pub mod notes;
 pub mod safe;
 pub mod sessions;
 pub mod style;
+pub mod table;
 pub mod text;
 pub mod transcript;
 

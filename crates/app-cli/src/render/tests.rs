@@ -12,33 +12,11 @@ use lulu_domain::{
 };
 
 use super::json::{EntryJson, SessionJson};
-use super::sessions::{session_details, session_table};
+use super::sessions::session_details;
 use super::transcript::{event_line, final_line, run_header};
 
 fn plain(text: &str) -> String {
     anstream::adapter::strip_str(text).to_string()
-}
-
-fn sessions() -> Vec<Session> {
-    let statuses = [
-        SessionStatus::Running,
-        SessionStatus::Interrupted,
-        SessionStatus::Completed,
-        SessionStatus::Failed,
-        SessionStatus::Queued,
-    ];
-    let mut sessions: Vec<Session> = (1..)
-        .zip(statuses)
-        .map(|(n, status)| {
-            let mut session = sample_session(n);
-            session.status = status;
-            session.updated_at = epoch() + Duration::seconds(i64::from(n) * 400);
-            session.resume_count = n - 1;
-            session
-        })
-        .collect();
-    sessions.reverse();
-    sessions
 }
 
 fn history() -> (Session, Vec<Run>) {
@@ -182,30 +160,6 @@ fn transcript() -> Vec<AgentEvent> {
             permission_denials: vec![],
         },
     ]
-}
-
-#[test]
-fn list_table() {
-    let now = epoch() + Duration::seconds(2_100);
-    insta::assert_snapshot!(plain(&session_table(&sessions(), &HashSet::new(), now)));
-}
-
-#[test]
-fn list_table_says_owner_unreachable_beside_sessions_owned_on_another_host() {
-    let sessions = sessions();
-    let table = plain(&session_table(
-        &sessions,
-        &HashSet::from([sessions[0].id]),
-        epoch(),
-    ));
-    let lines: Vec<&str> = table.lines().collect();
-    assert!(lines[1].contains("queued (owner unreachable)"), "{table}");
-    assert!(!lines[2].contains("unreachable"), "{table}");
-}
-
-#[test]
-fn list_table_when_empty_says_how_to_start() {
-    insta::assert_snapshot!(plain(&session_table(&[], &HashSet::new(), epoch())));
 }
 
 #[test]
@@ -365,7 +319,12 @@ fn hostile_transcript() -> Vec<AgentEvent> {
 fn hostile_output() -> String {
     let (session, runs) = hostile_session();
     let now = epoch() + Duration::minutes(15);
-    let mut out = session_table(std::slice::from_ref(&session), &HashSet::new(), now);
+    let fit = super::table::Fit {
+        width: 200,
+        home: None,
+    };
+    let mut out =
+        super::table::session_table(std::slice::from_ref(&session), &HashSet::new(), now, fit);
     out.push_str(&session_details(&session, &runs, now));
     for event in hostile_transcript() {
         if let Some(line) = event_line(&event) {
