@@ -1,7 +1,7 @@
 //! What `lulu` tells people beyond the transcript: refused tool calls, why a run never
 //! launched, and what to do next.
 
-use crate::harness::Sandbox;
+use crate::harness::{redact, Sandbox};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -78,6 +78,39 @@ fn a_run_that_never_launched_is_told_once_with_a_hint_for_its_cause() {
             && stderr.contains("`lulu daemon restart`"),
         "the hint names the cause: {stderr}"
     );
+    let id = sandbox.wait_for_newest_session();
+    let logs = sandbox.ok(&["logs", &id]);
+    assert!(
+        logs.contains("» SAY again") && logs.contains("✗ the agent binary"),
+        "logs say what the run was asked and why it never launched: {logs}"
+    );
+    sandbox.assert_nothing_left();
+}
+
+#[test]
+fn logs_tell_the_prompt_tool_output_in_short_or_full_and_refusals() {
+    let sandbox = Sandbox::new();
+    let first = sandbox.ok(&["run", "BASH seq 1 10"]);
+    let id = first.lines().next().unwrap().to_owned();
+    sandbox.ok(&["resume", &id, "ASK touch notes.md"]);
+
+    let logs = sandbox.ok(&["logs", &id]);
+    insta::assert_snapshot!("logs_with_a_tool_call_and_a_refusal", redact(&logs));
+    let full = sandbox.ok(&["logs", "--full", &id]);
+    assert!(
+        full.contains("  10\n") && !full.contains("+7 lines"),
+        "{full}"
+    );
+    let json: Vec<serde_json::Value> = sandbox
+        .ok(&["logs", "--json", &id])
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let call = json
+        .iter()
+        .find(|entry| entry["kind"] == "tool_use")
+        .unwrap();
+    assert_eq!(call["input"]["command"], "seq 1 10", "an object: {call}");
     sandbox.assert_nothing_left();
 }
 

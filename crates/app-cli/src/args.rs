@@ -141,6 +141,9 @@ pub struct LogsArgs {
     /// Keep printing new lines until the run ends.
     #[arg(short, long)]
     pub follow: bool,
+    /// Every line of tool output (by default the first few, then how many more).
+    #[arg(long)]
+    pub full: bool,
     /// Print one JSON object per transcript line.
     #[arg(long)]
     pub json: bool,

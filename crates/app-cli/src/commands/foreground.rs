@@ -43,7 +43,7 @@ pub async fn start_and_follow(
     super::advice::announce(&session, false, json);
     daemon.follow(id, None).await?;
     let mut live = LiveView::for_this_process(json);
-    let format = if json { Format::Json } else { Format::Text };
+    let format = Format::json_or_text(json);
     let mut run = session.active_run_id;
     let mut last_seq: Option<u64> = None;
     let mut interrupt: Option<Interrupting<'_>> = None;

@@ -31,6 +31,8 @@ use crate::render::safe::safe_line;
 pub struct Context {
     /// The resolved configuration.
     pub config: RuntimeConfig,
+    /// `-v` was given: show more.
+    pub verbose: bool,
 }
 
 impl Context {
@@ -41,7 +43,10 @@ impl Context {
             claude_bin: cli.claude_bin.clone(),
         };
         let config = RuntimeConfig::from_env_overlaid(&flags)?;
-        Ok(Self { config })
+        Ok(Self {
+            config,
+            verbose: cli.verbose > 0,
+        })
     }
 
     /// Opens the database, recovering sessions whose owner died (and saying so).

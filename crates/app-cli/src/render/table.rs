@@ -139,10 +139,9 @@ pub fn session_table(
 /// Splits `room` columns between a title wanting `title` and a directory wanting `cwd`:
 /// both whole if they fit, else the directory gets up to two fifths, the title the rest.
 fn share(room: usize, title: usize, cwd: usize) -> (usize, usize) {
-    if title + cwd + GAP <= room {
+    if title + cwd <= room {
         return (title, cwd);
     }
-    let room = room.saturating_sub(GAP);
     let cwd = cwd.min((room * 2 / 5).max(CWD_MIN));
     let title = title.min(room.saturating_sub(cwd).max(TITLE_MIN));
     (title, cwd)

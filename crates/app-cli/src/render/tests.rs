@@ -224,7 +224,18 @@ fn json_shapes() {
             is_error: false,
         },
     };
-    let logs = serde_json::to_string(&EntryJson::of(&entry)).unwrap();
+    let tool_call = TranscriptEntry {
+        seq: 2,
+        event: AgentEvent::ToolUse {
+            id: "toolu_1".into(),
+            name: "Bash".into(),
+            input_json: r#"{"command":"cargo test","description":"Run the tests"}"#.into(),
+        },
+        ..entry.clone()
+    };
+    let logs = [&tool_call, &entry]
+        .map(|entry| serde_json::to_string(&EntryJson::of(entry)).unwrap())
+        .join("\n");
     let failed = RunOutcome::Failed {
         kind: FailureKind::ConversationNotFound,
         message: "gone".into(),
