@@ -172,3 +172,27 @@ fn list_pages_through_json_limits_rows_and_says_when_a_filter_matched_nothing() 
     );
     sandbox.assert_nothing_left();
 }
+
+#[test]
+fn run_dash_reads_the_prompt_from_stdin_and_bare_lulu_shows_where_to_start() {
+    let sandbox = Sandbox::new();
+    let task = sandbox.work.join("task.md");
+    std::fs::write(&task, "SAY read from a file\n").unwrap();
+    let mut command = sandbox.lulu(&["run", "-"]);
+    command.stdin(std::fs::File::open(&task).unwrap());
+    let output = sandbox.run_command(command);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        text(&output.stdout).contains("\nread from a file\n"),
+        "{output:?}"
+    );
+
+    let bare = sandbox.run(&[]);
+    assert_eq!(bare.status.code(), Some(0), "{bare:?}");
+    let said = text(&bare.stdout);
+    assert!(
+        said.contains("SAY read from a file") && said.contains("lulu run PROMPT"),
+        "{said}"
+    );
+    sandbox.assert_nothing_left();
+}

@@ -24,9 +24,9 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
-    /// What to do.
+    /// What to do (none: the newest sessions and the commands to start with).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The subcommands.
@@ -102,6 +102,7 @@ pub struct RunArgs {
     pub json: bool,
     /// What the agent should do (the words are joined with spaces; options may come
     /// before or after it, and after `--` everything is prompt text: `-- -rf everything`).
+    /// A lone `-` reads it from stdin.
     #[arg(required = true, num_args = 1.., value_name = "PROMPT")]
     pub prompt: Vec<String>,
 }
@@ -173,7 +174,7 @@ pub struct ResumeArgs {
     #[arg(long, conflicts_with = "detach")]
     pub json: bool,
     /// The follow-up prompt (the words are joined with spaces; after `--` everything is
-    /// prompt text). The session's agent options carry over.
+    /// prompt text; a lone `-` reads it from stdin). The session's agent options carry over.
     #[arg(required = true, num_args = 1.., value_name = "PROMPT")]
     pub prompt: Vec<String>,
 }
@@ -260,9 +261,22 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    #[test]
+    fn help_for_each_command() {
+        let mut cli = Cli::command().term_width(100);
+        cli.build();
+        let mut pages = vec![cli.render_help().to_string()];
+        for sub in cli.get_subcommands_mut() {
+            let name = sub.get_name().to_owned();
+            let mut sub = sub.clone().term_width(100);
+            pages.push(format!("== lulu {name}\n{}", sub.render_help()));
+        }
+        insta::assert_snapshot!(pages.join("\n"));
+    }
+
     fn parse_run(args: &[&str]) -> RunArgs {
         let cli = Cli::try_parse_from(args).unwrap();
-        let Command::Run(run) = cli.command else {
+        let Some(Command::Run(run)) = cli.command else {
             panic!("parsed as run")
         };
         run

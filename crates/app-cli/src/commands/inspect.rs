@@ -9,6 +9,7 @@ use lulu_runtime::Runtime;
 use super::Context;
 use crate::args::{ListArgs, ShowArgs};
 use crate::render::json::SessionJson;
+use crate::render::notes::getting_started;
 use crate::render::sessions::session_details;
 use crate::render::table::{list_footer, nothing_listed, session_rows, session_table, Fit};
 
@@ -102,6 +103,22 @@ async fn print_json_rows(runtime: &Runtime, args: &ListArgs) -> anyhow::Result<(
     out.write_all(if written == 0 { b"[]\n" } else { b"\n]\n" })?;
     out.flush()?;
     Ok(())
+}
+
+/// How many sessions `lulu` with no command shows.
+const OVERVIEW_ROWS: usize = 5;
+
+/// `lulu` with no command: the newest sessions and the commands to start with.
+pub async fn overview(context: &Context) -> anyhow::Result<ExitCode> {
+    let args = ListArgs {
+        status: None,
+        limit: Some(OVERVIEW_ROWS),
+        all: false,
+        json: false,
+    };
+    list(context, &args).await?;
+    anstream::println!("\n{}", getting_started());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `lulu show`.

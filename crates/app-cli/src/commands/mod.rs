@@ -153,7 +153,7 @@ fn with_hint(error: RuntimeError) -> anyhow::Error {
 /// `None` for every other command, or when it cannot be opened (then stderr, which its
 /// starter pointed at the same file, takes the diagnostics).
 pub fn background_daemon_log(cli: &Cli) -> Option<RotatingLog> {
-    let Command::Daemon(args) = &cli.command else {
+    let Some(Command::Daemon(args)) = &cli.command else {
         return None;
     };
     if !args.background || args.action.is_some() {
@@ -165,12 +165,15 @@ pub fn background_daemon_log(cli: &Cli) -> Option<RotatingLog> {
 
 /// Runs the parsed command.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Completions(args) = &cli.command {
+    if let Some(Command::Completions(args)) = &cli.command {
         print_completions(args.shell);
         return Ok(ExitCode::SUCCESS);
     }
     let context = Context::resolve(&cli)?;
-    match cli.command {
+    let Some(command) = cli.command else {
+        return inspect::overview(&context).await;
+    };
+    match command {
         Command::Run(args) => run::run(&context, args).await,
         Command::Resume(args) => run::resume(&context, args).await,
         Command::Daemon(args) => daemon::daemon(&context, args).await,

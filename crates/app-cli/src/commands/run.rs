@@ -26,7 +26,7 @@ pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
 /// `lulu resume`. The prompt, the id and whether the session's directory and the agent
 /// binary can be used are checked before a run is added to its history.
 pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitCode> {
-    let prompt = Prompt::parse(args.prompt.join(" "))?;
+    let prompt = Prompt::parse(prompt_text(&args.prompt)?)?;
     let runtime = context.open().await?;
     let id = runtime.resolve(&args.id).await?;
     check_launch(context, &runtime.session(id).await?.cwd)?;
@@ -42,6 +42,15 @@ pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitC
         prompt: prompt.into(),
     };
     foreground::start_and_follow(context, &runtime, &request, args.json).await
+}
+
+/// The prompt's words joined with spaces, or, for a lone `-`, everything on stdin
+/// (`cat task.md | lulu run -`).
+fn prompt_text(words: &[String]) -> anyhow::Result<String> {
+    if words != ["-"] {
+        return Ok(words.join(" "));
+    }
+    std::io::read_to_string(std::io::stdin().lock()).context("cannot read the prompt from stdin")
 }
 
 /// Refuses, as a usage error, a run that could not start: the directory or the agent
@@ -77,7 +86,7 @@ fn session_spec(args: &RunArgs) -> anyhow::Result<SessionSpec> {
     spec(
         args.title.as_deref(),
         cwd,
-        args.prompt.join(" "),
+        prompt_text(&args.prompt)?,
         agent_options(&args.agent)?,
     )
 }

@@ -1,6 +1,8 @@
 //! Lulu's own notes around a run, for people on a terminal: which session started, and
 //! what to type next.
 
+use std::fmt::Write as _;
+
 use lulu_domain::Session;
 
 use super::style::{paint, BOLD, DIM, TOOL};
@@ -33,4 +35,23 @@ pub fn resume_hint(session: &Session) -> String {
         DIM,
         &format!("resume with: lulu resume {} \"…\"", session.id.short()),
     )
+}
+
+/// The few commands to start with, for `lulu` without a command.
+pub fn getting_started() -> String {
+    let lines = [
+        (
+            "lulu run PROMPT",
+            "start a session and watch it (-d: in the background)",
+        ),
+        ("lulu list", "every session, newest first"),
+        ("lulu logs -f ID", "follow a session's transcript"),
+        ("lulu resume ID PROMPT", "continue a session's conversation"),
+        ("lulu --help", "everything else"),
+    ];
+    let mut out = paint(BOLD, "Start with:");
+    for (command, what) in lines {
+        let _ = write!(out, "\n  {command:<22} {}", paint(DIM, what));
+    }
+    out
 }
