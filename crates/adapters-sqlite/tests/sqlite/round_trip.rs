@@ -240,7 +240,11 @@ async fn the_list_is_newest_first_filtered_by_status_and_limited() {
         "the next page starts after the last session of the first"
     );
     let all = store.summarize(None).await.unwrap();
-    assert_eq!((all.sessions, all.live), (5, 2));
+    assert_eq!(
+        (all.sessions, all.live),
+        (5, 5),
+        "queued and running are live"
+    );
     let running = store.summarize(Some(SessionStatus::Running)).await.unwrap();
     assert_eq!((running.sessions, running.live), (2, 2));
 }

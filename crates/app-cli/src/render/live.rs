@@ -16,8 +16,9 @@ use unicode_width::UnicodeWidthChar as _;
 use lulu_domain::{AgentEvent, Session, TranscriptEntry};
 
 use super::json::{EntryJson, SessionJson};
+use super::notes::claude_problem;
 use super::safe::safe_text;
-use super::style::{paint, DIM};
+use super::style::{paint, DIM, ERROR};
 use super::transcript::{event_line, final_line, refused_lines};
 
 /// The status line's spinner frames.
@@ -216,6 +217,9 @@ impl LiveView {
                 let shown = std::mem::take(&mut self.shown);
                 self.pending.clear();
                 Some(rest_of_block(&shown, text))
+            }
+            AgentEvent::AssistantText { text } if claude_problem(text).is_some() => {
+                claude_problem(text).map(|said| format!("{}\n", paint(ERROR, said)))
             }
             AgentEvent::Result {
                 permission_denials, ..

@@ -55,3 +55,33 @@ pub fn getting_started() -> String {
     }
     out
 }
+
+/// Claude Code's own words for a problem the user fixes outside Lulu, said once in
+/// Lulu's words with what to do; `None` for any other text.
+pub fn claude_problem(text: &str) -> Option<&'static str> {
+    let text = text.trim();
+    if text.starts_with("Not logged in") {
+        Some("Claude Code is not logged in: run `claude` and `/login`, or set ANTHROPIC_API_KEY")
+    } else if text.contains("Invalid API key") {
+        Some("Claude Code's API key was refused: check ANTHROPIC_API_KEY, or run `claude` and `/login`")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claude_codes_own_problems_are_said_in_lulus_words() {
+        assert_eq!(
+            claude_problem("Not logged in · Please run /login\n"),
+            Some(
+                "Claude Code is not logged in: run `claude` and `/login`, or set ANTHROPIC_API_KEY"
+            )
+        );
+        assert!(claude_problem("Invalid API key · Fix external API key").is_some());
+        assert_eq!(claude_problem("I am not logged in to that website"), None);
+    }
+}
