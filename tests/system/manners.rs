@@ -196,3 +196,19 @@ fn run_dash_reads_the_prompt_from_stdin_and_bare_lulu_shows_where_to_start() {
     );
     sandbox.assert_nothing_left();
 }
+
+#[test]
+fn last_means_the_newest_session_for_resume_and_logs() {
+    let sandbox = Sandbox::new();
+    sandbox.ok(&["run", "SAY older"]);
+    let newest = sandbox.ok(&["run", "SAY newest"]);
+    let id = newest.lines().next().unwrap();
+    let resumed = sandbox.ok(&["resume", "--last", "SAY", "again"]);
+    assert_eq!(resumed.lines().next(), Some(id), "{resumed}");
+    let logs = sandbox.ok(&["logs", "--last"]);
+    assert!(
+        logs.contains("» SAY newest") && logs.contains("» SAY again"),
+        "{logs}"
+    );
+    sandbox.assert_nothing_left();
+}

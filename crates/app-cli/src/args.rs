@@ -136,9 +136,14 @@ pub struct ShowArgs {
 
 /// `lulu logs`.
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // independent command line flags
 pub struct LogsArgs {
     /// Session id, or a unique prefix of at least 4 characters.
-    pub id: String,
+    #[arg(required_unless_present = "last")]
+    pub id: Option<String>,
+    /// The newest session (the one `lulu list` shows first).
+    #[arg(long, conflicts_with = "id")]
+    pub last: bool,
     /// Keep printing new lines until the run ends.
     #[arg(short, long)]
     pub follow: bool,
@@ -164,8 +169,14 @@ pub struct InterruptArgs {
 /// the options the session was started with (`lulu show ID` lists them).
 #[derive(Debug, Clone, Args)]
 pub struct ResumeArgs {
-    /// Session id, or a unique prefix of at least 4 characters.
+    /// Session id, or a unique prefix of at least 4 characters (with `--last`, the
+    /// prompt's first word).
+    #[arg(value_name = "ID")]
     pub id: String,
+    /// Resume the newest session (the one `lulu list` shows first): every word after
+    /// the options is the prompt.
+    #[arg(long)]
+    pub last: bool,
     /// Print the session id and return at once; the Lulu daemon owns the run.
     #[arg(short, long)]
     pub detach: bool,
@@ -175,8 +186,22 @@ pub struct ResumeArgs {
     pub json: bool,
     /// The follow-up prompt (the words are joined with spaces; after `--` everything is
     /// prompt text; a lone `-` reads it from stdin). The session's agent options carry over.
-    #[arg(required = true, num_args = 1.., value_name = "PROMPT")]
+    #[arg(required_unless_present = "last", num_args = 1.., value_name = "PROMPT")]
     pub prompt: Vec<String>,
+}
+
+impl ResumeArgs {
+    /// The session to resume as typed (`None` with `--last`) and the prompt's words.
+    pub fn target_and_prompt(&self) -> (Option<&str>, Vec<String>) {
+        if self.last {
+            let words = std::iter::once(self.id.clone())
+                .chain(self.prompt.iter().cloned())
+                .collect();
+            (None, words)
+        } else {
+            (Some(&self.id), self.prompt.clone())
+        }
+    }
 }
 
 /// `lulu rm`.

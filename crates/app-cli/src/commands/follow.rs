@@ -100,7 +100,7 @@ fn print_silent_end(run: &Run, last: Option<u64>, format: Format) {
 /// `lulu logs [--follow]`.
 pub async fn logs(context: &Context, args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let runtime = context.open().await?;
-    let id = runtime.resolve(&args.id).await?;
+    let id = super::resolve_or_newest(&runtime, args.id.as_deref()).await?;
     let format = if args.json {
         Format::Json
     } else {

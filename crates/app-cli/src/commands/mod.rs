@@ -163,6 +163,26 @@ pub fn background_daemon_log(cli: &Cli) -> Option<RotatingLog> {
     RotatingLog::open(&context.paths().log, DEFAULT_LOG_LIMIT).ok()
 }
 
+/// The session `typed` names (an id or a unique prefix), or with `None` the newest one.
+pub async fn resolve_or_newest(
+    runtime: &Runtime,
+    typed: Option<&str>,
+) -> anyhow::Result<lulu_domain::SessionId> {
+    if let Some(typed) = typed {
+        return Ok(runtime.resolve(typed).await?);
+    }
+    let newest = runtime
+        .list(&lulu_domain::ports::SessionQuery {
+            limit: Some(1),
+            ..lulu_domain::ports::SessionQuery::default()
+        })
+        .await?;
+    newest
+        .first()
+        .map(|session| session.id)
+        .context("there is no session yet: start one with `lulu run PROMPT`")
+}
+
 /// Runs the parsed command.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(Command::Completions(args)) = &cli.command {

@@ -26,9 +26,10 @@ pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
 /// `lulu resume`. The prompt, the id and whether the session's directory and the agent
 /// binary can be used are checked before a run is added to its history.
 pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitCode> {
-    let prompt = Prompt::parse(prompt_text(&args.prompt)?)?;
+    let (target, words) = args.target_and_prompt();
+    let prompt = Prompt::parse(prompt_text(&words)?)?;
     let runtime = context.open().await?;
-    let id = runtime.resolve(&args.id).await?;
+    let id = super::resolve_or_newest(&runtime, target).await?;
     check_launch(context, &runtime.session(id).await?.cwd)?;
     if args.detach {
         let request = Request::Resume {
