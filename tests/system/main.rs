@@ -14,6 +14,7 @@ mod harness;
 mod input;
 mod interrupt_reports;
 mod lifecycle;
+mod manners;
 mod output;
 mod outside_reader;
 mod owners;

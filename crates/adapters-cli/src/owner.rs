@@ -28,7 +28,7 @@ use crate::classify::{classify, Ending, ResultSummary, Termination, MAX_MESSAGE_
 use crate::config::CliLauncherConfig;
 use crate::kill::{kill_recorded_groups, lingering, reap_adopted};
 use crate::lines::BoundedLines;
-use crate::parse::parse_line;
+use crate::parse::{parse_output, Output};
 use crate::redact::Redactor;
 use crate::sampler::RunTracking;
 use crate::stderr::StderrTail;
@@ -141,7 +141,16 @@ impl Owner {
         };
         seen.saw_stdout = true;
         let line = self.redactor.redact_line(line);
-        for event in parse_line(&line, self.config.max_line_bytes) {
+        let events = match parse_output(&line, self.config.max_line_bytes) {
+            Output::Events(events) => events,
+            Output::TextDelta(text) => {
+                if !seen.orphaned && self.updates.send(RunUpdate::TextDelta(text)).await.is_err() {
+                    self.on_orphaned(seen);
+                }
+                return;
+            }
+        };
+        for event in events {
             if let Some(result) = ResultSummary::of(&event) {
                 // The turn is over: closing stdin ends the run (or an interrupt's wait).
                 self.stdin = None;

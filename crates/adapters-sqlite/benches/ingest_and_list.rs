@@ -265,6 +265,7 @@ async fn dashboard_list() {
             SessionQuery {
                 status: None,
                 limit: Some(50),
+                after: None,
             },
         ),
         (
@@ -272,6 +273,7 @@ async fn dashboard_list() {
             SessionQuery {
                 status: Some(SessionStatus::Running),
                 limit: Some(50),
+                after: None,
             },
         ),
         ("all sessions (no limit)", SessionQuery::default()),

@@ -40,10 +40,14 @@ const MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: include_str!("../migrations/0004_lost_events.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("../migrations/0005_permission_denials.sql"),
+    },
 ];
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Reads the file's schema version.
 pub(crate) fn schema_version(connection: &Connection) -> rusqlite::Result<u32> {

@@ -166,6 +166,20 @@ pub enum FollowEvent {
         /// The entries, in `seq` order.
         entries: Vec<TranscriptEntry>,
     },
+    /// Text of the reply the followed session's active run is writing, as it streams
+    /// (the agent runs with `--include-partial-messages`). Never stored and never
+    /// replayed: a follower that joins late, or lags, misses deltas, not text, because the
+    /// complete block always follows in [`FollowEvent::Entries`] as an assistant-text
+    /// entry. Show it live (append `text` to the reply in progress) and let that entry
+    /// replace it.
+    TextDelta {
+        /// The session.
+        id: SessionId,
+        /// The run writing it.
+        run_id: RunId,
+        /// The new text, to append to what came before it.
+        text: String,
+    },
     /// The run ended but its end cannot be stored yet (a full disk); it is retried.
     EndNotStored {
         /// The status it will have.

@@ -18,12 +18,12 @@ use lulu_runtime::daemon::log::last_problem;
 use lulu_runtime::protocol::{FollowEvent, Request};
 use lulu_runtime::{InterruptOutcome, Runtime, RuntimeError};
 
-use super::follow::{print_entries, print_stored, Format};
+use super::follow::{print_stored, Format};
 use super::Context;
 use crate::exit;
+use crate::render::live::LiveView;
 use crate::render::safe::{safe_line, safe_text};
-use crate::render::style::{paint, DIM, ERROR, WARN};
-use crate::render::transcript::final_line;
+use crate::render::style::{paint, ERROR, WARN};
 
 /// How long a session waits queued before the user is told why nothing happens.
 const QUEUED_NOTICE: std::time::Duration = std::time::Duration::from_millis(500);
@@ -37,6 +37,7 @@ pub async fn start_and_follow(
     context: &Context,
     runtime: &Runtime,
     request: &Request,
+    json: bool,
 ) -> anyhow::Result<ExitCode> {
     let began = Instant::now();
     // Listening before the run is asked for: a Ctrl-C while it starts is not lost (it
@@ -45,8 +46,10 @@ pub async fn start_and_follow(
     let mut daemon = context.daemon().await?;
     let session = daemon.session(request).await?;
     let id = session.id;
-    println!("{id}");
+    super::advice::announce(&session, false, json);
     daemon.follow(id, None).await?;
+    let mut live = LiveView::for_this_process(json);
+    let format = Format::json_or_text(json);
     let mut run = session.active_run_id;
     let mut last_seq: Option<u64> = None;
     // The graceful interrupt the first signal asks for, and the forced one of the second.
@@ -63,9 +66,15 @@ pub async fn start_and_follow(
                         .into_iter()
                         .filter(|entry| Some(entry.run_id) == run && last_seq.is_none_or(|last| entry.seq > last))
                         .collect();
-                    last_seq = print_entries(&fresh, Format::Text).or(last_seq);
+                    last_seq = live.entries(&fresh).or(last_seq);
+                }
+                Some(FollowEvent::TextDelta { run_id, text, .. }) => {
+                    if Some(run_id) == run {
+                        live.text_delta(&text);
+                    }
                 }
                 Some(FollowEvent::Session { session }) => {
+                    live.cost(session.totals.cost_usd);
                     if session.active_run_id != run {
                         run = session.active_run_id;
                         last_seq = None;
@@ -74,19 +83,8 @@ pub async fn start_and_follow(
                         .then(|| queued_since.unwrap_or_else(tokio::time::Instant::now));
                 }
                 Some(FollowEvent::EndNotStored { status, reason }) => {
-                    // The agent is gone but its end cannot be stored (a full disk): say so
-                    // and end, rather than wait for a change that cannot be saved.
-                    if let Some(run) = run {
-                        let _ = print_stored(runtime, run, last_seq, Format::Text).await;
-                    }
-                    anstream::eprintln!(
-                        "{} session {} ended {status}, but Lulu could not store that: {reason}. \
-                         Lulu records it once there is space.",
-                        paint(ERROR, "lulu: error:"),
-                        id.short(),
-                        reason = safe_line(&reason),
-                    );
-                    return Ok(ExitCode::from(exit::FAILED));
+                    live.finish();
+                    return end_not_stored(runtime, run, last_seq, format, id, status, &reason).await;
                 }
                 Some(FollowEvent::Settled { session }) => break session,
                 // The daemon is gone (killed): the next owner recovers the session.
@@ -97,21 +95,21 @@ pub async fn start_and_follow(
             },
             () = tokio::time::sleep_until(queued_since.unwrap_or_else(tokio::time::Instant::now) + QUEUED_NOTICE),
                 if queued_since.is_some() => {
-                eprintln_dim("queued: waiting for a free run slot (LULU_MAX_RUNNING)");
+                live.note("queued: waiting for a free run slot (LULU_MAX_RUNNING)");
                 queued_since = None;
             }
             () = stop.next() => {
                 signals_seen = signals_seen.saturating_add(1);
                 if signals_seen > 2 {
                     // A third: stop following (the run goes on if it still can).
-                    eprintln_dim(&format!("stopped following; `lulu logs -f {}` re-attaches", id.short()));
+                    live.note(&format!("stopped following; `lulu logs -f {}` re-attaches", id.short()));
                     return Ok(ExitCode::from(exit::INTERRUPTED));
                 }
                 let force = signals_seen == 2;
                 if force {
-                    eprintln_dim("forcing: the agent's process tree is stopped now");
+                    live.note("forcing: the agent's process tree is stopped now");
                 } else {
-                    eprintln_dim("interrupting… (the agent gets a graceful stop; Ctrl-C again to force)");
+                    live.note("interrupting… (the agent gets a graceful stop; Ctrl-C again to force)");
                 }
                 let asking: Interrupting<'_> = Box::pin(async move {
                     let mut daemon = context.daemon().await?;
@@ -132,12 +130,59 @@ pub async fn start_and_follow(
             }
         }
     };
+    live.finish();
+    conclude(
+        context, runtime, &live, run, last_seq, format, &settled, began,
+    )
+    .await
+}
+
+/// The agent is gone but its end cannot be stored (a full disk): say so and end, rather
+/// than wait for a change that cannot be saved.
+async fn end_not_stored(
+    runtime: &Runtime,
+    run: Option<lulu_domain::RunId>,
+    last_seq: Option<u64>,
+    format: Format,
+    id: lulu_domain::SessionId,
+    status: SessionStatus,
+    reason: &str,
+) -> anyhow::Result<ExitCode> {
     if let Some(run) = run {
-        print_stored(runtime, run, last_seq, Format::Text).await?;
+        let _ = print_stored(runtime, run, last_seq, format).await;
     }
-    anstream::println!("{}", final_line(&settled, elapsed_ms(began)));
-    explain_failure(runtime, &settled).await;
-    explain_lost_lines(context, &settled);
+    anstream::eprintln!(
+        "{} session {} ended {status}, but Lulu could not store that: {reason}. \
+         Lulu records it once there is space.",
+        paint(ERROR, "lulu: error:"),
+        id.short(),
+        reason = safe_line(reason),
+    );
+    Ok(ExitCode::from(exit::FAILED))
+}
+
+/// Prints what the follow stream had not delivered, the result line, and what to do next.
+#[allow(clippy::too_many_arguments)]
+async fn conclude(
+    context: &Context,
+    runtime: &Runtime,
+    live: &LiveView,
+    run: Option<lulu_domain::RunId>,
+    mut last_seq: Option<u64>,
+    format: Format,
+    settled: &Session,
+    began: Instant,
+) -> anyhow::Result<ExitCode> {
+    if let Some(run) = run {
+        last_seq = print_stored(runtime, run, last_seq, format).await?;
+    }
+    live.settled(settled, elapsed_ms(began));
+    if let Some(run) = run {
+        super::advice::explain_denials(runtime, run, last_seq).await;
+    }
+    explain_failure(context, runtime, settled).await;
+    explain_lost_lines(context, settled);
+    super::advice::next_steps(settled);
     // The daemon stopped the run because its database file went away: say so.
     if let Some(lost) = runtime.check_database_file() {
         return Err(lost.into());
@@ -147,10 +192,6 @@ pub async fn start_and_follow(
 
 fn elapsed_ms(began: Instant) -> u64 {
     u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-fn eprintln_dim(text: &str) {
-    anstream::eprintln!("{}", paint(DIM, text));
 }
 
 /// Says why transcript lines were lost, as the daemon logged it (a full disk, say).
@@ -169,7 +210,7 @@ fn explain_lost_lines(context: &Context, session: &Session) {
 }
 
 /// Says what to do about failures a user can act on.
-async fn explain_failure(runtime: &Runtime, session: &Session) {
+async fn explain_failure(context: &Context, runtime: &Runtime, session: &Session) {
     if session.status != SessionStatus::Failed {
         return;
     }
@@ -190,9 +231,7 @@ async fn explain_failure(runtime: &Runtime, session: &Session) {
                 session.id
             )
         }
-        FailureKind::LaunchFailed => {
-            "check --claude-bin / LULU_CLAUDE_BIN and the session's directory".to_owned()
-        }
+        FailureKind::LaunchFailed => super::advice::launch_hint(context, session).await,
         FailureKind::SessionIdInUse
         | FailureKind::InvalidArguments
         | FailureKind::ApiError

@@ -1,32 +1,123 @@
 //! `lulu list` and `lulu show`.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
-use lulu_domain::ports::SessionQuery;
+use lulu_domain::ports::{ListCursor, SessionQuery};
+use lulu_runtime::Runtime;
 
 use super::Context;
 use crate::args::{ListArgs, ShowArgs};
 use crate::render::json::SessionJson;
-use crate::render::sessions::{session_details, session_table};
+use crate::render::notes::getting_started;
+use crate::render::sessions::session_details;
+use crate::render::table::{list_footer, nothing_listed, session_rows, session_table, Fit};
+
+/// How many sessions `list` shows on a terminal without `--limit` or `--all`.
+const TERMINAL_ROWS: usize = 50;
+/// How many sessions one read of `list --json` takes.
+const JSON_PAGE: usize = 500;
 
 /// `lulu list`.
 pub async fn list(context: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
     let runtime = context.open().await?;
+    let filtered = args.status.is_some();
+    if args.json {
+        print_json_rows(&runtime, args).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let terminal = std::io::stdout().is_terminal();
+    let limit = if args.all {
+        None
+    } else {
+        args.limit.or_else(|| terminal.then_some(TERMINAL_ROWS))
+    };
     let query = SessionQuery {
         status: args.status,
-        limit: args.limit,
+        limit,
+        after: None,
     };
     let sessions = runtime.list(&query).await?;
-    if args.json {
-        let json: Vec<SessionJson> = sessions.iter().map(SessionJson::of).collect();
-        print_json(&json)?;
-    } else {
-        let unreachable = runtime.sessions_owned_elsewhere().await?;
-        let table = session_table(&sessions, &unreachable, chrono::Utc::now());
-        let mut out = anstream::stdout().lock();
-        write!(out, "{table}")?;
+    if sessions.is_empty() {
+        anstream::eprintln!("{}", nothing_listed(filtered));
+        return Ok(ExitCode::SUCCESS);
     }
+    let mut out = anstream::stdout().lock();
+    if !terminal {
+        write!(out, "{}", session_rows(&sessions))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let unreachable = runtime.sessions_owned_elsewhere().await?;
+    let home = std::env::var("HOME").ok();
+    let fit = Fit {
+        width: terminal_size::terminal_size().map_or(100, |(width, _)| usize::from(width.0)),
+        home: home.as_deref(),
+    };
+    write!(
+        out,
+        "{}",
+        session_table(&sessions, &unreachable, chrono::Utc::now(), fit)
+    )?;
+    let summary = runtime.summarize(args.status).await?;
+    writeln!(out, "{}", list_footer(sessions.len(), &summary, filtered))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `list --json`: a JSON array written as the sessions are read, page by page, so a
+/// listing of any size takes bounded memory. The same bytes as one pretty-printed array.
+async fn print_json_rows(runtime: &Runtime, args: &ListArgs) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let mut left = if args.all { None } else { args.limit };
+    let mut query = SessionQuery {
+        status: args.status,
+        limit: None,
+        after: None,
+    };
+    let mut written = 0_usize;
+    loop {
+        let page_size = left.map_or(JSON_PAGE, |left| left.min(JSON_PAGE));
+        if page_size == 0 {
+            break;
+        }
+        query.limit = Some(page_size);
+        let page = runtime.list(&query).await?;
+        for session in &page {
+            out.write_all(if written == 0 { b"[\n" } else { b",\n" })?;
+            let pretty = serde_json::to_string_pretty(&SessionJson::of(session))?;
+            for (index, line) in pretty.lines().enumerate() {
+                if index > 0 {
+                    out.write_all(b"\n")?;
+                }
+                write!(out, "  {line}")?;
+            }
+            written += 1;
+        }
+        left = left.map(|left| left - page.len());
+        match page.last() {
+            Some(last) if page.len() == page_size => {
+                query.after = Some(ListCursor::after(last));
+            }
+            _ => break,
+        }
+    }
+    out.write_all(if written == 0 { b"[]\n" } else { b"\n]\n" })?;
+    out.flush()?;
+    Ok(())
+}
+
+/// How many sessions `lulu` with no command shows.
+const OVERVIEW_ROWS: usize = 5;
+
+/// `lulu` with no command: the newest sessions and the commands to start with.
+pub async fn overview(context: &Context) -> anyhow::Result<ExitCode> {
+    let args = ListArgs {
+        status: None,
+        limit: Some(OVERVIEW_ROWS),
+        all: false,
+        json: false,
+    };
+    list(context, &args).await?;
+    anstream::println!("\n{}", getting_started());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -20,7 +20,7 @@ pub use control::{
 pub use ids::{IdGenerator, RandomIds};
 pub use launcher::{AgentLauncher, LaunchError, RunControl, RunHandle, RunSpec, StopError};
 pub use slots::{LocalSlots, RunSlot, RunSlots, SlotError};
-pub use store::{SessionQuery, SessionStore, SessionWrite, StoreError};
+pub use store::{ListCursor, SessionQuery, SessionStore, SessionSummary, SessionWrite, StoreError};
 pub use updates::{BroadcastUpdates, SessionUpdate, UpdatePublisher};
 
 #[cfg(any(test, feature = "mocks"))]

@@ -64,6 +64,13 @@ impl Daemon {
                         event(write, FollowEvent::Entries { entries: fresh }).await?;
                     }
                 }
+                Ok(SessionUpdate::TextDelta {
+                    session_id,
+                    run_id,
+                    text,
+                }) if session_id == id && Some(run_id) == cursor.run => {
+                    event(write, FollowEvent::TextDelta { id, run_id, text }).await?;
+                }
                 Ok(SessionUpdate::EndNotStored {
                     session_id,
                     status,
@@ -200,7 +207,8 @@ fn own_change(update: SessionUpdate) -> Option<Change> {
             run_id: last.run_id,
             last_seq: last.seq,
         }),
-        SessionUpdate::EndNotStored { .. } => None,
+        // Nothing stored changed.
+        SessionUpdate::EndNotStored { .. } | SessionUpdate::TextDelta { .. } => None,
     }
 }
 

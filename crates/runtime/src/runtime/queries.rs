@@ -3,8 +3,10 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use lulu_domain::ports::{ChangeCursor, Changes, SessionQuery};
-use lulu_domain::{OwnerId, RunId, Session, SessionId, SupervisorError, TranscriptEntry};
+use lulu_domain::ports::{ChangeCursor, Changes, SessionQuery, SessionSummary};
+use lulu_domain::{
+    OwnerId, RunId, Session, SessionId, SessionStatus, SupervisorError, TranscriptEntry,
+};
 
 use super::{Runtime, SessionDetails};
 use crate::error::RuntimeError;
@@ -43,6 +45,18 @@ impl Runtime {
     /// A store failure.
     pub async fn list(&self, query: &SessionQuery) -> Result<Vec<Session>, RuntimeError> {
         Ok(self.parts.store.list_sessions(query).await?)
+    }
+
+    /// How many sessions have `status` (any, when `None`), how many are live, and their
+    /// total cost.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn summarize(
+        &self,
+        status: Option<SessionStatus>,
+    ) -> Result<SessionSummary, RuntimeError> {
+        Ok(self.parts.store.summarize(status).await?)
     }
 
     /// The live sessions whose owner runs on another host. This host can neither check

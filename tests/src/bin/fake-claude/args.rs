@@ -59,6 +59,8 @@ pub struct Args {
     pub no_persistence: bool,
     /// `--mcp-config` files.
     pub mcp_configs: Vec<String>,
+    /// `--allowedTools` / `--allowed-tools` values (comma- or space-separated rules).
+    pub allowed_tools: Vec<String>,
     /// The positional prompt.
     pub prompt: Option<String>,
 }
@@ -121,6 +123,7 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
         include_partial: false,
         no_persistence: false,
         mcp_configs: Vec::new(),
+        allowed_tools: Vec::new(),
         prompt: None,
     };
     let mut rest = argv.iter().peekable();
@@ -145,8 +148,16 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
             while let Some(next) = rest.next_if(|next| !next.starts_with('-')) {
                 values.push(next.clone());
             }
-            if name == "--mcp-config" {
-                args.mcp_configs.extend(values);
+            match name {
+                "--mcp-config" => args.mcp_configs.extend(values),
+                "--allowedTools" | "--allowed-tools" => args.allowed_tools.extend(
+                    values
+                        .iter()
+                        .flat_map(|value| value.split([',', ' ']))
+                        .filter(|rule| !rule.is_empty())
+                        .map(str::to_owned),
+                ),
+                _ => {}
             }
         } else {
             return Err(format!("error: unknown option '{name}'"));
@@ -247,4 +258,19 @@ pub fn resume_not_a_uuid(value: &str) -> String {
     format!(
         "Error: --resume requires a valid session ID or session title when used with --print. Usage: claude -p --resume <session-id|title>. Provided value \"{value}\" is not a UUID and does not match any session title."
     )
+}
+
+/// Whether a Bash call that changes files runs without asking: `--allowedTools Bash`
+/// (or a `Bash(…)` rule), `acceptEdits` (as `touch` does on the real CLI), or no
+/// permission checks at all. Otherwise the real CLI in print mode refuses it at once.
+pub fn bash_allowed(args: &Args) -> bool {
+    args.skip_permissions
+        || matches!(
+            args.permission_mode.as_deref(),
+            Some("acceptEdits" | "bypassPermissions")
+        )
+        || args
+            .allowed_tools
+            .iter()
+            .any(|rule| rule == "Bash" || rule.starts_with("Bash("))
 }

@@ -17,6 +17,7 @@
 mod args;
 mod emit;
 mod emitted;
+mod partials;
 mod script;
 mod store;
 mod stream_input;
@@ -78,6 +79,7 @@ async fn run(argv: &[String]) -> i32 {
         tick: Duration::from_millis(env_number("FAKE_CLAUDE_TICK_MS", 1000)),
         retry_delay: Duration::from_millis(env_number("FAKE_CLAUDE_RETRY_MS", 10)),
         max_retries: u32::try_from(env_number("CLAUDE_CODE_MAX_RETRIES", 10)).unwrap_or(10),
+        bash_allowed: args::bash_allowed(&args),
     });
     match args.input_format {
         InputFormat::StreamJson => stream_input::serve(conversation).await.unwrap_or(1),

@@ -39,6 +39,8 @@ pub struct Conversation {
     pub retry_delay: Duration,
     /// `CLAUDE_CODE_MAX_RETRIES`.
     pub max_retries: u32,
+    /// Bash calls that change files run without asking (see `args::bash_allowed`).
+    pub bash_allowed: bool,
 }
 
 /// How a turn ended.
@@ -92,6 +94,8 @@ pub async fn run_turn(
         Script::History => turn.reply(&format!("This conversation holds {earlier} earlier turns.")),
         Script::Slow(ticks) => turn.slow(ticks).await,
         Script::Bash(command) => turn.bash(&command).await,
+        Script::Ask(command) if turn.conversation.bash_allowed => turn.bash(&command).await,
+        Script::Ask(command) => turn.refused(&command),
         Script::Fail => turn.fail().await,
         Script::Malformed => {
             Out::raw(r#"{"type":"assistant","message":{"content":["#);
@@ -128,13 +132,39 @@ impl Turn {
         &self.conversation.out
     }
 
-    /// Emits one assistant text block and keeps it in the transcript.
+    /// Emits one assistant text block (streamed first, with partials) and keeps it in
+    /// the transcript.
     fn text(&self, text: &str) {
+        self.out().open_message(&self.message_id, MESSAGE_MODEL);
+        self.out().block_start(&json!({"type": "text", "text": ""}));
+        self.out().text_deltas(text);
+        self.finish_text(text);
+    }
+
+    /// The complete `assistant` line of the text block being streamed, then its end.
+    fn finish_text(&self, text: &str) {
         let block = json!({"type": "text", "text": text});
         let line = self
             .out()
             .assistant(&self.message_id, MESSAGE_MODEL, &block);
         self.keep(&line);
+        self.out().block_stop();
+    }
+
+    /// Emits a `tool_use` block (its input streamed first, with partials), keeps it, and
+    /// ends the message: the tool runs next.
+    fn tool_use(&self, tool_use_id: &str, input: &Value) {
+        let out = self.out();
+        out.open_message(&self.message_id, MESSAGE_MODEL);
+        out.block_start(
+            &json!({"type": "tool_use", "id": tool_use_id, "name": "Bash", "input": {}}),
+        );
+        out.delta(&json!({"type": "input_json_delta", "partial_json": input.to_string()}));
+        let block = json!({"type": "tool_use", "id": tool_use_id, "name": "Bash", "input": input});
+        let line = out.assistant(&self.message_id, MESSAGE_MODEL, &block);
+        self.keep(&line);
+        out.block_stop();
+        out.close_message("tool_use");
     }
 
     fn keep(&self, line: &Value) {
@@ -161,6 +191,8 @@ impl Turn {
     }
 
     fn end(&self, mut result: ResultLine, text: &str) -> TurnEnd {
+        self.out()
+            .close_message(result.stop_reason.unwrap_or("end_turn"));
         result.duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(0);
         let line = result.to_json(&self.out().session_id);
         self.out().line(&line);
@@ -188,7 +220,8 @@ impl Turn {
         num_turns: u32,
     ) -> TurnEnd {
         if let Some(partial) = partial {
-            self.text(partial);
+            // Already streamed: its complete line is flushed as it stands.
+            self.finish_text(partial);
         }
         let marker_line = self
             .out()
@@ -218,13 +251,18 @@ impl Turn {
     async fn slow(&mut self, ticks: u32) -> TurnEnd {
         let mut said = String::new();
         for tick in 1..=ticks {
-            self.out().partial(&json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": format!("tick {tick}")}}));
+            let out = self.out();
+            out.open_message(&self.message_id, MESSAGE_MODEL);
+            out.block_start(&json!({"type": "text", "text": ""}));
+            let partial = format!("tick {tick}");
+            out.delta(&json!({"type": "text_delta", "text": partial}));
             if self.pause(self.conversation.tick).await.is_some() {
-                let partial = format!("tick {tick}");
                 return self.interrupted(Some(&partial), "[Request interrupted by user]", false, 1);
             }
-            let text = format!("tick {tick}. ");
-            self.text(&text);
+            self.out()
+                .delta(&json!({"type": "text_delta", "text": ". "}));
+            let text = format!("{partial}. ");
+            self.finish_text(&text);
             said.push_str(&text);
         }
         self.success(said.trim_end(), 1)
@@ -233,11 +271,8 @@ impl Turn {
     async fn bash(&mut self, command: &str) -> TurnEnd {
         let tool_use_id = format!("toolu_{}", uuid::Uuid::new_v4().simple());
         self.text("I'll run that command.");
-        let block = json!({"type": "tool_use", "id": tool_use_id, "name": "Bash", "input": {"command": command, "description": "Run the requested command"}});
-        let line = self
-            .out()
-            .assistant(&self.message_id, MESSAGE_MODEL, &block);
-        self.keep(&line);
+        let input = json!({"command": command, "description": "Run the requested command"});
+        self.tool_use(&tool_use_id, &input);
         let mut tool = match Tool::start(command, &self.conversation.cwd) {
             Ok(tool) => tool,
             Err(error) => {
@@ -264,6 +299,39 @@ impl Turn {
             .user(&rejected, Some(json!("User rejected tool use")));
         self.keep(&line);
         self.interrupted(None, "[Request interrupted by user for tool use]", true, 1)
+    }
+
+    /// A Bash call refused because it needs approval, as the real CLI does in print mode
+    /// without a permission prompt tool: an error `tool_result`, the model goes on, and the
+    /// `success` result lists the denial.
+    fn refused(&mut self, command: &str) -> TurnEnd {
+        let tool_use_id = format!("toolu_{}", uuid::Uuid::new_v4().simple());
+        self.text("I'll run that command.");
+        let input = json!({"command": command, "description": "Run the requested command"});
+        self.tool_use(&tool_use_id, &input);
+        let refusal = format!("{command} in '{}' was blocked. For security, Claude Code may only run commands that change files after you approve them.", self.conversation.cwd);
+        let result = json!([{"tool_use_id": tool_use_id, "type": "tool_result", "content": refusal, "is_error": true}]);
+        let line = self
+            .out()
+            .user(&result, Some(json!(format!("Error: {refusal}"))));
+        self.keep(&line);
+        self.message_id = new_message_id();
+        let text = "I could not run the command: it needs your approval.";
+        self.text(text);
+        self.end(
+            ResultLine {
+                subtype: "success",
+                text: Some(text.to_owned()),
+                num_turns: 2,
+                stop_reason: Some("end_turn"),
+                terminal_reason: Some("completed"),
+                permission_denials: vec![
+                    json!({"tool_name": "Bash", "tool_use_id": tool_use_id, "tool_input": input}),
+                ],
+                ..ResultLine::default()
+            },
+            text,
+        )
     }
 
     fn tool_done(&mut self, tool_use_id: &str, code: i32, stdout: &str, stderr: &str) -> TurnEnd {

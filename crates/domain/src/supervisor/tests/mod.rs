@@ -151,7 +151,13 @@ fn result(cost_usd: f64) -> AgentEvent {
             output_tokens: 50,
             num_turns: 1,
             duration_ms: 700,
+            permission_denials: 1,
         },
+        permission_denials: vec![crate::PermissionDenial {
+            tool_name: "Bash".into(),
+            tool_use_id: "toolu_1".into(),
+            input_json: r#"{"command":"touch notes.md"}"#.into(),
+        }],
     }
 }
 

@@ -38,6 +38,10 @@ async fn resume_continues_the_same_row_with_a_new_run_in_history() {
         "costs of both runs add up"
     );
     assert_eq!(resumed.totals.num_turns, 2);
+    assert_eq!(
+        resumed.totals.permission_denials, 2,
+        "refused tool calls add up over runs"
+    );
     let runs = h.store.runs(id).await.unwrap();
     let history: Vec<_> = runs
         .iter()
