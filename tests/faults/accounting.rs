@@ -91,9 +91,13 @@ fn expected_events(record: &Value) -> Vec<Expected> {
     }
     let kind = record["type"].as_str().unwrap_or_default();
     match kind {
+        // Partial-message lines are shown live, never stored.
+        "stream_event" => Vec::new(),
+        "system" if record["subtype"] == "status" && record["status"] == "requesting" => Vec::new(),
         "system" => vec![event(match record["subtype"].as_str() {
             Some("init") => "init",
             Some("api_retry") => "api_retry",
+            Some("permission_denied") => "permission_denied",
             _ => "other",
         })],
         "assistant" | "user" => {

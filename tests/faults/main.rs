@@ -14,6 +14,9 @@
 #[path = "../system/harness.rs"]
 #[allow(dead_code)] // the whole-system tests use the rest of it
 mod harness;
+#[path = "../system/processes.rs"]
+#[allow(dead_code)] // the whole-system tests use the rest of it
+mod processes;
 
 mod accounting;
 mod agent_faults;

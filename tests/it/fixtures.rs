@@ -218,6 +218,7 @@ pub async fn collect(mut handle: RunHandle) -> (Vec<AgentEvent>, RunExit) {
         while let Some(update) = handle.updates.recv().await {
             match update {
                 RunUpdate::Event(event) => events.push(event),
+                RunUpdate::TextDelta(_) => {}
                 RunUpdate::Exited(exit) => return exit,
             }
         }
@@ -244,6 +245,7 @@ pub async fn events_until(
                         return;
                     }
                 }
+                Some(RunUpdate::TextDelta(_)) => {}
                 other => {
                     panic!("the run ended before the awaited event: {other:?} after {events:?}")
                 }

@@ -270,3 +270,38 @@ async fn a_crash_dump_becomes_a_one_line_message_and_stays_whole_in_the_transcri
     assert!(dump.len() > 8_000, "the whole dump: {} bytes", dump.len());
     assert!(dump.ends_with("end of the crash dump"), "{dump}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_streams_as_text_deltas_before_its_complete_block_and_only_that_is_kept() {
+    let sandbox = Sandbox::new();
+    let launcher = sandbox.launcher(&Recorder::default());
+    let mut handle = sandbox
+        .start(&launcher, "SAY one two three four five six seven")
+        .await;
+    let mut streamed = String::new();
+    let mut events = Vec::new();
+    let exit = loop {
+        match handle.updates.recv().await.expect("updates until the exit") {
+            lulu_domain::RunUpdate::TextDelta(text) => {
+                assert!(
+                    events
+                        .iter()
+                        .all(|event| !matches!(event, AgentEvent::AssistantText { .. })),
+                    "deltas come before their block"
+                );
+                streamed.push_str(&text);
+            }
+            lulu_domain::RunUpdate::Event(event) => events.push(event),
+            lulu_domain::RunUpdate::Exited(exit) => break exit,
+        }
+    };
+    assert_eq!(streamed, "one two three four five six seven");
+    let kinds: Vec<&str> = events.iter().map(AgentEvent::kind).collect();
+    assert_eq!(
+        kinds,
+        ["init", "assistant_text", "result"],
+        "partial-message lines are not transcript events"
+    );
+    assert_eq!(exit.outcome, RunOutcome::Completed);
+    sandbox.assert_nothing_left();
+}

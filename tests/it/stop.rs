@@ -68,15 +68,16 @@ async fn a_graceful_interrupt_mid_stream_ends_the_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graceful_interrupt_mid_tool_ends_the_run_and_kills_the_setsid_tool() {
     let (sandbox, recorder, handle) = start_tool_run("BASH sleep 300; echo never").await;
-    let tool_groups: Vec<u32> = recorder
-        .records()
-        .iter()
-        .skip(1)
-        .map(|record| record.pgid)
-        .collect();
+    // A process sampled between its fork and its `setsid` is recorded in the agent's
+    // group too; what counts is the group it was last seen in.
+    let mut last_group = std::collections::HashMap::new();
+    for record in recorder.records().iter().skip(1) {
+        last_group.insert(record.pid, record.pgid);
+    }
     assert!(
-        tool_groups.iter().all(|group| *group != handle.pid),
-        "the tool runs in a group of its own"
+        last_group.values().all(|group| *group != handle.pid),
+        "the tool runs in a group of its own: {:?}",
+        recorder.records()
     );
 
     let (events, exit) = stop_and_collect(handle, StopMode::Graceful).await;
@@ -103,7 +104,7 @@ async fn an_agent_ignoring_the_interrupt_and_sigint_is_stopped_by_the_forceful_r
     let ignored = timeout(Duration::from_millis(300), async {
         loop {
             match handle.updates.recv().await {
-                Some(RunUpdate::Event(_)) => {}
+                Some(RunUpdate::Event(_) | RunUpdate::TextDelta(_)) => {}
                 other => return other,
             }
         }

@@ -38,11 +38,15 @@ fn an_approved_request_runs_the_tool_and_the_list_shows_it_first_while_it_waits(
     let sandbox = Sandbox::new();
     let id = asking(&sandbox, "touch notes.md");
     let _later = sandbox.detach("SAY I am newer");
+    // Piped: one tab-separated row per session, what waits for the user first.
     let list = sandbox.ok(&["list"]);
-    let first_row = list.lines().nth(1).expect("a row");
-    assert!(
-        first_row.contains(&id[..8]) && first_row.contains("needs approval: Bash: touch notes.md"),
-        "{list}"
+    let first_row: Vec<&str> = list.lines().next().expect("a row").split('\t').collect();
+    assert_eq!(first_row[..2], [id.as_str(), "needs_approval"], "{list}");
+    let listed: Value = serde_json::from_str(&sandbox.ok(&["list", "--json"])).unwrap();
+    assert_eq!(listed[0]["id"], id.as_str(), "{listed}");
+    assert_eq!(
+        listed[0]["pending_approvals"][0]["summary"],
+        "Bash: touch notes.md"
     );
 
     let said = sandbox.ok(&["approve", &id[..8]]);

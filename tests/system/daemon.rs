@@ -13,7 +13,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::harness::{exists, parent_of, reap_orphans, wait_until, Sandbox, PATIENCE};
+use crate::harness::{exists, parent_of, reap_orphans, wait_until, Sandbox, PATIENCE, PROTOCOL};
 
 /// `lulu daemon status --json`.
 fn status(sandbox: &Sandbox) -> Value {
@@ -223,7 +223,7 @@ fn a_daemon_of_another_protocol_version_gets_a_clear_message_and_nothing_starts(
 
     let hello = fake.join().expect("the fake daemon was greeted");
     assert_eq!(
-        hello["protocol"], 2,
+        hello["protocol"], PROTOCOL,
         "the client says its version first: {hello}"
     );
     assert_eq!(output.status.code(), Some(1), "{output:?}");
@@ -251,7 +251,7 @@ fn a_client_of_another_protocol_version_is_refused_by_the_daemon() {
     let hello: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
     let refusal: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
 
-    assert_eq!(hello["protocol"], 2, "{hello}");
+    assert_eq!(hello["protocol"], PROTOCOL, "{hello}");
     assert_eq!(refusal["code"], "protocol_mismatch", "{refusal}");
     assert!(lines.next().is_none(), "the daemon hangs up");
     sandbox.assert_nothing_left();

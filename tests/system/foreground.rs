@@ -105,3 +105,50 @@ fn ctrl_c_on_a_run_waiting_for_a_slot_interrupts_it_at_once() {
     sandbox.ok(&["interrupt", &holder]);
     sandbox.assert_nothing_left();
 }
+
+#[test]
+fn a_hangup_of_the_foreground_client_leaves_the_run_going() {
+    let sandbox = Sandbox::new().env("FAKE_CLAUDE_TICK_MS", "20");
+    let child = sandbox.spawn(&["run", "SLOW 40"]);
+    wait_until_running(&sandbox);
+
+    // Its terminal closed: the client goes, the run does not.
+    signal(&child, Signal::SIGHUP);
+    let output = sandbox.finish(child);
+    reap_orphans();
+
+    let id = first_line(&output);
+    let session = sandbox.wait_status(&id, "completed");
+    assert_eq!(session["last_error"], Value::Null, "{session:#}");
+    assert!(sandbox.ok(&["logs", &id]).contains("tick 40."));
+    sandbox.assert_nothing_left();
+}
+
+#[test]
+fn a_second_ctrl_c_stops_the_run_forcefully_without_waiting_for_the_grace() {
+    let sandbox = Sandbox::new();
+    let child = sandbox.spawn(&["run", "IGNORE_INT SLOW 600"]);
+    wait_until_running(&sandbox);
+    let id = sandbox.wait_for_newest_session();
+
+    // The agent ignores the graceful stop: the first Ctrl-C leaves it interrupting
+    // for the grace period (2 s), the second one asks for the forceful stop now.
+    signal(&child, Signal::SIGINT);
+    sandbox.wait_status(&id, "interrupting");
+    signal(&child, Signal::SIGINT);
+    let output = sandbox.finish(child);
+
+    assert_eq!(output.status.code(), Some(130), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("forcing"), "{stderr}");
+    assert!(!stderr.contains("failed"), "{stderr}");
+    let session = sandbox.show(&id);
+    assert_eq!(session["status"], "interrupted", "{session:#}");
+    assert_eq!(session["last_error"], Value::Null, "{session:#}");
+    let log = sandbox.owners_log_tail();
+    assert!(
+        log.contains("asked it to stop the run forcefully now"),
+        "the daemon hurried the interrupt under way:\n{log}"
+    );
+    sandbox.assert_nothing_left();
+}

@@ -6,14 +6,16 @@ use lulu_domain::ports::RunSpec;
 use lulu_domain::{AgentOptions, ConversationMode};
 
 /// The flags every run gets: print mode with stream-json on both pipes (`--verbose` is
-/// required by `--output-format stream-json`).
-const BASE_FLAGS: [&str; 6] = [
+/// required by `--output-format stream-json`), and the reply's text as it streams
+/// (`stream_event` lines: shown live, not stored).
+const BASE_FLAGS: [&str; 7] = [
     "-p",
     "--input-format",
     "stream-json",
     "--output-format",
     "stream-json",
     "--verbose",
+    "--include-partial-messages",
 ];
 
 /// The arguments (after the binary) for `spec`.

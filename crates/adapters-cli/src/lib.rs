@@ -50,7 +50,7 @@ pub use kill::{become_child_subreaper, kill_recorded_groups, SubreaperError};
 pub use launcher::CliLauncher;
 pub use lines::{BoundedLines, Line};
 pub use owner::RUN_ENV;
-pub use parse::parse_line;
+pub use parse::{parse_line, parse_output, Output};
 pub use reaper::reap_adopted_children;
 pub use sampler::{RunTracking, TreeSampler};
 pub use tree::{

@@ -29,7 +29,7 @@ use crate::config::CliLauncherConfig;
 use crate::control::OwnerCommand;
 use crate::kill::{kill_recorded_groups, lingering, reap_adopted};
 use crate::lines::BoundedLines;
-use crate::parse::parse_line;
+use crate::parse::{parse_output, Output};
 use crate::redact::Redactor;
 use crate::sampler::RunTracking;
 use crate::stderr::StderrTail;
@@ -147,7 +147,16 @@ impl Owner {
         };
         seen.saw_stdout = true;
         let line = self.redactor.redact_line(line);
-        for event in parse_line(&line, self.config.max_line_bytes) {
+        let events = match parse_output(&line, self.config.max_line_bytes) {
+            Output::Events(events) => events,
+            Output::TextDelta(text) => {
+                if !seen.orphaned && self.updates.send(RunUpdate::TextDelta(text)).await.is_err() {
+                    self.on_orphaned(seen);
+                }
+                return;
+            }
+        };
+        for event in events {
             if let Some(result) = ResultSummary::of(&event) {
                 // The turn is over: closing stdin ends the run (or an interrupt's wait),
                 // unless the run is kept open for follow-ups.

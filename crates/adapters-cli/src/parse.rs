@@ -4,7 +4,7 @@
 //! blocks become [`AgentEvent::Other`] with their raw JSON; unknown fields are ignored.
 //! Nothing here fails: a line that is not JSON becomes an [`AgentEvent::Diagnostic`].
 
-use lulu_domain::{AgentEvent, RunUsage};
+use lulu_domain::{AgentEvent, PermissionDenial, RunUsage};
 use serde_json::{Map, Value};
 
 use crate::lines::Line;
@@ -12,10 +12,31 @@ use crate::lines::Line;
 /// How much of a malformed line a diagnostic quotes.
 const QUOTED_CHARS: usize = 120;
 
+/// What one stdout line stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Transcript events (usually one; one per content block; none for a blank line or
+    /// a partial-message line that carries no reply text).
+    Events(Vec<AgentEvent>),
+    /// Reply text as it streams (a top-level `stream_event` `text_delta`, only with
+    /// `--include-partial-messages`): for live views, never stored, since the complete
+    /// block follows as an `assistant` line.
+    TextDelta(String),
+}
+
 /// The events one stdout line stands for (usually one; one per content block).
+/// Partial-message lines stand for none.
 pub fn parse_line(line: &Line, max_len: usize) -> Vec<AgentEvent> {
-    match line {
-        Line::Text(text) => parse_text(text),
+    match parse_output(line, max_len) {
+        Output::Events(events) => events,
+        Output::TextDelta(_) => Vec::new(),
+    }
+}
+
+/// What one stdout line stands for: transcript events, or streaming reply text.
+pub fn parse_output(line: &Line, max_len: usize) -> Output {
+    let events = match line {
+        Line::Text(text) => return parse_text(text),
         Line::Oversized { bytes, result } => {
             let mut events = vec![diagnostic(format!(
                 "skipped a stdout line of {bytes} bytes: longer than the {max_len}-byte cap"
@@ -29,6 +50,7 @@ pub fn parse_line(line: &Line, max_len: usize) -> Vec<AgentEvent> {
                     errors: Vec::new(),
                     terminal_reason: None,
                     usage: lulu_domain::RunUsage::default(),
+                    permission_denials: Vec::new(),
                 });
             }
             events
@@ -36,28 +58,31 @@ pub fn parse_line(line: &Line, max_len: usize) -> Vec<AgentEvent> {
         Line::NotUtf8 { bytes } => vec![diagnostic(format!(
             "skipped a stdout line of {bytes} bytes: not valid UTF-8"
         ))],
-    }
+    };
+    Output::Events(events)
 }
 
-fn parse_text(text: &str) -> Vec<AgentEvent> {
+fn parse_text(text: &str) -> Output {
     if text.trim().is_empty() {
-        return Vec::new();
+        return Output::Events(Vec::new());
     }
     let value: Value = match serde_json::from_str(text) {
         Ok(value) => value,
         Err(error) => {
             let quoted: String = text.chars().take(QUOTED_CHARS).collect();
-            return vec![diagnostic(format!(
+            return Output::Events(vec![diagnostic(format!(
                 "skipped a stdout line of {} bytes that is not JSON ({error}); it starts with: {quoted}",
                 text.len()
-            ))];
+            ))]);
         }
     };
     let Some(object) = value.as_object() else {
-        return vec![other(String::new(), text)];
+        return Output::Events(vec![other(String::new(), text)]);
     };
     let kind = str_field(object, "type");
-    match kind.as_str() {
+    Output::Events(match kind.as_str() {
+        // Partial-message chatter: an API request begins (the reply streams next).
+        "system" if requesting(object) => Vec::new(),
         "system" => vec![system_event(object, text)],
         "assistant" => content_events(object, text, "assistant", assistant_block),
         "user" => content_events(object, text, "user", user_block),
@@ -66,7 +91,34 @@ fn parse_text(text: &str) -> Vec<AgentEvent> {
         "control_cancel_request" => vec![AgentEvent::PermissionCancelled {
             request_id: str_field(object, "request_id"),
         }],
+        "stream_event" => return partial(object),
         _ => vec![other(kind, text)],
+    })
+}
+
+/// `system/status` `requesting`: printed with `--include-partial-messages` before each
+/// API request; it says nothing the transcript needs.
+fn requesting(object: &Map<String, Value>) -> bool {
+    str_field(object, "subtype") == "status" && str_field(object, "status") == "requesting"
+}
+
+/// A partial-message line: the reply's text as it streams, or nothing. Its other events
+/// (message and block starts and stops, thinking and tool-input deltas) repeat what the
+/// complete `assistant` and `result` lines say, so they are not kept; a subagent's text
+/// (`parent_tool_use_id` set) is not the reply.
+fn partial(object: &Map<String, Value>) -> Output {
+    let top_level = object.get("parent_tool_use_id").is_none_or(Value::is_null);
+    let delta = object
+        .get("event")
+        .filter(|event| event.get("type").and_then(Value::as_str) == Some("content_block_delta"))
+        .and_then(|event| event.get("delta"))
+        .filter(|delta| delta.get("type").and_then(Value::as_str) == Some("text_delta"))
+        .and_then(|delta| delta.get("text"))
+        .and_then(Value::as_str)
+        .filter(|text| top_level && !text.is_empty());
+    match delta {
+        Some(text) => Output::TextDelta(text.to_owned()),
+        None => Output::Events(Vec::new()),
     }
 }
 
@@ -98,6 +150,11 @@ fn system_event(object: &Map<String, Value>, raw: &str) -> AgentEvent {
                 .and_then(Value::as_u64)
                 .and_then(|status| u16::try_from(status).ok()),
             error: text_of(object.get("error")),
+        },
+        "permission_denied" => AgentEvent::PermissionDenied {
+            tool_name: str_field(object, "tool_name"),
+            tool_use_id: str_field(object, "tool_use_id"),
+            message: str_field(object, "message"),
         },
         _ => other(format!("system/{subtype}"), raw),
     }
@@ -196,6 +253,24 @@ fn result_event(object: &Map<String, Value>) -> AgentEvent {
             .and_then(Value::as_u64)
             .unwrap_or(0)
     };
+    let permission_denials: Vec<PermissionDenial> = object
+        .get("permission_denials")
+        .and_then(Value::as_array)
+        .map(|denials| {
+            denials
+                .iter()
+                .filter_map(Value::as_object)
+                .map(|denial| PermissionDenial {
+                    tool_name: str_field(denial, "tool_name"),
+                    tool_use_id: str_field(denial, "tool_use_id"),
+                    input_json: denial
+                        .get("tool_input")
+                        .map(Value::to_string)
+                        .unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     AgentEvent::Result {
         subtype: str_field(object, "subtype"),
         is_error: object
@@ -226,7 +301,9 @@ fn result_event(object: &Map<String, Value>) -> AgentEvent {
             output_tokens: tokens("output_tokens"),
             num_turns: u64_field(object, "num_turns"),
             duration_ms: u64_field(object, "duration_ms"),
+            permission_denials: permission_denials.len() as u64,
         },
+        permission_denials,
     }
 }
 

@@ -13,6 +13,8 @@ const LINES: &[&str] = &[
     r#"{"type":"system","subtype":"api_retry","attempt":2,"max_retries":10,"retry_delay_ms":1200,"error_status":500,"error":"server_error","session_id":"s"}"#,
     r#"{"type":"result","subtype":"success","is_error":false,"api_error_status":null,"duration_ms":129,"num_turns":1,"result":"hello","session_id":"s","total_cost_usd":0.097315,"usage":{"input_tokens":3,"cache_creation_input_tokens":100,"cache_read_input_tokens":19355,"output_tokens":5},"terminal_reason":"completed"}"#,
     r#"{"subtype":"error_during_execution","duration_ms":0,"is_error":true,"num_turns":0,"session_id":"s","total_cost_usd":0,"errors":["No conversation found with session ID: 11111111-2222-4333-8444-555555555555"],"type":"result"}"#,
+    r#"{"type":"system","subtype":"permission_denied","tool_name":"Bash","tool_use_id":"toolu_c1","message":"touch in '/srv/app/notes.md' needs approval.","session_id":"s"}"#,
+    r#"{"type":"result","subtype":"success","is_error":false,"num_turns":2,"result":"I could not.","session_id":"s","total_cost_usd":0.02,"permission_denials":[{"tool_name":"Bash","tool_use_id":"toolu_c1","tool_input":{"command":"touch notes.md","description":"make it"}}],"terminal_reason":"completed"}"#,
     r#"{"type":"control_response","response":{"subtype":"success","request_id":"r1"}}"#,
     r#"{"type":"control_request","request_id":"3358a92f-3a01-47d3-8dc9-ffdaacd9fa32","request":{"subtype":"can_use_tool","tool_name":"Bash","display_name":"Bash","input":{"command":"touch M_allow && echo ran-allow","description":"mock-requested command"},"description":"mock-requested command","permission_suggestions":[{"type":"addRules","rules":[{"toolName":"Bash","ruleContent":"touch M_allow && echo ran-allow"}],"behavior":"allow","destination":"localSettings"}],"blocked_path":"/P/M_allow","tool_use_id":"toolu_ba90a50f8a454d479bd938bf"}}"#,
     r#"{"type":"control_request","request_id":"r2","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{"command":"touch M && echo x"},"decision_reason_type":"subcommandResults"}}"#,
@@ -50,4 +52,28 @@ fn oversized_and_non_utf8_lines_become_diagnostics() {
         parse_line(&Line::NotUtf8 { bytes: 3 }, 8_388_608),
     ];
     insta::assert_yaml_snapshot!(events);
+}
+
+#[test]
+fn a_top_level_text_delta_is_live_text_and_other_partials_are_nothing() {
+    let output = |line: &str| parse_output(&Line::Text(line.to_owned()), 1024);
+    assert_eq!(
+        output(
+            r#"{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}},"session_id":"s","parent_tool_use_id":null}"#
+        ),
+        Output::TextDelta("Hel".into())
+    );
+    for nothing in [
+        r#"{"type":"stream_event","event":{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"com"}},"session_id":"s"}"#,
+        r#"{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"sub"}},"session_id":"s","parent_tool_use_id":"toolu_1"}"#,
+        r#"{"type":"stream_event","event":{"type":"content_block_stop","index":0},"session_id":"s"}"#,
+        r#"{"type":"system","subtype":"status","status":"requesting","session_id":"s"}"#,
+    ] {
+        assert_eq!(output(nothing), Output::Events(Vec::new()), "{nothing}");
+    }
+    // A status line that says something else is kept.
+    assert!(matches!(
+        &output(r#"{"type":"system","subtype":"status","status":null,"permissionMode":"acceptEdits","session_id":"s"}"#),
+        Output::Events(events) if events.len() == 1
+    ));
 }

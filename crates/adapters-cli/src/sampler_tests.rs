@@ -228,7 +228,7 @@ async fn a_run_that_exits_unregisters_from_the_shared_sampler() {
         loop {
             match handle.updates.recv().await {
                 Some(RunUpdate::Exited(exit)) => break exit,
-                Some(RunUpdate::Event(_)) => {}
+                Some(RunUpdate::Event(_) | RunUpdate::TextDelta(_)) => {}
                 None => panic!("the run ended without an exit"),
             }
         }

@@ -266,6 +266,7 @@ async fn dashboard_list() {
             SessionQuery {
                 status: None,
                 limit: Some(50),
+                after: None,
             },
         ),
         (
@@ -273,6 +274,7 @@ async fn dashboard_list() {
             SessionQuery {
                 status: Some(SessionStatus::Running),
                 limit: Some(50),
+                after: None,
             },
         ),
         ("all sessions (no limit)", SessionQuery::default()),

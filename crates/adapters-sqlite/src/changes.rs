@@ -5,55 +5,13 @@
 //! own transaction, so counter order is commit order: a poller that reads everything up to
 //! the counter value in one snapshot never skips a change.
 
-use lulu_domain::{RunId, Session, SessionId};
+pub use lulu_domain::ports::{ChangeCursor, Changes, TranscriptProgress};
+use lulu_domain::SessionId;
 use rusqlite::Transaction;
 
 use crate::codec;
 use crate::error::DbError;
 use crate::sessions::{session_from_row, SESSION_COLUMNS};
-
-/// A position in the change feed. [`ChangeCursor::START`] comes before every change.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ChangeCursor(u64);
-
-impl ChangeCursor {
-    /// Before every change: the first poll returns everything.
-    pub const START: Self = Self(0);
-
-    /// The counter value, for logs and for keeping a cursor across restarts.
-    pub const fn value(self) -> u64 {
-        self.0
-    }
-
-    /// A cursor at a counter value previously read with [`Self::value`].
-    pub const fn from_value(value: u64) -> Self {
-        Self(value)
-    }
-}
-
-/// A run whose transcript grew.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TranscriptProgress {
-    /// The session the run belongs to.
-    pub session_id: SessionId,
-    /// The run.
-    pub run_id: RunId,
-    /// The highest stored `seq`: read `events_after` your last seen seq to catch up.
-    pub last_seq: u64,
-}
-
-/// Everything that changed after a cursor.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Changes {
-    /// Pass this to the next poll.
-    pub cursor: ChangeCursor,
-    /// Sessions saved since (their current value), oldest change first.
-    pub sessions: Vec<Session>,
-    /// Sessions deleted since.
-    pub deleted: Vec<SessionId>,
-    /// Runs whose transcripts grew since.
-    pub transcripts: Vec<TranscriptProgress>,
-}
 
 /// Bumps the counter and returns the new value; call once per write transaction.
 pub(crate) fn next(transaction: &Transaction<'_>) -> Result<u64, DbError> {
@@ -64,7 +22,7 @@ pub(crate) fn next(transaction: &Transaction<'_>) -> Result<u64, DbError> {
 
 /// The counter's current value.
 pub(crate) fn current(transaction: &Transaction<'_>) -> Result<ChangeCursor, DbError> {
-    Ok(ChangeCursor(
+    Ok(ChangeCursor::from_value(
         transaction
             .prepare_cached("SELECT value FROM change_counter WHERE id = 1")?
             .query_row([], |row| row.get(0))?,
@@ -94,20 +52,20 @@ pub(crate) fn since(
     );
     let sessions = transaction
         .prepare_cached(&sql)?
-        .query_map([cursor.0], session_from_row)?
+        .query_map([cursor.value()], session_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let deleted = transaction
         .prepare_cached(
             "SELECT session_id FROM session_tombstones WHERE change_seq > ?1 ORDER BY change_seq",
         )?
-        .query_map([cursor.0], |row| codec::from_text(row, 0))?
+        .query_map([cursor.value()], |row| codec::from_text(row, 0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let transcripts = transaction
         .prepare_cached(
             "SELECT session_id, id, last_seq FROM runs \
              WHERE change_seq > ?1 AND last_seq IS NOT NULL ORDER BY change_seq",
         )?
-        .query_map([cursor.0], |row| {
+        .query_map([cursor.value()], |row| {
             Ok(TranscriptProgress {
                 session_id: codec::from_text(row, 0)?,
                 run_id: codec::from_text(row, 1)?,

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Transaction};
 
 use lulu_domain::ports::{
-    ControlAction, ControlAnswer, ControlRequest, ControlStore, OwnedSession, OwnerLease,
-    StoreError,
+    ChangeCursor, Changes, ControlAction, ControlAnswer, ControlRequest, ControlStore,
+    OwnedSession, OwnerLease, StoreError,
 };
 use lulu_domain::{ControlRequestId, OwnerId, ProcessRecord, RunId, Session, SessionId};
 
@@ -161,6 +161,14 @@ impl ControlStore for SqliteStore {
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
+    }
+
+    async fn change_cursor(&self) -> Result<ChangeCursor, StoreError> {
+        SqliteStore::change_cursor(self).await
+    }
+
+    async fn changes_since(&self, cursor: ChangeCursor) -> Result<Changes, StoreError> {
+        SqliteStore::changes_since(self, cursor).await
     }
 }
 

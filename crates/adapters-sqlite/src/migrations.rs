@@ -49,13 +49,18 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 5,
-        sql: include_str!("../migrations/0005_approvals.sql"),
+        sql: include_str!("../migrations/0005_permission_denials.sql"),
+        rebuilds_tables: false,
+    },
+    Migration {
+        version: 6,
+        sql: include_str!("../migrations/0006_approvals.sql"),
         rebuilds_tables: true,
     },
 ];
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Reads the file's schema version.
 pub(crate) fn schema_version(connection: &Connection) -> rusqlite::Result<u32> {

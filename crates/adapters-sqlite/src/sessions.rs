@@ -2,7 +2,7 @@
 //! caller's transaction.
 
 use lulu_domain::lifecycle::RunChange;
-use lulu_domain::ports::{SessionQuery, SessionWrite};
+use lulu_domain::ports::{SessionQuery, SessionSummary, SessionWrite};
 use lulu_domain::{ApprovalChange, ApprovalClosing};
 use lulu_domain::{
     OwnerId, Prompt, Run, RunId, RunKind, Session, SessionId, SessionStatus, SessionTitle,
@@ -18,7 +18,7 @@ use crate::error::{not_found, DbError};
 pub(crate) const SESSION_COLUMNS: &str = "s.id, s.title, s.cwd, s.prompt, s.options, s.status, \
      s.created_at, s.updated_at, s.resume_count, s.active_run_id, s.last_resume_at, \
      s.last_error, s.agent_established, s.cost_usd, s.input_tokens, s.output_tokens, \
-     s.num_turns, s.lost_events, \
+     s.num_turns, s.lost_events, s.permission_denials, \
      (SELECT json_group_array(json(a.request) ORDER BY a.key) FROM approvals a \
          WHERE a.session_id = s.id AND a.state = 'pending')";
 
@@ -43,9 +43,10 @@ pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
             input_tokens: row.get(14)?,
             output_tokens: row.get(15)?,
             num_turns: row.get(16)?,
+            permission_denials: row.get(18)?,
         },
         lost_events: row.get(17)?,
-        pending_approvals: codec::json(row, 18)?,
+        pending_approvals: codec::json(row, 19)?,
     })
 }
 
@@ -66,11 +67,11 @@ pub(crate) fn save(
             "INSERT INTO sessions (id, title, cwd, prompt, options, status, created_at, \
                  updated_at, resume_count, active_run_id, last_resume_at, last_error, \
                  agent_established, cost_usd, input_tokens, output_tokens, num_turns, owner_id, \
-                 change_seq, lost_events)
+                 change_seq, lost_events, permission_denials)
              VALUES (:id, :title, :cwd, :prompt, :options, :status, :created_at, :updated_at, \
                  :resume_count, :active_run_id, :last_resume_at, :last_error, \
                  :agent_established, :cost_usd, :input_tokens, :output_tokens, :num_turns, \
-                 :owner_id, :change_seq, :lost_events)
+                 :owner_id, :change_seq, :lost_events, :permission_denials)
              ON CONFLICT (id) DO UPDATE SET title = excluded.title, cwd = excluded.cwd, \
                  prompt = excluded.prompt, options = excluded.options, \
                  status = excluded.status, created_at = excluded.created_at, \
@@ -81,7 +82,8 @@ pub(crate) fn save(
                  cost_usd = excluded.cost_usd, input_tokens = excluded.input_tokens, \
                  output_tokens = excluded.output_tokens, num_turns = excluded.num_turns, \
                  owner_id = excluded.owner_id, change_seq = excluded.change_seq, \
-                 lost_events = excluded.lost_events",
+                 lost_events = excluded.lost_events, \
+                 permission_denials = excluded.permission_denials",
         )?
         .execute(named_params! {
             ":id": session.id.to_string(),
@@ -104,6 +106,7 @@ pub(crate) fn save(
             ":owner_id": owner,
             ":change_seq": change_seq,
             ":lost_events": session.lost_events,
+            ":permission_denials": session.totals.permission_denials,
         })?;
     if let Some(change) = &write.approval_change {
         save_approval_change(transaction, session, change)?;
@@ -264,14 +267,51 @@ pub(crate) fn list(
         Some(_) => "s.status = ?2",
         None => "?2 IS NULL",
     };
+    let page = match query.after {
+        Some(_) => "(s.updated_at < ?3 OR (s.updated_at = ?3 AND s.id < ?4))",
+        None => "?3 IS NULL AND ?4 IS NULL",
+    };
     let sql = format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE {filter} \
-         ORDER BY s.updated_at DESC LIMIT ?1"
+        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE {filter} AND {page} \
+         ORDER BY s.updated_at DESC, s.id DESC LIMIT ?1"
     );
     let mut statement = transaction.prepare_cached(&sql)?;
     let status = query.status.map(SessionStatus::as_str);
-    let rows = statement.query_map(params![limit, status], session_from_row)?;
+    let after_time = query.after.map(|cursor| time_text(cursor.updated_at));
+    let after_id = query.after.map(|cursor| cursor.id.to_string());
+    let rows = statement.query_map(
+        params![limit, status, after_time, after_id],
+        session_from_row,
+    )?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// How many sessions have `status` (any, when `None`), how many are live, their cost.
+pub(crate) fn summarize(
+    transaction: &Transaction<'_>,
+    status: Option<SessionStatus>,
+) -> Result<SessionSummary, DbError> {
+    let live: Vec<&str> = SessionStatus::ALL
+        .into_iter()
+        .filter(|status| status.is_live())
+        .map(SessionStatus::as_str)
+        .collect();
+    let sql = format!(
+        "SELECT COUNT(*), COALESCE(SUM(s.status IN ('{}')), 0), COALESCE(SUM(s.cost_usd), 0.0) \
+         FROM sessions s WHERE ?1 IS NULL OR s.status = ?1",
+        live.join("', '")
+    );
+    let summary = transaction.prepare_cached(&sql)?.query_row(
+        params![status.map(SessionStatus::as_str)],
+        |row| {
+            Ok(SessionSummary {
+                sessions: row.get(0)?,
+                live: row.get(1)?,
+                cost_usd: row.get(2)?,
+            })
+        },
+    )?;
+    Ok(summary)
 }
 
 /// A session's runs, oldest first.

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use lulu_domain::ports::{SessionQuery, SessionStore, SessionWrite, StoreError};
-use lulu_domain::{OwnerId, Run, RunId, Session, SessionId, TranscriptEntry};
+use lulu_domain::ports::{SessionQuery, SessionStore, SessionSummary, SessionWrite, StoreError};
+use lulu_domain::{OwnerId, Run, RunId, Session, SessionId, SessionStatus, TranscriptEntry};
 use rusqlite::Transaction;
 
 use crate::error::{DbError, ErrorContext, OpenError};
@@ -156,6 +156,11 @@ impl SessionStore for SqliteStore {
     async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError> {
         let query = query.clone();
         self.read(move |transaction| sessions::list(transaction, &query))
+            .await
+    }
+
+    async fn summarize(&self, status: Option<SessionStatus>) -> Result<SessionSummary, StoreError> {
+        self.read(move |transaction| sessions::summarize(transaction, status))
             .await
     }
 

@@ -24,9 +24,9 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
-    /// What to do.
+    /// What to do (none: the newest sessions and the commands to start with).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// The subcommands.
@@ -35,6 +35,7 @@ pub enum Command {
     /// Start a session and stream its transcript (Ctrl-C interrupts it).
     Run(RunArgs),
     /// List sessions, newest first.
+    #[command(visible_alias = "ls")]
     List(ListArgs),
     /// Show every field of a session and its run history.
     Show(ShowArgs),
@@ -111,8 +112,13 @@ pub struct RunArgs {
     /// Print the session id and return at once; the Lulu daemon owns the run.
     #[arg(short, long)]
     pub detach: bool,
+    /// Print the stored transcript entries as JSON lines as they come, then the settled
+    /// session (`"kind": "session"`).
+    #[arg(long, conflicts_with = "detach")]
+    pub json: bool,
     /// What the agent should do (the words are joined with spaces; options may come
     /// before or after it, and after `--` everything is prompt text: `-- -rf everything`).
+    /// A lone `-` reads it from stdin.
     #[arg(required = true, num_args = 1.., value_name = "PROMPT")]
     pub prompt: Vec<String>,
 }
@@ -123,10 +129,13 @@ pub struct ListArgs {
     /// Only sessions in this status.
     #[arg(long, value_name = "STATUS")]
     pub status: Option<lulu_domain::SessionStatus>,
-    /// At most this many sessions.
-    #[arg(long, value_name = "N")]
+    /// At most this many sessions [default on a terminal: 50; otherwise all].
+    #[arg(short = 'n', long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Print JSON (an array of sessions).
+    /// Every session, also on a terminal.
+    #[arg(short, long, conflicts_with = "limit")]
+    pub all: bool,
+    /// Print JSON (an array of sessions, written as they are read).
     #[arg(long)]
     pub json: bool,
 }
@@ -143,12 +152,20 @@ pub struct ShowArgs {
 
 /// `lulu logs`.
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // independent command line flags
 pub struct LogsArgs {
     /// Session id, or a unique prefix of at least 4 characters.
-    pub id: String,
+    #[arg(required_unless_present = "last")]
+    pub id: Option<String>,
+    /// The newest session (the one `lulu list` shows first).
+    #[arg(long, conflicts_with = "id")]
+    pub last: bool,
     /// Keep printing new lines until the run ends.
     #[arg(short, long)]
     pub follow: bool,
+    /// Every line of tool output (by default the first few, then how many more).
+    #[arg(long)]
+    pub full: bool,
     /// Print one JSON object per transcript line.
     #[arg(long)]
     pub json: bool,
@@ -226,17 +243,27 @@ pub struct CloseArgs {
 pub struct InterruptArgs {
     /// Session id, or a unique prefix of at least 4 characters.
     pub id: String,
-    /// Print the resulting session as JSON.
+    /// Print the outcome and the resulting session as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Skip the grace period: stop the agent's process tree now (the session stays
+    /// resumable).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `lulu resume`. It takes no agent options: a resume continues the conversation under
 /// the options the session was started with (`lulu show ID` lists them).
 #[derive(Debug, Clone, Args)]
 pub struct ResumeArgs {
-    /// Session id, or a unique prefix of at least 4 characters.
+    /// Session id, or a unique prefix of at least 4 characters (with `--last`, the
+    /// prompt's first word).
+    #[arg(value_name = "ID")]
     pub id: String,
+    /// Resume the newest session (the one `lulu list` shows first): every word after
+    /// the options is the prompt.
+    #[arg(long)]
+    pub last: bool,
     /// Without a terminal to ask on, what to do when the agent asks permission: deny it
     /// (saying how to allow it), or wait for `lulu approve` / `lulu deny`.
     #[arg(long, value_enum, value_name = "WHAT", default_value_t = OnApproval::Deny)]
@@ -244,10 +271,28 @@ pub struct ResumeArgs {
     /// Print the session id and return at once; the Lulu daemon owns the run.
     #[arg(short, long)]
     pub detach: bool,
+    /// Print the stored transcript entries as JSON lines as they come, then the settled
+    /// session (`"kind": "session"`).
+    #[arg(long, conflicts_with = "detach")]
+    pub json: bool,
     /// The follow-up prompt (the words are joined with spaces; after `--` everything is
-    /// prompt text). The session's agent options carry over.
-    #[arg(required = true, num_args = 1.., value_name = "PROMPT")]
+    /// prompt text; a lone `-` reads it from stdin). The session's agent options carry over.
+    #[arg(required_unless_present = "last", num_args = 1.., value_name = "PROMPT")]
     pub prompt: Vec<String>,
+}
+
+impl ResumeArgs {
+    /// The session to resume as typed (`None` with `--last`) and the prompt's words.
+    pub fn target_and_prompt(&self) -> (Option<&str>, Vec<String>) {
+        if self.last {
+            let words = std::iter::once(self.id.clone())
+                .chain(self.prompt.iter().cloned())
+                .collect();
+            (None, words)
+        } else {
+            (Some(&self.id), self.prompt.clone())
+        }
+    }
 }
 
 /// `lulu rm`.
@@ -332,9 +377,22 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    #[test]
+    fn help_for_each_command() {
+        let mut cli = Cli::command().term_width(100);
+        cli.build();
+        let mut pages = vec![cli.render_help().to_string()];
+        for sub in cli.get_subcommands_mut() {
+            let name = sub.get_name().to_owned();
+            let mut sub = sub.clone().term_width(100);
+            pages.push(format!("== lulu {name}\n{}", sub.render_help()));
+        }
+        insta::assert_snapshot!(pages.join("\n"));
+    }
+
     fn parse_run(args: &[&str]) -> RunArgs {
         let cli = Cli::try_parse_from(args).unwrap();
-        let Command::Run(run) = cli.command else {
+        let Some(Command::Run(run)) = cli.command else {
             panic!("parsed as run")
         };
         run

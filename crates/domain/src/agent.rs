@@ -84,6 +84,18 @@ pub enum AgentEvent {
         terminal_reason: Option<String>,
         /// Cost and usage.
         usage: RunUsage,
+        /// Tool calls the agent was not allowed to make (`permission_denials[]`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        permission_denials: Vec<PermissionDenial>,
+    },
+    /// `system/permission_denied` (newer CLIs): a tool call was refused as it happened.
+    PermissionDenied {
+        /// The tool refused.
+        tool_name: String,
+        /// The refused call.
+        tool_use_id: String,
+        /// The CLI's words (e.g. `touch in '/srv/app/notes.md' needs approval.`).
+        message: String,
     },
     /// A follow-up the user sent to the live run (written on its stdin; the agent does not
     /// echo it, so Lulu records it where it was sent).
@@ -140,10 +152,23 @@ impl AgentEvent {
             Self::UserMessage { .. } => "user_message",
             Self::PermissionRequest { .. } => "permission_request",
             Self::PermissionCancelled { .. } => "permission_cancelled",
+            Self::PermissionDenied { .. } => "permission_denied",
             Self::Other { .. } => "other",
             Self::Diagnostic { .. } => "diagnostic",
         }
     }
+}
+
+/// A tool call the agent was refused because it needed the user's approval, as the
+/// `result` line lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionDenial {
+    /// The tool (`Bash`, `Edit`, …).
+    pub tool_name: String,
+    /// The refused call.
+    pub tool_use_id: String,
+    /// The call's input as JSON text.
+    pub input_json: String,
 }
 
 /// One stored transcript line: an event with its run, position and time.
@@ -173,6 +198,9 @@ pub struct RunExit {
 pub enum RunUpdate {
     /// The agent emitted an event.
     Event(AgentEvent),
+    /// Text of the reply being written, as it streams (`--include-partial-messages`).
+    /// Shown live, never stored: the complete block follows as an [`AgentEvent`].
+    TextDelta(String),
     /// The process ended and was reaped; nothing follows.
     Exited(RunExit),
 }

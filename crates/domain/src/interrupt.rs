@@ -27,6 +27,18 @@ pub struct InvalidInterruptPolicy {
     pub deadline: Duration,
 }
 
+/// How much patience an interrupt has with the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterruptMode {
+    /// A graceful stop first; the forceful one only after the grace period.
+    #[default]
+    Graceful,
+    /// No grace: the forceful stop follows the graceful one at once (a user who asked
+    /// twice). The deadline stays.
+    Immediate,
+}
+
 /// What the supervisor should do next about an interrupt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -68,6 +80,19 @@ impl InterruptPolicy {
     /// How long the whole interrupt may take before it gives up.
     pub const fn deadline(&self) -> Duration {
         self.deadline
+    }
+
+    /// This policy as an interrupt in `mode` applies it: [`InterruptMode::Immediate`]
+    /// leaves no grace period, so the forceful stop comes right after the graceful one.
+    #[must_use]
+    pub const fn in_mode(self, mode: InterruptMode) -> Self {
+        match mode {
+            InterruptMode::Graceful => self,
+            InterruptMode::Immediate => Self {
+                grace: Duration::ZERO,
+                deadline: self.deadline,
+            },
+        }
     }
 
     /// The next step after `attempts` stop requests, `elapsed` after the interrupt began.
@@ -119,6 +144,29 @@ mod tests {
             }
         }
         insta::assert_snapshot!(table);
+    }
+
+    #[test]
+    fn an_immediate_interrupt_stops_forcefully_right_after_the_graceful_stop() {
+        let policy = InterruptPolicy::default().in_mode(InterruptMode::Immediate);
+        assert_eq!(
+            policy.next_step(0, Duration::ZERO),
+            InterruptStep::StopGracefully
+        );
+        assert_eq!(
+            policy.next_step(1, Duration::ZERO),
+            InterruptStep::StopForcefully
+        );
+        assert_eq!(
+            policy.next_step(2, Duration::from_millis(1)),
+            InterruptStep::WaitUntil(Duration::from_secs(10))
+        );
+        assert_eq!(
+            policy.next_step(2, Duration::from_secs(10)),
+            InterruptStep::GiveUp
+        );
+        let graceful = InterruptPolicy::default();
+        assert_eq!(graceful.in_mode(InterruptMode::Graceful), graceful);
     }
 
     #[test]

@@ -18,6 +18,7 @@ fn events() -> Vec<LifecycleEvent> {
             output_tokens: 20,
             num_turns: 1,
             duration_ms: 900,
+            permission_denials: 0,
         }),
     };
     vec![

@@ -119,6 +119,9 @@ pub struct UsageTotals {
     pub output_tokens: u64,
     /// Agent turns.
     pub num_turns: u64,
+    /// Tool calls refused because they needed approval.
+    #[serde(default)]
+    pub permission_denials: u64,
 }
 
 impl UsageTotals {
@@ -130,6 +133,7 @@ impl UsageTotals {
             input_tokens: self.input_tokens + run.input_tokens,
             output_tokens: self.output_tokens + run.output_tokens,
             num_turns: self.num_turns + run.num_turns,
+            permission_denials: self.permission_denials + run.permission_denials,
         }
     }
 }
@@ -147,6 +151,9 @@ pub struct RunUsage {
     pub num_turns: u64,
     /// `duration_ms`.
     pub duration_ms: u64,
+    /// How many tool calls were refused (`permission_denials[]`).
+    #[serde(default)]
+    pub permission_denials: u64,
 }
 
 impl RunUsage {
@@ -159,6 +166,7 @@ impl RunUsage {
             output_tokens: self.output_tokens + later.output_tokens,
             num_turns: self.num_turns + later.num_turns,
             duration_ms: self.duration_ms + later.duration_ms,
+            permission_denials: self.permission_denials + later.permission_denials,
         }
     }
 }

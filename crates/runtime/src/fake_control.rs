@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use lulu_domain::ports::{
-    ControlAction, ControlAnswer, ControlRequest, ControlStore, OwnedSession, OwnerLease,
-    SessionQuery, SessionStore, StoreError,
+    ChangeCursor, Changes, ControlAction, ControlAnswer, ControlRequest, ControlStore,
+    OwnedSession, OwnerLease, SessionQuery, SessionStore, StoreError,
 };
 use lulu_domain::testing::MemoryStore;
 use lulu_domain::{ControlRequestId, OwnerId, ProcessRecord, RunId, Session, SessionId};
@@ -266,5 +266,13 @@ impl ControlStore for ControlView {
             .filter(|session| session.id.to_string().starts_with(prefix))
             .take(limit)
             .collect())
+    }
+
+    async fn change_cursor(&self) -> Result<ChangeCursor, StoreError> {
+        Ok(self.database.sessions.change_cursor())
+    }
+
+    async fn changes_since(&self, cursor: ChangeCursor) -> Result<Changes, StoreError> {
+        Ok(self.database.sessions.changes_since(cursor))
     }
 }

@@ -11,7 +11,6 @@
 //! Invariants: no lifecycle decision is made here (that is the domain's); front ends hold
 //! none either. Every session this process starts is owned by it until it settles.
 
-pub mod approvals;
 pub mod client;
 pub mod config;
 pub mod daemon;
@@ -20,7 +19,6 @@ pub mod doctor;
 pub mod error;
 #[cfg(test)]
 mod fake_control;
-pub mod follow_ups;
 pub mod mailbox;
 #[cfg(test)]
 mod mailbox_tests;
@@ -36,5 +34,5 @@ mod wiring;
 pub use config::{default_db_path, RuntimeConfig};
 pub use doctor::doctor;
 pub use error::RuntimeError;
-pub use runtime::{Runtime, RuntimeParts, SessionDetails};
+pub use runtime::{InterruptOutcome, Runtime, RuntimeParts, SessionDetails};
 pub use wiring::open;

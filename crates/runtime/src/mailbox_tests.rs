@@ -16,7 +16,8 @@ use lulu_domain::testing::{
     TestClock,
 };
 use lulu_domain::{
-    OwnerId, Ports, Prompt, RunOutcome, Session, SessionStatus, SessionSupervisor, SupervisorConfig,
+    InterruptMode, OwnerId, Ports, Prompt, RunOutcome, Session, SessionStatus, SessionSupervisor,
+    SupervisorConfig,
 };
 
 use crate::fake_control::SharedDatabase;
@@ -170,9 +171,13 @@ async fn a_request_the_owner_claims_is_carried_out_and_answered() {
     let _serving = owner.serve().drop_guard();
     let asker = requester(&database, &owner_alive());
 
-    let session = asker.interrupt(owner.session.id).await.expect("answered");
+    let outcome = asker
+        .interrupt(owner.session.id, InterruptMode::Graceful)
+        .await
+        .expect("answered");
 
-    assert_eq!(session.status, SessionStatus::Interrupted);
+    assert!(outcome.interrupted(), "{outcome:?}");
+    assert_eq!(outcome.session().status, SessionStatus::Interrupted);
     assert_eq!(
         only_answer(&database),
         Some(ControlAnswer::Succeeded {
@@ -219,7 +224,7 @@ async fn a_request_whose_session_settles_before_any_owner_claims_it_is_withdrawn
     let id = owner.session.id;
     let asking = tokio::spawn({
         let asker = Arc::clone(&asker);
-        async move { asker.interrupt(id).await }
+        async move { asker.interrupt(id, InterruptMode::Graceful).await }
     });
 
     // The run ends by itself while the request waits, unclaimed (B is not serving yet).
@@ -247,7 +252,7 @@ async fn a_request_nobody_answers_times_out_and_is_withdrawn() {
     let began = tokio::time::Instant::now();
 
     let error = asker
-        .interrupt(owner.session.id)
+        .interrupt(owner.session.id, InterruptMode::Graceful)
         .await
         .expect_err("no answer");
 
@@ -273,7 +278,7 @@ async fn a_stopped_owner_is_reported_at_once_and_carries_the_request_out_once_co
     let began = tokio::time::Instant::now();
 
     let error = asker
-        .interrupt(owner.session.id)
+        .interrupt(owner.session.id, InterruptMode::Graceful)
         .await
         .expect_err("stopped");
 

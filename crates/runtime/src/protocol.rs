@@ -14,8 +14,10 @@ use lulu_domain::{
     AgentOptions, ApprovalAnswer, RunId, Session, SessionId, SessionStatus, TranscriptEntry,
 };
 
+pub use crate::runtime::InterruptOutcome;
+
 /// The version of this protocol; a daemon and a client of different versions refuse each other.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// This Lulu's version, told in the hello.
 pub const LULU_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -65,10 +67,15 @@ pub enum Request {
         /// The follow-up prompt.
         prompt: String,
     },
-    /// Interrupt a session (wherever its owner is) and wait for the outcome.
+    /// Interrupt a session (wherever its owner is) and wait for the outcome, answered
+    /// with [`Response::InterruptOutcome`].
     Interrupt {
         /// The session.
         id: SessionId,
+        /// Skip the grace period: stop the run's process tree now (an interrupt of it
+        /// already under way is hurried too).
+        #[serde(default)]
+        force: bool,
     },
     /// Answer a permission request of a session that needs approval.
     Answer {
@@ -106,7 +113,9 @@ pub enum Request {
         /// The last transcript `seq` of its active run the client has; `None` for all.
         after: Option<u64>,
     },
-    /// Watch every change the daemon makes to any session: the connection then carries
+    /// Watch every change to any session, by this daemon (pushed as it makes them) or
+    /// by any other process sharing its database (read from the change feed): answered
+    /// with [`Response::Watching`] once subscribed, then the connection carries
     /// [`Response::Change`]s until the client or the daemon goes.
     Watch,
     /// The daemon's state.
@@ -123,11 +132,13 @@ pub enum Request {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "response", rename_all = "snake_case")]
 pub enum Response {
-    /// The session the request started, resumed or interrupted, as stored.
+    /// The session the request started, resumed, answered, wrote to or closed, as stored.
     Session {
         /// The session.
         session: Session,
     },
+    /// What an interrupt came to (one that timed out is an error, `interrupt_timed_out`).
+    InterruptOutcome(InterruptOutcome),
     /// The session is deleted.
     Deleted,
     /// The daemon's state.
@@ -145,6 +156,8 @@ pub enum Response {
         /// The event.
         event: FollowEvent,
     },
+    /// The watch is subscribed: every change stored from now on will be told.
+    Watching,
     /// One change a watcher is told of.
     Change {
         /// The change.
@@ -176,6 +189,20 @@ pub enum FollowEvent {
         /// The entries, in `seq` order.
         entries: Vec<TranscriptEntry>,
     },
+    /// Text of the reply the followed session's active run is writing, as it streams
+    /// (the agent runs with `--include-partial-messages`). Never stored and never
+    /// replayed: a follower that joins late, or lags, misses deltas, not text, because the
+    /// complete block always follows in [`FollowEvent::Entries`] as an assistant-text
+    /// entry. Show it live (append `text` to the reply in progress) and let that entry
+    /// replace it.
+    TextDelta {
+        /// The session.
+        id: SessionId,
+        /// The run writing it.
+        run_id: RunId,
+        /// The new text, to append to what came before it.
+        text: String,
+    },
     /// The run ended but its end cannot be stored yet (a full disk); it is retried.
     EndNotStored {
         /// The status it will have.
@@ -190,7 +217,8 @@ pub enum FollowEvent {
     },
 }
 
-/// A change to some session, pushed to watchers as the daemon makes it.
+/// A change to some session, pushed to watchers as the daemon makes it, or as it reads
+/// it from the change feed (made by another process).
 #[allow(clippy::large_enum_variant)] // one per line on the socket, never stored in bulk
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
@@ -283,5 +311,31 @@ mod tests {
                 std::process::id()
             )
         );
+    }
+
+    #[test]
+    fn an_interrupt_asks_gracefully_unless_forced_and_answers_with_its_outcome() {
+        let id = lulu_domain::testing::session_id(1);
+        let old_shape: Request =
+            serde_json::from_str(&format!(r#"{{"request":"interrupt","id":"{id}"}}"#)).unwrap();
+        assert_eq!(old_shape, Request::Interrupt { id, force: false });
+        assert_eq!(
+            serde_json::to_string(&Request::Interrupt { id, force: true }).unwrap(),
+            format!(r#"{{"request":"interrupt","id":"{id}","force":true}}"#)
+        );
+        let mut session = lulu_domain::testing::sample_session(1);
+        session.status = SessionStatus::Completed;
+        let finished = Response::InterruptOutcome(InterruptOutcome::of(session.clone()));
+        let json: serde_json::Value = serde_json::to_value(&finished).unwrap();
+        assert_eq!(json["response"], "interrupt_outcome");
+        assert_eq!(json["outcome"], "finished_first");
+        assert_eq!(json["session"]["status"], "completed");
+        let back: Response = serde_json::from_value(json).unwrap();
+        assert_eq!(back, finished);
+        session.status = SessionStatus::Interrupted;
+        let interrupted =
+            serde_json::to_value(Response::InterruptOutcome(InterruptOutcome::of(session)))
+                .unwrap();
+        assert_eq!(interrupted["outcome"], "interrupted");
     }
 }

@@ -2,7 +2,7 @@
 
 use lulu_adapters_sqlite::default_db_path;
 use lulu_domain::lifecycle::RunChange;
-use lulu_domain::ports::{SessionQuery, SessionStore as _, SessionWrite, StoreError};
+use lulu_domain::ports::{ListCursor, SessionQuery, SessionStore as _, SessionWrite, StoreError};
 use lulu_domain::testing::{run_id, session_id};
 use lulu_domain::{
     AgentEvent, AgentOptions, FailureKind, RunOutcome, RunUsage, SessionStatus, SessionTitle,
@@ -57,7 +57,18 @@ fn every_event() -> Vec<AgentEvent> {
                 output_tokens: 20,
                 num_turns: 3,
                 duration_ms: 4000,
+                permission_denials: 1,
             },
+            permission_denials: vec![lulu_domain::PermissionDenial {
+                tool_name: "Bash".into(),
+                tool_use_id: "toolu_1".into(),
+                input_json: r#"{"command":"touch notes.md"}"#.into(),
+            }],
+        },
+        AgentEvent::PermissionDenied {
+            tool_name: "Bash".into(),
+            tool_use_id: "toolu_1".into(),
+            message: "touch in '/srv/notes.md' needs approval.".into(),
         },
         AgentEvent::Other {
             type_name: "stream_event".into(),
@@ -145,6 +156,7 @@ async fn every_domain_type_comes_back_unchanged_after_reopening_the_file() {
             input_tokens: 19_458,
             output_tokens: 312,
             num_turns: 2,
+            permission_denials: 3,
         };
         session.lost_events = 17;
         store
@@ -209,20 +221,35 @@ async fn the_list_is_newest_first_filtered_by_status_and_limited() {
     );
     let running = SessionQuery {
         status: Some(SessionStatus::Running),
-        limit: None,
+        ..SessionQuery::default()
     };
     assert_eq!(
         ids(&store.list_sessions(&running).await.unwrap()),
         [session_id(2), session_id(4)]
     );
     let newest_two = SessionQuery {
-        status: None,
         limit: Some(2),
+        ..SessionQuery::default()
+    };
+    let first_page = store.list_sessions(&newest_two).await.unwrap();
+    assert_eq!(ids(&first_page), [session_id(2), session_id(4)]);
+    let next_two = SessionQuery {
+        after: first_page.last().map(ListCursor::after),
+        ..newest_two
     };
     assert_eq!(
-        ids(&store.list_sessions(&newest_two).await.unwrap()),
-        [session_id(2), session_id(4)]
+        ids(&store.list_sessions(&next_two).await.unwrap()),
+        [session_id(5), session_id(3)],
+        "the next page starts after the last session of the first"
     );
+    let all = store.summarize(None).await.unwrap();
+    assert_eq!(
+        (all.sessions, all.live),
+        (5, 5),
+        "queued and running are live"
+    );
+    let running = store.summarize(Some(SessionStatus::Running)).await.unwrap();
+    assert_eq!((running.sessions, running.live), (2, 2));
 }
 
 #[tokio::test]

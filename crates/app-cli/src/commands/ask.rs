@@ -18,8 +18,8 @@ use crate::render::style::{paint, DIM, WARN};
 pub const NO_TERMINAL_DENIAL: &str =
     "Denied by Lulu: the run has no terminal to ask the user on. Do not retry this tool call.";
 
-/// One request being asked or answered.
-type Answering<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+/// One request being asked or answered; it may end with a line to show (styled).
+type Answering<'a> = Pin<Box<dyn Future<Output = Option<String>> + 'a>>;
 
 /// The permission requests of a followed session: each asked (or answered) once, in order.
 pub struct Approvals<'a> {
@@ -30,6 +30,8 @@ pub struct Approvals<'a> {
     seen: HashSet<String>,
     queue: VecDeque<ApprovalRequest>,
     answering: Option<Answering<'a>>,
+    /// Lines to show the user (styled), in order.
+    notes: Vec<String>,
 }
 
 impl<'a> Approvals<'a> {
@@ -43,6 +45,7 @@ impl<'a> Approvals<'a> {
             seen: HashSet::new(),
             queue: VecDeque::new(),
             answering: None,
+            notes: Vec::new(),
         }
     }
 
@@ -61,10 +64,22 @@ impl<'a> Approvals<'a> {
         self.answering.is_some()
     }
 
+    /// Whether the user is being asked on the terminal (nothing else may draw there).
+    pub fn asking_on_terminal(&self) -> bool {
+        self.on_terminal && self.busy()
+    }
+
+    /// What to tell the user since the last call: styled lines, in order.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
     /// Finishes the request in hand, then starts the next one.
     pub async fn finish_one(&mut self) {
         if let Some(answering) = self.answering.as_mut() {
-            answering.await;
+            if let Some(note) = answering.await {
+                self.notes.push(note);
+            }
         }
         self.answering = None;
         self.next();
@@ -82,24 +97,24 @@ impl<'a> Approvals<'a> {
         let answering: Answering<'a> = if self.on_terminal {
             Box::pin(async move {
                 let answer = ask_on_terminal(&asked).await;
-                answer_now(context, id, request.request_id, answer).await;
+                answer_now(context, id, request.request_id, answer).await
             })
         } else if self.on_approval == OnApproval::Wait {
             let short = id.short();
-            eprintln_in(
+            self.notes.push(paint(
                 WARN,
                 &format!("needs approval: {asked}: answer with `lulu approve {short}` or `lulu deny {short}`"),
-            );
-            Box::pin(std::future::ready(()))
+            ));
+            Box::pin(std::future::ready(None))
         } else {
             let short = id.short();
-            eprintln_in(
+            self.notes.push(paint(
                 WARN,
                 &format!(
-                    "lulu: denied {asked}: there is no terminal to ask on. To allow it, run with \
-                     --allowed-tools, or with --on-approval wait and answer with `lulu approve {short}`"
+                    "lulu: denied {asked}: there is no terminal to ask on (with --on-approval wait, \
+                     the run waits for `lulu approve {short}`)"
                 ),
-            );
+            ));
             let answer = ApprovalAnswer::Deny {
                 message: Some(NO_TERMINAL_DENIAL.to_owned()),
             };
@@ -109,17 +124,24 @@ impl<'a> Approvals<'a> {
     }
 }
 
-/// Sends the answer; a refusal (answered elsewhere meanwhile, the turn ended) is said.
-async fn answer_now(context: &Context, id: SessionId, request_id: String, answer: ApprovalAnswer) {
-    if let Err(error) = super::approve::send_answer(context, id, Some(request_id), answer).await {
-        eprintln_in(
-            DIM,
-            &format!(
-                "lulu: the answer was not taken: {}",
-                safe_text(&format!("{error:#}"))
-            ),
-        );
-    }
+/// Sends the answer; a refusal (answered elsewhere meanwhile, the turn ended) is what
+/// to say.
+async fn answer_now(
+    context: &Context,
+    id: SessionId,
+    request_id: String,
+    answer: ApprovalAnswer,
+) -> Option<String> {
+    let error = super::approve::send_answer(context, id, Some(request_id), answer)
+        .await
+        .err()?;
+    Some(paint(
+        DIM,
+        &format!(
+            "lulu: the answer was not taken: {}",
+            safe_text(&format!("{error:#}"))
+        ),
+    ))
 }
 
 /// Asks `Allow <asked>? [y]es / [a]lways / [n]o / [s]top` until one of them is typed; the
@@ -161,10 +183,6 @@ fn parse_answer(line: &str) -> Option<ApprovalAnswer> {
         "s" | "stop" => Some(ApprovalAnswer::DenyAndStop { message: None }),
         _ => None,
     }
-}
-
-fn eprintln_in(style: anstyle::Style, text: &str) {
-    anstream::eprintln!("{}", paint(style, text));
 }
 
 #[cfg(test)]

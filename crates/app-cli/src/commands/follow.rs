@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use lulu_domain::{AgentEvent, Run, RunId, Session, SessionId, TranscriptEntry};
+use lulu_domain::{AgentEvent, Run, RunId, RunOutcome, Session, SessionId, TranscriptEntry};
 use lulu_runtime::Runtime;
 
 use super::Context;
@@ -12,7 +12,7 @@ use crate::args::LogsArgs;
 use crate::render::json::EntryJson;
 use crate::render::style::{self, paint};
 use crate::render::text::one_line;
-use crate::render::transcript::{event_line, run_header};
+use crate::render::transcript::{event_line_with, run_header, run_prompt, Detail};
 
 /// How many entries one database read fetches.
 const PAGE: usize = 1000;
@@ -22,10 +22,21 @@ const LINE_CHARS: usize = 240;
 /// How transcript entries are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// For people.
-    Text,
+    /// For people, in this detail.
+    Text(Detail),
     /// One JSON object per line.
     Json,
+}
+
+impl Format {
+    /// JSON lines, or text in the default detail.
+    pub fn json_or_text(json: bool) -> Self {
+        if json {
+            Self::Json
+        } else {
+            Self::Text(Detail::default())
+        }
+    }
 }
 
 /// Prints entries in `format`; returns the last seq printed. JSON goes to plain stdout,
@@ -33,12 +44,12 @@ pub enum Format {
 pub fn print_entries(entries: &[TranscriptEntry], format: Format) -> Option<u64> {
     let mut out: Box<dyn Write> = match format {
         Format::Json => Box::new(std::io::stdout().lock()),
-        Format::Text => Box::new(anstream::stdout().lock()),
+        Format::Text(_) => Box::new(anstream::stdout().lock()),
     };
     for entry in entries {
         let line = match format {
             Format::Json => serde_json::to_string(&EntryJson::of(entry)).ok(),
-            Format::Text => event_line(&entry.event),
+            Format::Text(detail) => event_line_with(&entry.event, detail),
         };
         if let Some(line) = line {
             let _ = writeln!(out, "{line}");
@@ -64,26 +75,46 @@ pub async fn print_stored(
     }
 }
 
+/// A run's header and the prompt it was given.
 fn print_header(number: usize, run: &Run, format: Format) {
-    if format == Format::Text {
-        anstream::println!("{}", run_header(number, run));
+    if matches!(format, Format::Text(_)) {
+        anstream::println!("{}\n{}", run_header(number, run), run_prompt(run));
+    }
+}
+
+/// Why a run that printed nothing never launched (or ended before saying anything).
+fn print_silent_end(run: &Run, last: Option<u64>, format: Format) {
+    if let (Format::Text(_), None, Some(RunOutcome::Failed { message, .. })) =
+        (format, last, &run.outcome)
+    {
+        anstream::println!(
+            "{}",
+            paint(
+                style::ERROR,
+                &format!("✗ {}", one_line(message, LINE_CHARS))
+            )
+        );
     }
 }
 
 /// `lulu logs [--follow]`.
 pub async fn logs(context: &Context, args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let runtime = context.open().await?;
-    let id = runtime.resolve(&args.id).await?;
+    let id = super::resolve_or_newest(&runtime, args.id.as_deref()).await?;
     let format = if args.json {
         Format::Json
     } else {
-        Format::Text
+        Format::Text(Detail {
+            full: args.full,
+            verbose: context.verbose,
+        })
     };
     let details = runtime.details(id).await?;
     let mut last = None;
     for (index, run) in details.runs.iter().enumerate() {
         print_header(index + 1, run, format);
         last = print_stored(&runtime, run.id, None, format).await?;
+        print_silent_end(run, last, format);
     }
     if args.follow {
         follow_from_database(&runtime, id, details.runs.len(), last, format).await?;
@@ -116,7 +147,9 @@ async fn follow_from_database(
             // Settled: everything it wrote was stored before the status changed.
             if let Some(run) = details.runs.last() {
                 let last = print_stored(runtime, run.id, last, format).await?;
-                if format == Format::Text && !ends_with_result(runtime, run.id, last).await? {
+                if matches!(format, Format::Text(_))
+                    && !ends_with_result(runtime, run.id, last).await?
+                {
                     // The agent never reported its end (its owner died): say how it ended.
                     anstream::println!("{}", settled_line(&session));
                 }

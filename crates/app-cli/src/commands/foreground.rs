@@ -1,7 +1,10 @@
 //! A foreground `lulu run` / `lulu resume`: the daemon starts and owns the run, this
-//! process follows it and prints it until it settles. Ctrl-C (or SIGTERM / SIGHUP) asks
-//! the daemon to interrupt it; a refused or failed interrupt is reported at once. If this
-//! process dies, the run goes on (`lulu logs -f` re-attaches).
+//! process follows it and prints it until it settles. Ctrl-C (or SIGTERM) asks the daemon
+//! to interrupt it; a second one asks it to stop the agent's process tree at once, and a
+//! third stops following (a daemon that does not answer cannot hold the terminal). An
+//! interrupt that is refused, times out or finds the run finished is reported at once. If
+//! this process dies or its terminal closes (SIGHUP), the run goes on (`lulu logs -f`
+//! re-attaches).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,22 +16,22 @@ use tokio::signal::unix::{signal, SignalKind};
 use lulu_domain::{FailureKind, RunOutcome, Session, SessionStatus};
 use lulu_runtime::daemon::log::last_problem;
 use lulu_runtime::protocol::{FollowEvent, Request};
-use lulu_runtime::Runtime;
+use lulu_runtime::{InterruptOutcome, Runtime, RuntimeError};
 
 use super::ask::Approvals;
-use super::follow::{print_entries, print_stored, Format};
+use super::follow::{print_stored, Format};
 use super::Context;
 use crate::args::OnApproval;
 use crate::exit;
+use crate::render::live::LiveView;
 use crate::render::safe::{safe_line, safe_text};
-use crate::render::style::{paint, DIM, ERROR, WARN};
-use crate::render::transcript::final_line;
+use crate::render::style::{paint, ERROR, WARN};
 
 /// How long a session waits queued before the user is told why nothing happens.
 const QUEUED_NOTICE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// An interrupt on its way, on a connection of its own.
-type Interrupting<'a> = Pin<Box<dyn Future<Output = anyhow::Result<Session>> + 'a>>;
+type Interrupting<'a> = Pin<Box<dyn Future<Output = anyhow::Result<InterruptOutcome>> + 'a>>;
 
 /// Has the daemon carry out `request` (start or resume), prints the session id, and
 /// follows the run until it settles. Returns the exit code for its final status.
@@ -36,23 +39,29 @@ pub async fn start_and_follow(
     context: &Context,
     runtime: &Runtime,
     request: &Request,
+    json: bool,
     on_approval: OnApproval,
 ) -> anyhow::Result<ExitCode> {
     let began = Instant::now();
+    // Listening before the run is asked for: a Ctrl-C while it starts is not lost (it
+    // waits in the stream and interrupts the run as soon as its id is known).
+    let mut stop = StopSignals::new()?;
     let mut daemon = context.daemon().await?;
     let session = daemon.session(request).await?;
     let id = session.id;
-    println!("{id}");
+    super::advice::announce(&session, false, json);
     daemon.follow(id, None).await?;
+    let mut live = LiveView::for_this_process(json);
+    let format = Format::json_or_text(json);
     let mut run = session.active_run_id;
     let mut last_seq: Option<u64> = None;
-    let mut interrupt: Option<Interrupting<'_>> = None;
+    // The graceful interrupt the first signal asks for, and the forced one of the second.
+    let mut graceful: Option<Interrupting<'_>> = None;
+    let mut forced: Option<Interrupting<'_>> = None;
+    let mut signals_seen = 0_u8;
     let mut approvals = Approvals::new(context, id, on_approval);
-    let mut asked = false;
     // Said only if the session really waits for a slot, not for the instant it is queued.
     let mut queued_since: Option<tokio::time::Instant> = None;
-    let stop = termination();
-    tokio::pin!(stop);
     let settled = loop {
         tokio::select! {
             event = daemon.next_event() => match event? {
@@ -61,9 +70,15 @@ pub async fn start_and_follow(
                         .into_iter()
                         .filter(|entry| Some(entry.run_id) == run && last_seq.is_none_or(|last| entry.seq > last))
                         .collect();
-                    last_seq = print_entries(&fresh, Format::Text).or(last_seq);
+                    last_seq = live.entries(&fresh).or(last_seq);
+                }
+                Some(FollowEvent::TextDelta { run_id, text, .. }) => {
+                    if Some(run_id) == run {
+                        live.text_delta(&text);
+                    }
                 }
                 Some(FollowEvent::Session { session }) => {
+                    live.cost(session.totals.cost_usd);
                     if session.active_run_id != run {
                         run = session.active_run_id;
                         last_seq = None;
@@ -71,21 +86,11 @@ pub async fn start_and_follow(
                     queued_since = (session.status == SessionStatus::Queued)
                         .then(|| queued_since.unwrap_or_else(tokio::time::Instant::now));
                     approvals.saw(&session);
+                    show_approvals(&mut approvals, &mut live);
                 }
                 Some(FollowEvent::EndNotStored { status, reason }) => {
-                    // The agent is gone but its end cannot be stored (a full disk): say so
-                    // and end, rather than wait for a change that cannot be saved.
-                    if let Some(run) = run {
-                        let _ = print_stored(runtime, run, last_seq, Format::Text).await;
-                    }
-                    anstream::eprintln!(
-                        "{} session {} ended {status}, but Lulu could not store that: {reason}. \
-                         Lulu records it once there is space.",
-                        paint(ERROR, "lulu: error:"),
-                        id.short(),
-                        reason = safe_line(&reason),
-                    );
-                    return Ok(ExitCode::from(exit::FAILED));
+                    live.finish();
+                    return end_not_stored(runtime, run, last_seq, format, id, status, &reason).await;
                 }
                 Some(FollowEvent::Settled { session }) => break session,
                 // The daemon is gone (killed): the next owner recovers the session.
@@ -96,33 +101,104 @@ pub async fn start_and_follow(
             },
             () = tokio::time::sleep_until(queued_since.unwrap_or_else(tokio::time::Instant::now) + QUEUED_NOTICE),
                 if queued_since.is_some() => {
-                eprintln_dim("queued: waiting for a free run slot (LULU_MAX_RUNNING)");
+                live.note("queued: waiting for a free run slot (LULU_MAX_RUNNING)");
                 queued_since = None;
             }
-            () = approvals.finish_one(), if approvals.busy() => {}
-            () = &mut stop, if !asked => {
-                asked = true;
-                eprintln_dim("interrupting… (the agent gets a graceful stop, then a forceful one)");
-                interrupt = Some(Box::pin(async move {
-                    let mut daemon = context.daemon().await?;
-                    Ok(daemon.session(&Request::Interrupt { id }).await?)
-                }));
-            }
-            outcome = async { interrupt.as_mut().expect("guarded").await }, if interrupt.is_some() => {
-                interrupt = None;
-                // Reported now, not when the run settles.
-                if let Err(error) = outcome {
-                    anstream::eprintln!("lulu: the interrupt failed: {}", safe_text(&format!("{error:#}")));
+            () = approvals.finish_one(), if approvals.busy() => show_approvals(&mut approvals, &mut live),
+            () = stop.next() => {
+                signals_seen = signals_seen.saturating_add(1);
+                if signals_seen > 2 {
+                    // A third: stop following (the run goes on if it still can).
+                    live.note(&format!("stopped following; `lulu logs -f {}` re-attaches", id.short()));
+                    return Ok(ExitCode::from(exit::INTERRUPTED));
                 }
+                let force = signals_seen == 2;
+                if force {
+                    live.note("forcing: the agent's process tree is stopped now");
+                } else {
+                    live.note("interrupting… (the agent gets a graceful stop; Ctrl-C again to force)");
+                }
+                let asking: Interrupting<'_> = Box::pin(async move {
+                    let mut daemon = context.daemon().await?;
+                    Ok(daemon.interrupt(id, force).await?)
+                });
+                if force { forced = Some(asking) } else { graceful = Some(asking) }
+            }
+            outcome = async { graceful.as_mut().expect("guarded").await }, if graceful.is_some() => {
+                graceful = None;
+                // Once forced, the forced interrupt's answer is the one that counts.
+                if forced.is_none() && signals_seen < 2 {
+                    report_interrupt(outcome, false);
+                }
+            }
+            outcome = async { forced.as_mut().expect("guarded").await }, if forced.is_some() => {
+                forced = None;
+                report_interrupt(outcome, true);
             }
         }
     };
-    if let Some(run) = run {
-        print_stored(runtime, run, last_seq, Format::Text).await?;
+    live.finish();
+    conclude(
+        context, runtime, &live, run, last_seq, format, &settled, began,
+    )
+    .await
+}
+
+/// Says what the approvals have to say, and takes the status line down while the user is
+/// asked on the terminal.
+fn show_approvals(approvals: &mut Approvals<'_>, live: &mut LiveView) {
+    for note in approvals.take_notes() {
+        live.say(&note);
     }
-    anstream::println!("{}", final_line(&settled, elapsed_ms(began)));
-    explain_failure(runtime, &settled).await;
-    explain_lost_lines(context, &settled);
+    live.hold(approvals.asking_on_terminal());
+}
+
+/// The agent is gone but its end cannot be stored (a full disk): say so and end, rather
+/// than wait for a change that cannot be saved.
+async fn end_not_stored(
+    runtime: &Runtime,
+    run: Option<lulu_domain::RunId>,
+    last_seq: Option<u64>,
+    format: Format,
+    id: lulu_domain::SessionId,
+    status: SessionStatus,
+    reason: &str,
+) -> anyhow::Result<ExitCode> {
+    if let Some(run) = run {
+        let _ = print_stored(runtime, run, last_seq, format).await;
+    }
+    anstream::eprintln!(
+        "{} session {} ended {status}, but Lulu could not store that: {reason}. \
+         Lulu records it once there is space.",
+        paint(ERROR, "lulu: error:"),
+        id.short(),
+        reason = safe_line(reason),
+    );
+    Ok(ExitCode::from(exit::FAILED))
+}
+
+/// Prints what the follow stream had not delivered, the result line, and what to do next.
+#[allow(clippy::too_many_arguments)]
+async fn conclude(
+    context: &Context,
+    runtime: &Runtime,
+    live: &LiveView,
+    run: Option<lulu_domain::RunId>,
+    mut last_seq: Option<u64>,
+    format: Format,
+    settled: &Session,
+    began: Instant,
+) -> anyhow::Result<ExitCode> {
+    if let Some(run) = run {
+        last_seq = print_stored(runtime, run, last_seq, format).await?;
+    }
+    live.settled(settled, elapsed_ms(began));
+    if let Some(run) = run {
+        super::advice::explain_denials(runtime, run, last_seq).await;
+    }
+    explain_failure(context, runtime, settled).await;
+    explain_lost_lines(context, settled);
+    super::advice::next_steps(settled);
     // The daemon stopped the run because its database file went away: say so.
     if let Some(lost) = runtime.check_database_file() {
         return Err(lost.into());
@@ -132,10 +208,6 @@ pub async fn start_and_follow(
 
 fn elapsed_ms(began: Instant) -> u64 {
     u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX)
-}
-
-fn eprintln_dim(text: &str) {
-    anstream::eprintln!("{}", paint(DIM, text));
 }
 
 /// Says why transcript lines were lost, as the daemon logged it (a full disk, say).
@@ -154,7 +226,7 @@ fn explain_lost_lines(context: &Context, session: &Session) {
 }
 
 /// Says what to do about failures a user can act on.
-async fn explain_failure(runtime: &Runtime, session: &Session) {
+async fn explain_failure(context: &Context, runtime: &Runtime, session: &Session) {
     if session.status != SessionStatus::Failed {
         return;
     }
@@ -175,9 +247,7 @@ async fn explain_failure(runtime: &Runtime, session: &Session) {
                 session.id
             )
         }
-        FailureKind::LaunchFailed => {
-            "check --claude-bin / LULU_CLAUDE_BIN and the session's directory".to_owned()
-        }
+        FailureKind::LaunchFailed => super::advice::launch_hint(context, session).await,
         FailureKind::SessionIdInUse
         | FailureKind::InvalidArguments
         | FailureKind::ApiError
@@ -186,18 +256,66 @@ async fn explain_failure(runtime: &Runtime, session: &Session) {
     anstream::eprintln!("{}", paint(WARN, &hint));
 }
 
-/// Resolves on the first Ctrl-C, SIGTERM or SIGHUP.
-async fn termination() {
-    let (Ok(mut terminate), Ok(mut hangup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
+/// Says at once what an interrupt came to, unless it did what was asked (the settled
+/// session then says it); reported now, not when the run settles.
+fn report_interrupt(outcome: anyhow::Result<InterruptOutcome>, force: bool) {
+    let what = if force {
+        "the forced interrupt"
+    } else {
+        "the interrupt"
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-        _ = hangup.recv() => {}
+    let code = |error: &anyhow::Error| {
+        error
+            .downcast_ref::<RuntimeError>()
+            .map(|error| error.code().to_owned())
+    };
+    match outcome {
+        Ok(InterruptOutcome::Interrupted { .. }) => {}
+        Ok(InterruptOutcome::FinishedFirst { session }) => anstream::eprintln!(
+            "{} the run {} before {what} took effect",
+            paint(WARN, "lulu:"),
+            session.status
+        ),
+        // Asked as the run ended by itself: its settled value follows.
+        Err(error) if code(&error).as_deref() == Some("not_running") => anstream::eprintln!(
+            "{} the run had ended before {what} reached it",
+            paint(WARN, "lulu:")
+        ),
+        Err(error) if !force && code(&error).as_deref() == Some("interrupt_timed_out") => {
+            anstream::eprintln!(
+                "{} {}; Ctrl-C again to stop it forcefully",
+                paint(ERROR, "lulu: error:"),
+                safe_line(&error.to_string())
+            );
+        }
+        Err(error) => anstream::eprintln!(
+            "{} {what} failed: {}",
+            paint(ERROR, "lulu: error:"),
+            safe_text(&format!("{error:#}"))
+        ),
+    }
+}
+
+/// Ctrl-C and SIGTERM, each one an ask to stop. SIGHUP (the terminal closed) is left
+/// to its default: this client ends, the run goes on.
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// The next Ctrl-C or SIGTERM.
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
     }
 }

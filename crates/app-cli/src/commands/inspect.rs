@@ -1,35 +1,175 @@
 //! `lulu list` and `lulu show`.
 
-use std::io::Write as _;
+use std::collections::HashSet;
+use std::io::{IsTerminal as _, Write};
 use std::process::ExitCode;
 
-use lulu_domain::ports::SessionQuery;
-use lulu_domain::SessionStatus;
+use lulu_domain::ports::{ListCursor, SessionQuery};
+use lulu_domain::{Session, SessionId, SessionStatus};
+use lulu_runtime::Runtime;
 
 use super::Context;
 use crate::args::{ListArgs, ShowArgs};
 use crate::render::json::SessionJson;
-use crate::render::sessions::{session_details, session_table};
+use crate::render::notes::getting_started;
+use crate::render::sessions::session_details;
+use crate::render::table::{list_footer, nothing_listed, session_rows, session_table, Fit};
+
+/// How many sessions `list` shows on a terminal without `--limit` or `--all`.
+const TERMINAL_ROWS: usize = 50;
+/// How many sessions one read of `list --json` takes.
+const JSON_PAGE: usize = 500;
 
 /// `lulu list`.
 pub async fn list(context: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
     let runtime = context.open().await?;
+    let filtered = args.status.is_some();
+    if args.json {
+        print_json_rows(&runtime, args).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let terminal = std::io::stdout().is_terminal();
+    let limit = if args.all {
+        None
+    } else {
+        args.limit.or_else(|| terminal.then_some(TERMINAL_ROWS))
+    };
     let query = SessionQuery {
         status: args.status,
-        limit: args.limit,
+        limit,
+        after: None,
     };
-    let mut sessions = runtime.list(&query).await?;
-    // What waits for the user comes first; the order is otherwise kept (newest first).
-    sessions.sort_by_key(|session| session.status != SessionStatus::NeedsApproval);
-    if args.json {
-        let json: Vec<SessionJson> = sessions.iter().map(SessionJson::of).collect();
-        print_json(&json)?;
-    } else {
-        let unreachable = runtime.sessions_owned_elsewhere().await?;
-        let table = session_table(&sessions, &unreachable, chrono::Utc::now());
-        let mut out = anstream::stdout().lock();
-        write!(out, "{table}")?;
+    let sessions = waiting_first(&runtime, &query).await?;
+    if sessions.is_empty() {
+        anstream::eprintln!("{}", nothing_listed(filtered));
+        return Ok(ExitCode::SUCCESS);
     }
+    let mut out = anstream::stdout().lock();
+    if !terminal {
+        write!(out, "{}", session_rows(&sessions))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let unreachable = runtime.sessions_owned_elsewhere().await?;
+    let home = std::env::var("HOME").ok();
+    let fit = Fit {
+        width: terminal_size::terminal_size().map_or(100, |(width, _)| usize::from(width.0)),
+        home: home.as_deref(),
+    };
+    write!(
+        out,
+        "{}",
+        session_table(&sessions, &unreachable, chrono::Utc::now(), fit)
+    )?;
+    let summary = runtime.summarize(args.status).await?;
+    writeln!(out, "{}", list_footer(sessions.len(), &summary, filtered))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The sessions needing approval, when `query` lists every status (what waits for the
+/// user comes first, however old it is); none otherwise.
+async fn waiting(runtime: &Runtime, query: &SessionQuery) -> anyhow::Result<Vec<Session>> {
+    if query.status.is_some() {
+        return Ok(Vec::new());
+    }
+    let waiting = SessionQuery {
+        status: Some(SessionStatus::NeedsApproval),
+        limit: query.limit,
+        after: None,
+    };
+    Ok(runtime.list(&waiting).await?)
+}
+
+/// What `query` lists, sessions needing approval first, the rest newest first; at most
+/// `query.limit` in all.
+async fn waiting_first(runtime: &Runtime, query: &SessionQuery) -> anyhow::Result<Vec<Session>> {
+    let mut sessions = waiting(runtime, query).await?;
+    let waiting: HashSet<SessionId> = sessions.iter().map(|session| session.id).collect();
+    let newest = runtime.list(query).await?;
+    sessions.extend(
+        newest
+            .into_iter()
+            .filter(|session| !waiting.contains(&session.id)),
+    );
+    if let Some(limit) = query.limit {
+        sessions.truncate(limit);
+    }
+    Ok(sessions)
+}
+
+/// `list --json`: a JSON array written as the sessions are read, page by page, so a
+/// listing of any size takes bounded memory. The same bytes as one pretty-printed array.
+/// Sessions needing approval come first, as in the table.
+async fn print_json_rows(runtime: &Runtime, args: &ListArgs) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let mut left = if args.all { None } else { args.limit };
+    let mut query = SessionQuery {
+        status: args.status,
+        limit: left,
+        after: None,
+    };
+    let waiting = waiting(runtime, &query).await?;
+    let mut written = 0_usize;
+    for session in &waiting {
+        write_json_row(&mut out, session, written)?;
+        written += 1;
+    }
+    left = left.map(|left| left - waiting.len());
+    loop {
+        let page_size = left.map_or(JSON_PAGE, |left| left.min(JSON_PAGE));
+        if page_size == 0 {
+            break;
+        }
+        query.limit = Some(page_size);
+        let page = runtime.list(&query).await?;
+        let mut taken = 0;
+        for session in &page {
+            if waiting.iter().any(|shown| shown.id == session.id) {
+                continue;
+            }
+            write_json_row(&mut out, session, written)?;
+            written += 1;
+            taken += 1;
+        }
+        left = left.map(|left| left - taken);
+        match page.last() {
+            Some(last) if page.len() == page_size => {
+                query.after = Some(ListCursor::after(last));
+            }
+            _ => break,
+        }
+    }
+    out.write_all(if written == 0 { b"[]\n" } else { b"\n]\n" })?;
+    out.flush()?;
+    Ok(())
+}
+
+/// One element of the `list --json` array, indented as a pretty-printed array has it;
+/// `written` elements came before it.
+fn write_json_row(out: &mut impl Write, session: &Session, written: usize) -> anyhow::Result<()> {
+    out.write_all(if written == 0 { b"[\n" } else { b",\n" })?;
+    let pretty = serde_json::to_string_pretty(&SessionJson::of(session))?;
+    for (index, line) in pretty.lines().enumerate() {
+        if index > 0 {
+            out.write_all(b"\n")?;
+        }
+        write!(out, "  {line}")?;
+    }
+    Ok(())
+}
+
+/// How many sessions `lulu` with no command shows.
+const OVERVIEW_ROWS: usize = 5;
+
+/// `lulu` with no command: the newest sessions and the commands to start with.
+pub async fn overview(context: &Context) -> anyhow::Result<ExitCode> {
+    let args = ListArgs {
+        status: None,
+        limit: Some(OVERVIEW_ROWS),
+        all: false,
+        json: false,
+    };
+    list(context, &args).await?;
+    anstream::println!("\n{}", getting_started());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,5 +1,6 @@
 //! One module per subcommand: translate arguments, call the runtime, render the result.
 
+mod advice;
 mod approve;
 mod ask;
 mod daemon;
@@ -33,6 +34,8 @@ use crate::render::safe::safe_line;
 pub struct Context {
     /// The resolved configuration.
     pub config: RuntimeConfig,
+    /// `-v` was given: show more.
+    pub verbose: bool,
 }
 
 impl Context {
@@ -43,7 +46,10 @@ impl Context {
             claude_bin: cli.claude_bin.clone(),
         };
         let config = RuntimeConfig::from_env_overlaid(&flags)?;
-        Ok(Self { config })
+        Ok(Self {
+            config,
+            verbose: cli.verbose > 0,
+        })
     }
 
     /// Opens the database, recovering sessions whose owner died (and saying so).
@@ -162,7 +168,7 @@ fn with_hint(error: RuntimeError) -> anyhow::Error {
 /// `None` for every other command, or when it cannot be opened (then stderr, which its
 /// starter pointed at the same file, takes the diagnostics).
 pub fn background_daemon_log(cli: &Cli) -> Option<RotatingLog> {
-    let Command::Daemon(args) = &cli.command else {
+    let Some(Command::Daemon(args)) = &cli.command else {
         return None;
     };
     if !args.background || args.action.is_some() {
@@ -172,14 +178,37 @@ pub fn background_daemon_log(cli: &Cli) -> Option<RotatingLog> {
     RotatingLog::open(&context.paths().log, DEFAULT_LOG_LIMIT).ok()
 }
 
+/// The session `typed` names (an id or a unique prefix), or with `None` the newest one.
+pub async fn resolve_or_newest(
+    runtime: &Runtime,
+    typed: Option<&str>,
+) -> anyhow::Result<lulu_domain::SessionId> {
+    if let Some(typed) = typed {
+        return Ok(runtime.resolve(typed).await?);
+    }
+    let newest = runtime
+        .list(&lulu_domain::ports::SessionQuery {
+            limit: Some(1),
+            ..lulu_domain::ports::SessionQuery::default()
+        })
+        .await?;
+    newest
+        .first()
+        .map(|session| session.id)
+        .context("there is no session yet: start one with `lulu run PROMPT`")
+}
+
 /// Runs the parsed command.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Completions(args) = &cli.command {
+    if let Some(Command::Completions(args)) = &cli.command {
         print_completions(args.shell);
         return Ok(ExitCode::SUCCESS);
     }
     let context = Context::resolve(&cli)?;
-    match cli.command {
+    let Some(command) = cli.command else {
+        return inspect::overview(&context).await;
+    };
+    match command {
         Command::Run(args) => run::run(&context, args).await,
         Command::Resume(args) => run::resume(&context, args).await,
         Command::Daemon(args) => daemon::daemon(&context, args).await,

@@ -20,15 +20,23 @@ pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
         return detached(context, &start_request(spec)).await;
     }
     let runtime = context.open().await?;
-    foreground::start_and_follow(context, &runtime, &start_request(spec), args.on_approval).await
+    foreground::start_and_follow(
+        context,
+        &runtime,
+        &start_request(spec),
+        args.json,
+        args.on_approval,
+    )
+    .await
 }
 
 /// `lulu resume`. The prompt, the id and whether the session's directory and the agent
 /// binary can be used are checked before a run is added to its history.
 pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitCode> {
-    let prompt = Prompt::parse(args.prompt.join(" "))?;
+    let (target, words) = args.target_and_prompt();
+    let prompt = Prompt::parse(prompt_text(&words)?)?;
     let runtime = context.open().await?;
-    let id = runtime.resolve(&args.id).await?;
+    let id = super::resolve_or_newest(&runtime, target).await?;
     check_launch(context, &runtime.session(id).await?.cwd)?;
     if args.detach {
         let request = Request::Resume {
@@ -41,7 +49,16 @@ pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitC
         id,
         prompt: prompt.into(),
     };
-    foreground::start_and_follow(context, &runtime, &request, args.on_approval).await
+    foreground::start_and_follow(context, &runtime, &request, args.json, args.on_approval).await
+}
+
+/// The prompt's words joined with spaces, or, for a lone `-`, everything on stdin
+/// (`cat task.md | lulu run -`).
+fn prompt_text(words: &[String]) -> anyhow::Result<String> {
+    if words != ["-"] {
+        return Ok(words.join(" "));
+    }
+    std::io::read_to_string(std::io::stdin().lock()).context("cannot read the prompt from stdin")
 }
 
 /// Refuses, as a usage error, a run that could not start: the directory or the agent
@@ -55,7 +72,7 @@ fn check_launch(context: &Context, cwd: &WorkingDir) -> anyhow::Result<()> {
 async fn detached(context: &Context, request: &Request) -> anyhow::Result<ExitCode> {
     match context.ask_daemon(request).await? {
         Response::Session { session } => {
-            println!("{}", session.id);
+            super::advice::announce(&session, true, false);
             Ok(ExitCode::SUCCESS)
         }
         other => anyhow::bail!("the daemon answered something unexpected: {other:?}"),
@@ -77,7 +94,7 @@ fn session_spec(args: &RunArgs) -> anyhow::Result<SessionSpec> {
     spec(
         args.title.as_deref(),
         cwd,
-        args.prompt.join(" "),
+        prompt_text(&args.prompt)?,
         AgentOptions {
             keep_open: args.keep_open,
             ..agent_options(&args.agent)?

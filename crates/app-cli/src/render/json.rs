@@ -26,6 +26,8 @@ pub struct SessionJson {
     output_tokens: u64,
     /// Transcript lines that could not be stored (0 for a complete transcript).
     lost_events: u64,
+    /// Tool calls the agent was refused because they needed approval, over every run.
+    permission_denials: u64,
     /// Permission requests waiting for an answer, oldest first.
     pending_approvals: Vec<ApprovalJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,14 +61,32 @@ pub struct RunJson {
     exit_code: Option<i32>,
 }
 
-/// One transcript line in `logs --json` (one JSON object per line).
-#[derive(Debug, Serialize)]
-pub struct EntryJson<'a> {
+/// One transcript line in `logs --json` (one JSON object per line): `run_id`, `seq`,
+/// `at`, `kind`, then the event's other fields, with a tool call's input (and a refused
+/// call's) as a JSON object under `input`.
+#[derive(Debug)]
+pub struct EntryJson {
     run_id: String,
     seq: u64,
     at: String,
-    #[serde(flatten)]
-    event: &'a lulu_domain::AgentEvent,
+    event: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Serialize for EntryJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(self.event.len() + 3))?;
+        map.serialize_entry("run_id", &self.run_id)?;
+        map.serialize_entry("seq", &self.seq)?;
+        map.serialize_entry("at", &self.at)?;
+        if let Some(kind) = self.event.get("kind") {
+            map.serialize_entry("kind", kind)?;
+        }
+        for (key, value) in self.event.iter().filter(|(key, _)| *key != "kind") {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
 }
 
 fn time(at: Option<DateTime<Utc>>) -> Option<String> {
@@ -92,6 +112,7 @@ impl SessionJson {
             input_tokens: session.totals.input_tokens,
             output_tokens: session.totals.output_tokens,
             lost_events: session.lost_events,
+            permission_denials: session.totals.permission_denials,
             pending_approvals: session
                 .pending_approvals
                 .iter()
@@ -133,14 +154,36 @@ impl RunJson {
     }
 }
 
-impl<'a> EntryJson<'a> {
+impl EntryJson {
     /// The entry's JSON form.
-    pub fn of(entry: &'a TranscriptEntry) -> Self {
+    pub fn of(entry: &TranscriptEntry) -> Self {
+        let mut event = match serde_json::to_value(&entry.event) {
+            Ok(serde_json::Value::Object(fields)) => fields,
+            _ => serde_json::Map::new(),
+        };
+        inline_input(&mut event);
+        if let Some(serde_json::Value::Array(denials)) = event.get_mut("permission_denials") {
+            for denial in denials
+                .iter_mut()
+                .filter_map(serde_json::Value::as_object_mut)
+            {
+                inline_input(denial);
+            }
+        }
         Self {
             run_id: entry.run_id.to_string(),
             seq: entry.seq,
             at: timestamp(entry.at),
-            event: &entry.event,
+            event,
         }
+    }
+}
+
+/// Replaces `input_json` (JSON text) by `input` (the JSON it holds; the text itself if it
+/// is not JSON).
+fn inline_input(fields: &mut serde_json::Map<String, serde_json::Value>) {
+    if let Some(serde_json::Value::String(text)) = fields.remove("input_json") {
+        let input = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        fields.insert("input".to_owned(), input);
     }
 }

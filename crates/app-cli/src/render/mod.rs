@@ -5,9 +5,12 @@
 //! job only for Lulu's own colours.
 
 pub mod json;
+pub mod live;
+pub mod notes;
 pub mod safe;
 pub mod sessions;
 pub mod style;
+pub mod table;
 pub mod text;
 pub mod transcript;
 

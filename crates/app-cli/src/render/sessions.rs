@@ -1,93 +1,14 @@
-//! `list` and `show` as people read them.
+//! `show` as people read it.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use lulu_domain::{Run, Session, SessionId};
+use lulu_domain::{Run, Session};
 
 use super::safe::safe_line;
-use super::style::{self, paint, BOLD, DIM, ERROR};
+use super::style::{self, paint, BOLD, ERROR, WARN};
 use super::text::{age, cut, money, one_line, timestamp};
-
-/// The `list` table: one session per line, newest first (the caller's order). Sessions in
-/// `unreachable` (their owner runs on another host) say so beside their status.
-pub fn session_table(
-    sessions: &[Session],
-    unreachable: &HashSet<SessionId>,
-    now: DateTime<Utc>,
-) -> String {
-    if sessions.is_empty() {
-        return paint(DIM, "no sessions yet: start one with `lulu run PROMPT`\n");
-    }
-    let rows: Vec<[String; 7]> = sessions
-        .iter()
-        .map(|session| {
-            [
-                session.id.short(),
-                status_cell(session, unreachable.contains(&session.id)),
-                cut(session.title.as_str(), 40),
-                cut(session.cwd.as_str(), 32),
-                session.resume_count.to_string(),
-                money(session.totals.cost_usd),
-                age(session.updated_at, now),
-            ]
-        })
-        .collect();
-    let header = ["ID", "STATUS", "TITLE", "CWD", "RESUMES", "COST", "UPDATED"];
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    push_row(&mut out, &header.map(str::to_owned), &widths, |_, cell| {
-        paint(BOLD, cell)
-    });
-    for (row, session) in rows.iter().zip(sessions) {
-        push_row(&mut out, row, &widths, |column, cell| match column {
-            1 => paint(style::status(session.status), cell),
-            _ => cell.to_owned(),
-        });
-    }
-    out
-}
-
-/// The status word as people read it, with what a session that needs approval asks.
-fn status_cell(session: &Session, unreachable: bool) -> String {
-    let mut cell = session.status.label();
-    if let Some(request) = session.pending_approvals.first() {
-        cell = format!("{cell}: {}", cut(&request.summary(), 40));
-        if session.pending_approvals.len() > 1 {
-            let _ = write!(cell, " (+{} more)", session.pending_approvals.len() - 1);
-        }
-    }
-    if unreachable {
-        cell.push_str(" (owner unreachable)");
-    }
-    cell
-}
-
-fn push_row(
-    out: &mut String,
-    cells: &[String; 7],
-    widths: &[usize; 7],
-    paint_cell: impl Fn(usize, &str) -> String,
-) {
-    let last = cells.len() - 1;
-    for (column, (cell, width)) in cells.iter().zip(widths).enumerate() {
-        let padding = if column == last {
-            0
-        } else {
-            width - cell.chars().count() + 2
-        };
-        out.push_str(&paint_cell(column, cell));
-        out.push_str(&" ".repeat(padding));
-    }
-    out.push('\n');
-}
 
 /// `show`: every field, then the run history.
 pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> String {
@@ -165,6 +86,9 @@ pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> S
             .as_deref()
             .map_or_else(|| "-".to_owned(), |error| paint(ERROR, &safe_line(error))),
     );
+    if let Some(refused) = refused(totals.permission_denials) {
+        field("Refused", refused);
+    }
     if session.lost_events > 0 {
         field(
             "Transcript",
@@ -185,6 +109,19 @@ pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> S
     out.push('\n');
     out.push_str(&run_table(runs));
     out
+}
+
+/// How many tool calls needed approval and were refused, if any.
+fn refused(count: u64) -> Option<String> {
+    let calls = match count {
+        0 => return None,
+        1 => "1 tool call".to_owned(),
+        _ => format!("{count} tool calls"),
+    };
+    Some(paint(
+        WARN,
+        &format!("{calls} needed approval (allow with --allowed-tools TOOL or --permission-mode)"),
+    ))
 }
 
 fn describe_options(options: &lulu_domain::AgentOptions) -> String {

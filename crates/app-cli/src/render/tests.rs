@@ -7,38 +7,16 @@ use chrono::Duration;
 
 use lulu_domain::testing::{epoch, run_id, sample_session};
 use lulu_domain::{
-    AgentEvent, FailureKind, Prompt, Run, RunKind, RunOutcome, RunUsage, Session, SessionStatus,
-    TranscriptEntry,
+    AgentEvent, FailureKind, PermissionDenial, Prompt, Run, RunKind, RunOutcome, RunUsage, Session,
+    SessionStatus, TranscriptEntry,
 };
 
 use super::json::{EntryJson, SessionJson};
-use super::sessions::{session_details, session_table};
+use super::sessions::session_details;
 use super::transcript::{event_line, final_line, run_header};
 
 fn plain(text: &str) -> String {
     anstream::adapter::strip_str(text).to_string()
-}
-
-fn sessions() -> Vec<Session> {
-    let statuses = [
-        SessionStatus::Running,
-        SessionStatus::Interrupted,
-        SessionStatus::Completed,
-        SessionStatus::Failed,
-        SessionStatus::Queued,
-    ];
-    let mut sessions: Vec<Session> = (1..)
-        .zip(statuses)
-        .map(|(n, status)| {
-            let mut session = sample_session(n);
-            session.status = status;
-            session.updated_at = epoch() + Duration::seconds(i64::from(n) * 400);
-            session.resume_count = n - 1;
-            session
-        })
-        .collect();
-    sessions.reverse();
-    sessions
 }
 
 fn history() -> (Session, Vec<Run>) {
@@ -78,6 +56,15 @@ fn history() -> (Session, Vec<Run>) {
         )
     };
     (session, vec![first, second])
+}
+
+/// A tool call refused for want of approval, as a result lists it.
+fn refusal() -> Vec<PermissionDenial> {
+    vec![PermissionDenial {
+        tool_name: "Bash".into(),
+        tool_use_id: "toolu_02".into(),
+        input_json: r#"{"command":"touch notes.md","description":"Create the notes file"}"#.into(),
+    }]
 }
 
 fn transcript() -> Vec<AgentEvent> {
@@ -144,7 +131,9 @@ fn transcript() -> Vec<AgentEvent> {
                 output_tokens: 312,
                 num_turns: 3,
                 duration_ms: 12_345,
+                permission_denials: 1,
             },
+            permission_denials: refusal(),
         },
         AgentEvent::Result {
             subtype: "error_during_execution".into(),
@@ -153,6 +142,7 @@ fn transcript() -> Vec<AgentEvent> {
             errors: vec!["No conversation found with session ID: a0000001".into()],
             terminal_reason: None,
             usage: RunUsage::default(),
+            permission_denials: vec![],
         },
         AgentEvent::Other {
             type_name: "control_response".into(),
@@ -167,50 +157,9 @@ fn transcript() -> Vec<AgentEvent> {
             ],
             terminal_reason: Some("aborted_streaming".into()),
             usage: RunUsage::default(),
+            permission_denials: vec![],
         },
     ]
-}
-
-#[test]
-fn list_table() {
-    let now = epoch() + Duration::seconds(2_100);
-    insta::assert_snapshot!(plain(&session_table(&sessions(), &HashSet::new(), now)));
-}
-
-#[test]
-fn list_table_says_owner_unreachable_beside_sessions_owned_on_another_host() {
-    let sessions = sessions();
-    let table = plain(&session_table(
-        &sessions,
-        &HashSet::from([sessions[0].id]),
-        epoch(),
-    ));
-    let lines: Vec<&str> = table.lines().collect();
-    assert!(lines[1].contains("queued (owner unreachable)"), "{table}");
-    assert!(!lines[2].contains("unreachable"), "{table}");
-}
-
-#[test]
-fn list_table_says_what_a_session_that_needs_approval_asks_with_its_escapes_made_visible() {
-    let mut sessions = sessions();
-    sessions[1].status = SessionStatus::NeedsApproval;
-    for (request_id, command) in [("r1", r"touch notes.md\u001b[2J"), ("r2", "rm -rf build")] {
-        sessions[1]
-            .pending_approvals
-            .push(lulu_domain::testing::approval_request(request_id, command));
-    }
-    let table = plain(&session_table(&sessions, &HashSet::new(), epoch()));
-    let lines: Vec<&str> = table.lines().collect();
-    assert!(
-        lines[2].contains("needs approval: Bash: touch notes.md^[[2J (+1 more)"),
-        "{table}"
-    );
-    assert!(!table.contains('\u{1b}'), "{table:?}");
-}
-
-#[test]
-fn list_table_when_empty_says_how_to_start() {
-    insta::assert_snapshot!(plain(&session_table(&[], &HashSet::new(), epoch())));
 }
 
 #[test]
@@ -228,7 +177,12 @@ fn logs_transcript_lines() {
     let (_, runs) = history();
     let mut out = plain(&run_header(1, &runs[0]));
     out.push('\n');
-    for event in transcript() {
+    let refused_live = AgentEvent::PermissionDenied {
+        tool_name: "Bash".into(),
+        tool_use_id: "toolu_02".into(),
+        message: "touch in '/srv/app/notes.md' needs approval.".into(),
+    };
+    for event in transcript().into_iter().chain([refused_live]) {
         if let Some(line) = event_line(&event) {
             let _ = writeln!(out, "{}", plain(&line));
         }
@@ -270,7 +224,18 @@ fn json_shapes() {
             is_error: false,
         },
     };
-    let logs = serde_json::to_string(&EntryJson::of(&entry)).unwrap();
+    let tool_call = TranscriptEntry {
+        seq: 2,
+        event: AgentEvent::ToolUse {
+            id: "toolu_1".into(),
+            name: "Bash".into(),
+            input_json: r#"{"command":"cargo test","description":"Run the tests"}"#.into(),
+        },
+        ..entry.clone()
+    };
+    let logs = [&tool_call, &entry]
+        .map(|entry| serde_json::to_string(&EntryJson::of(entry)).unwrap())
+        .join("\n");
     let failed = RunOutcome::Failed {
         kind: FailureKind::ConversationNotFound,
         message: "gone".into(),
@@ -351,6 +316,7 @@ fn hostile_transcript() -> Vec<AgentEvent> {
             errors: vec![text()],
             terminal_reason: None,
             usage: RunUsage::default(),
+            permission_denials: vec![],
         },
         AgentEvent::Other {
             type_name: HOSTILE.into(),
@@ -364,7 +330,12 @@ fn hostile_transcript() -> Vec<AgentEvent> {
 fn hostile_output() -> String {
     let (session, runs) = hostile_session();
     let now = epoch() + Duration::minutes(15);
-    let mut out = session_table(std::slice::from_ref(&session), &HashSet::new(), now);
+    let fit = super::table::Fit {
+        width: 200,
+        home: None,
+    };
+    let mut out =
+        super::table::session_table(std::slice::from_ref(&session), &HashSet::new(), now, fit);
     out.push_str(&session_details(&session, &runs, now));
     for event in hostile_transcript() {
         if let Some(line) = event_line(&event) {

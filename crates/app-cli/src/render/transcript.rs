@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use lulu_domain::{AgentEvent, Run, RunUsage, Session, SessionStatus};
+use lulu_domain::{AgentEvent, PermissionDenial, Run, RunUsage, Session, SessionStatus};
 
 use super::safe::{safe_line, safe_text};
 use super::style::{self, paint, BOLD, DIM, ERROR, GOOD, TOOL, WARN};
@@ -23,14 +23,43 @@ pub fn run_header(number: usize, run: &Run) -> String {
     paint(DIM, &text)
 }
 
+/// `» the prompt`: what a run was asked, under its header in `logs`.
+pub fn run_prompt(run: &Run) -> String {
+    paint(WARN, &format!("» {}", one_line(run.prompt.as_str(), LINE)))
+}
+
 /// Protocol lines a person has no use for (kept in `--json` output and the database).
 const QUIET_TYPES: [&str; 3] = ["control_response", "stream_event", "system/status"];
+/// The CLI's internal bookkeeping: shown with `-v`.
+const INTERNAL_TYPES: [&str; 3] = [
+    "system/task_started",
+    "system/task_notification",
+    "system/hook_response",
+];
+/// How many lines of a tool's output are shown (all with `--full`).
+const TOOL_LINES: usize = 3;
 
-/// One event, rendered as one line (assistant text: as many lines as it has); `None` for
-/// protocol chatter.
+/// How much of a transcript to show.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Detail {
+    /// Every line of tool output, not the first few.
+    pub full: bool,
+    /// The CLI's internal bookkeeping lines too (`-v`).
+    pub verbose: bool,
+}
+
+/// One event as people read it, in the default detail; `None` for protocol chatter.
 pub fn event_line(event: &AgentEvent) -> Option<String> {
+    event_line_with(event, Detail::default())
+}
+
+/// One event, rendered as one line (assistant text: as many lines as it has; tool
+/// output: its first lines, all with `full`); `None` for protocol chatter and, unless
+/// `verbose`, the CLI's internal bookkeeping.
+pub fn event_line_with(event: &AgentEvent, detail: Detail) -> Option<String> {
     if let AgentEvent::Other { type_name, .. } = event {
-        if QUIET_TYPES.contains(&type_name.as_str()) {
+        let internal = INTERNAL_TYPES.contains(&type_name.as_str()) && !detail.verbose;
+        if QUIET_TYPES.contains(&type_name.as_str()) || internal {
             return None;
         }
     }
@@ -61,18 +90,7 @@ pub fn event_line(event: &AgentEvent) -> Option<String> {
         ),
         AgentEvent::ToolResult {
             content, is_error, ..
-        } => {
-            let text = if content.trim().is_empty() {
-                "(no output)"
-            } else {
-                content
-            };
-            if *is_error {
-                paint(ERROR, &format!("← error: {}", one_line(text, LINE)))
-            } else {
-                paint(DIM, &format!("← {}", one_line(text, LINE)))
-            }
-        }
+        } => tool_output(content, *is_error, detail.full),
         AgentEvent::UserText { text } => paint(WARN, &format!("» {}", one_line(text, LINE))),
         AgentEvent::ApiRetry {
             attempt,
@@ -100,16 +118,20 @@ pub fn event_line(event: &AgentEvent) -> Option<String> {
             usage,
             text,
             terminal_reason,
-        } => {
-            let summary = usage_summary(usage);
-            if *is_error {
-                let why =
-                    failure_reason(subtype, errors, text.as_deref(), terminal_reason.as_deref());
-                paint(ERROR, &format!("✗ {} · {summary}", one_line(&why, LINE)))
-            } else {
-                paint(GOOD, &format!("✓ turn done · {summary}"))
-            }
-        }
+            permission_denials,
+        } => result_lines(
+            usage,
+            is_error.then(|| {
+                failure_reason(subtype, errors, text.as_deref(), terminal_reason.as_deref())
+            }),
+            permission_denials,
+        ),
+        AgentEvent::PermissionDenied {
+            tool_name, message, ..
+        } => paint(
+            WARN,
+            &format!("! {}: {}", safe_line(tool_name), one_line(message, LINE)),
+        ),
         AgentEvent::PermissionRequest {
             tool_name,
             input_json,
@@ -126,6 +148,107 @@ pub fn event_line(event: &AgentEvent) -> Option<String> {
             paint(WARN, &format!("! {}", one_line(message, LINE)))
         }
     })
+}
+
+/// A tool's output: its first lines (every line with `full`), then `… +N lines`.
+fn tool_output(content: &str, is_error: bool, full: bool) -> String {
+    let lines: Vec<&str> = content
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    let (style, first) = if is_error {
+        (ERROR, "← error: ")
+    } else {
+        (DIM, "← ")
+    };
+    if lines.is_empty() {
+        return paint(style, &format!("{first}(no output)"));
+    }
+    let shown = if full {
+        lines.len()
+    } else {
+        TOOL_LINES.min(lines.len())
+    };
+    let mut out = Vec::with_capacity(shown + 1);
+    for (index, line) in lines.iter().take(shown).enumerate() {
+        let lead = if index == 0 { first } else { "  " };
+        out.push(paint(
+            style,
+            &format!("{lead}{}", cut(line.trim_end(), LINE)),
+        ));
+    }
+    if shown < lines.len() {
+        out.push(paint(DIM, &format!("  … +{} lines", lines.len() - shown)));
+    }
+    out.join("\n")
+}
+
+/// A turn's result: done or why not, then one line per refused tool call.
+fn result_lines(usage: &RunUsage, failure: Option<String>, denials: &[PermissionDenial]) -> String {
+    let summary = usage_summary(usage);
+    let mut line = match failure {
+        Some(why) => paint(ERROR, &format!("✗ {} · {summary}", one_line(&why, LINE))),
+        None => paint(GOOD, &format!("✓ turn done · {summary}")),
+    };
+    if let Some(refused) = refused_lines(denials) {
+        line.push('\n');
+        line.push_str(&refused);
+    }
+    line
+}
+
+/// One `! Bash needed approval: touch notes.md` line per refused call, or `None`.
+pub fn refused_lines(denials: &[PermissionDenial]) -> Option<String> {
+    let lines: Vec<String> = denials
+        .iter()
+        .map(|denial| denial_line(&denial.tool_name, &tool_summary(&denial.input_json)))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// `! Bash needed approval: touch notes.md` (`what` is already made safe).
+fn denial_line(tool_name: &str, what: &str) -> String {
+    paint(
+        WARN,
+        &format!("! {} needed approval: {what}", safe_line(tool_name)),
+    )
+}
+
+/// How to let the agent use the refused `tools` (one name per refused call) next time, or
+/// `None` when nothing was refused.
+pub fn allow_hint(tools: &[String]) -> Option<String> {
+    let first = tools.first()?;
+    let mut names: Vec<&str> = Vec::new();
+    for tool in tools {
+        if !names.contains(&tool.as_str()) {
+            names.push(tool);
+        }
+    }
+    let flags: Vec<String> = names
+        .iter()
+        .map(|name| format!("--allowed-tools {}", safe_line(name)))
+        .collect();
+    let (calls, them) = if tools.len() == 1 {
+        (
+            format!(
+                "a {} call needed approval and was refused",
+                safe_line(first)
+            ),
+            "it",
+        )
+    } else {
+        (
+            format!(
+                "{} tool calls needed approval and were refused",
+                tools.len()
+            ),
+            "them",
+        )
+    };
+    Some(format!(
+        "{calls}: allow {them} with {} (or --permission-mode acceptEdits for file edits)",
+        flags.join(" ")
+    ))
 }
 
 /// A permission request: what the agent waits for the user to allow.

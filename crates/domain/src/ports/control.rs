@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::ids::{ControlRequestId, OwnerId, RunId, SessionId};
 use crate::input::Prompt;
-use crate::ports::StoreError;
+use crate::ports::{ChangeCursor, Changes, StoreError};
 use crate::process::ProcessRecord;
 use crate::session::{Session, SessionStatus};
 
@@ -220,4 +220,19 @@ pub trait ControlStore: Send + Sync {
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<Session>, StoreError>;
+
+    /// The change feed's current position: poll [`changes_since`](Self::changes_since)
+    /// from here to see only what changes from now on.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn change_cursor(&self) -> Result<ChangeCursor, StoreError>;
+
+    /// Everything any process saved, deleted or appended after `cursor`, read in one
+    /// snapshot, with the cursor to pass next time. Nothing is ever skipped: the feed's
+    /// order is commit order.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    async fn changes_since(&self, cursor: ChangeCursor) -> Result<Changes, StoreError>;
 }

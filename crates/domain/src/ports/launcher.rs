@@ -54,7 +54,7 @@ impl std::fmt::Debug for RunHandle {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LaunchError {
     /// The agent binary was not found.
-    #[error("the agent binary `{binary}` was not found: install the Claude Code CLI or point --claude-bin / LULU_CLAUDE_BIN at it")]
+    #[error("the agent binary `{binary}` was not found: install Claude Code (`npm install -g @anthropic-ai/claude-code`) or point --claude-bin / LULU_CLAUDE_BIN at it")]
     BinaryNotFound {
         /// The binary name or path tried.
         binary: String,

@@ -3,6 +3,7 @@
 //! Each method documents its error contract. With the `mocks` feature (and in this
 //! crate's tests) every port has a mockall mock named `Mock<Trait>`.
 
+mod changes;
 mod clock;
 mod control;
 mod ids;
@@ -11,6 +12,7 @@ mod slots;
 mod store;
 mod updates;
 
+pub use changes::{ChangeCursor, Changes, TranscriptProgress};
 pub use clock::{Clock, SystemClock};
 pub use control::{
     ControlAction, ControlAnswer, ControlRequest, ControlStore, OwnedSession, OwnerLease,
@@ -18,7 +20,7 @@ pub use control::{
 pub use ids::{IdGenerator, RandomIds};
 pub use launcher::{AgentLauncher, LaunchError, RunControl, RunHandle, RunSpec, StopError};
 pub use slots::{LocalSlots, RunSlot, RunSlots, SlotError};
-pub use store::{SessionQuery, SessionStore, SessionWrite, StoreError};
+pub use store::{ListCursor, SessionQuery, SessionStore, SessionSummary, SessionWrite, StoreError};
 pub use updates::{BroadcastUpdates, SessionUpdate, UpdatePublisher};
 
 #[cfg(any(test, feature = "mocks"))]

@@ -24,8 +24,53 @@ pub struct SessionWrite {
 pub struct SessionQuery {
     /// Only sessions in this status.
     pub status: Option<SessionStatus>,
-    /// At most this many, newest `updated_at` first.
+    /// At most this many, newest `updated_at` first (ties: greater id first).
     pub limit: Option<usize>,
+    /// Only sessions after this one in that order: the next page of a listing read page
+    /// by page, in bounded memory.
+    pub after: Option<ListCursor>,
+}
+
+/// How many sessions one page of [`SessionStore::summarize`]'s default reads.
+const SUMMARY_PAGE: usize = 1000;
+
+/// Sessions counted: how many, how many live, their total cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SessionSummary {
+    /// Sessions.
+    pub sessions: u64,
+    /// Of them, live (queued, starting, running or interrupting).
+    pub live: u64,
+    /// Their total cost, in US dollars.
+    pub cost_usd: f64,
+}
+
+impl SessionSummary {
+    /// Counts `session` in.
+    pub fn add(&mut self, session: &Session) {
+        self.sessions += 1;
+        self.live += u64::from(session.status.is_live());
+        self.cost_usd += session.totals.cost_usd;
+    }
+}
+
+/// Where a page of a session listing ended: its last session's `updated_at` and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListCursor {
+    /// The last session's `updated_at`.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// The last session's id.
+    pub id: crate::ids::SessionId,
+}
+
+impl ListCursor {
+    /// The cursor just past `session`.
+    pub fn after(session: &Session) -> Self {
+        Self {
+            updated_at: session.updated_at,
+            id: session.id,
+        }
+    }
 }
 
 /// Why the store could not do what was asked. Nothing partial was written.
@@ -89,6 +134,32 @@ pub trait SessionStore: Send + Sync {
     /// # Errors
     /// [`StoreError`] when the store cannot be read.
     async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError>;
+
+    /// How many sessions have `status` (any, when `None`), how many of them are live, and
+    /// their total cost. This default reads them page by page; a store may count in place.
+    ///
+    /// # Errors
+    /// A store failure.
+    async fn summarize(&self, status: Option<SessionStatus>) -> Result<SessionSummary, StoreError> {
+        let mut summary = SessionSummary::default();
+        let mut query = SessionQuery {
+            status,
+            limit: Some(SUMMARY_PAGE),
+            after: None,
+        };
+        loop {
+            let page = self.list_sessions(&query).await?;
+            for session in &page {
+                summary.add(session);
+            }
+            match page.last() {
+                Some(last) if page.len() == SUMMARY_PAGE => {
+                    query.after = Some(ListCursor::after(last));
+                }
+                _ => return Ok(summary),
+            }
+        }
+    }
 
     /// A session's runs, oldest first.
     ///

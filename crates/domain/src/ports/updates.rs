@@ -19,6 +19,16 @@ pub enum SessionUpdate {
         /// The entries, in `seq` order.
         entries: Vec<TranscriptEntry>,
     },
+    /// Text of the reply a live run is writing, as it streams. Not stored (the complete
+    /// block follows as a transcript entry): for live views only.
+    TextDelta {
+        /// The session.
+        session_id: SessionId,
+        /// Its run that writes it.
+        run_id: crate::ids::RunId,
+        /// The new text.
+        text: String,
+    },
     /// A session was deleted with its runs and transcript.
     Deleted(SessionId),
     /// A live session's run has ended, but its end could not be stored (the database or

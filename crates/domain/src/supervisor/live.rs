@@ -28,6 +28,8 @@ pub(crate) struct LiveSession {
     end_not_stored: Mutex<Option<(SessionStatus, String)>>,
     /// Transcript lines dropped because the store refused them, not yet recorded.
     unrecorded_losses: AtomicU64,
+    /// Set when an immediate interrupt asks the interrupt under way to skip its grace.
+    hurried: watch::Sender<bool>,
 }
 
 impl LiveSession {
@@ -41,6 +43,7 @@ impl LiveSession {
             exited: AtomicBool::new(false),
             end_not_stored: Mutex::new(None),
             unrecorded_losses: AtomicU64::new(0),
+            hurried: watch::Sender::new(false),
         }
     }
 
@@ -137,6 +140,27 @@ impl LiveSession {
     /// Notes that `lines` lost lines are now recorded on the session.
     pub(crate) fn losses_recorded(&self, lines: u64) {
         self.unrecorded_losses.fetch_sub(lines, Ordering::SeqCst);
+    }
+
+    /// Asks the interrupt under way to skip the rest of its grace period.
+    pub(crate) fn hurry(&self) {
+        self.hurried.send_replace(true);
+    }
+
+    /// Whether the interrupt under way was asked to skip its grace period.
+    pub(crate) fn is_hurried(&self) -> bool {
+        *self.hurried.borrow()
+    }
+
+    /// Forgets a request to hurry (the interrupt it was for has ended).
+    pub(crate) fn unhurry(&self) {
+        self.hurried.send_replace(false);
+    }
+
+    /// Waits until the interrupt under way is asked to hurry.
+    pub(crate) async fn hurried(&self) {
+        let mut receiver = self.hurried.subscribe();
+        let _ = receiver.wait_for(|hurried| *hurried).await;
     }
 
     /// Publishes the final value to everyone waiting in [`settled`](Self::settled).

@@ -356,8 +356,4 @@ impl SessionSupervisor {
 }
 
 #[cfg(test)]
-mod approval_tests;
-#[cfg(test)]
-mod follow_up_tests;
-#[cfg(test)]
 mod tests;

@@ -156,11 +156,22 @@ impl SessionSupervisor {
             let mut batch = Vec::new();
             let mut lifecycle = Vec::new();
             let mut exit = None;
+            // Streamed text after the batch's last line, announced once the batch is
+            // stored so followers see everything in order. Text streamed before a line
+            // of the same batch is dropped: that line is the complete block it was part of.
+            let mut streamed = String::new();
             let mut next = Some(first);
             while let Some(update) = next.take() {
                 match update {
                     RunUpdate::Exited(run_exit) => exit = Some(run_exit),
+                    RunUpdate::TextDelta(text) => {
+                        streamed.push_str(&text);
+                        if batch.len() < MAX_BATCH {
+                            next = updates.try_recv().ok();
+                        }
+                    }
                     RunUpdate::Event(event) => {
+                        streamed.clear();
                         if let AgentEvent::Result {
                             usage: reported, ..
                         } = &event
@@ -190,6 +201,13 @@ impl SessionSupervisor {
             // In the order the agent said them (a turn's end, then the next turn's init),
             // and even when the lines were lost: the conversation exists, a request waits.
             self.apply_run_events(&live, lifecycle).await;
+            if !streamed.is_empty() {
+                self.inner.ports.updates.publish(SessionUpdate::TextDelta {
+                    session_id: live.id,
+                    run_id,
+                    text: streamed,
+                });
+            }
             if let Some(exit) = exit {
                 break exit;
             }

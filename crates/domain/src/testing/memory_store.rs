@@ -10,7 +10,9 @@ use super::{lock, Journal};
 use crate::agent::TranscriptEntry;
 use crate::ids::{RunId, SessionId};
 use crate::lifecycle::RunChange;
-use crate::ports::{SessionQuery, SessionStore, SessionWrite, StoreError};
+use crate::ports::{
+    ChangeCursor, Changes, SessionQuery, SessionStore, SessionWrite, StoreError, TranscriptProgress,
+};
 use crate::session::{Run, Session};
 
 #[derive(Debug, Default)]
@@ -20,6 +22,24 @@ struct StoreState {
     events: Vec<TranscriptEntry>,
     /// While set, every write fails as a full disk does.
     full: bool,
+    feed: ChangeLog,
+}
+
+/// The change feed, as the SQLite store keeps it: a counter bumped by every write, and
+/// the counter value of each thing's last change.
+#[derive(Debug, Default)]
+struct ChangeLog {
+    counter: u64,
+    sessions: HashMap<SessionId, u64>,
+    deleted: HashMap<SessionId, u64>,
+    runs: HashMap<RunId, (SessionId, u64)>,
+}
+
+impl ChangeLog {
+    fn bump(&mut self) -> u64 {
+        self.counter += 1;
+        self.counter
+    }
 }
 
 /// A working in-memory [`SessionStore`] that journals every write.
@@ -46,6 +66,58 @@ impl MemoryStore {
     /// Every stored transcript entry, in append order.
     pub fn events(&self) -> Vec<TranscriptEntry> {
         lock(&self.state).events.clone()
+    }
+
+    /// The change feed's current position.
+    pub fn change_cursor(&self) -> ChangeCursor {
+        ChangeCursor::from_value(lock(&self.state).feed.counter)
+    }
+
+    /// Everything saved, deleted or appended after `cursor`, oldest change first.
+    pub fn changes_since(&self, cursor: ChangeCursor) -> Changes {
+        let state = lock(&self.state);
+        let feed = &state.feed;
+        let after = |seq: &u64| *seq > cursor.value();
+        let mut sessions: Vec<(u64, Session)> = feed
+            .sessions
+            .iter()
+            .filter(|(_, seq)| after(seq))
+            .filter_map(|(id, seq)| Some((*seq, state.sessions.get(id)?.clone())))
+            .collect();
+        sessions.sort_by_key(|(seq, _)| *seq);
+        let mut deleted: Vec<(u64, SessionId)> = feed
+            .deleted
+            .iter()
+            .filter(|(_, seq)| after(seq))
+            .map(|(id, seq)| (*seq, *id))
+            .collect();
+        deleted.sort_unstable();
+        let mut transcripts: Vec<(u64, TranscriptProgress)> = feed
+            .runs
+            .iter()
+            .filter(|(_, (_, seq))| after(seq))
+            .filter_map(|(run_id, (session_id, seq))| {
+                let last_seq = state
+                    .events
+                    .iter()
+                    .filter(|entry| entry.run_id == *run_id)
+                    .map(|entry| entry.seq)
+                    .max()?;
+                let progress = TranscriptProgress {
+                    session_id: *session_id,
+                    run_id: *run_id,
+                    last_seq,
+                };
+                Some((*seq, progress))
+            })
+            .collect();
+        transcripts.sort_by_key(|(seq, _)| *seq);
+        Changes {
+            cursor: ChangeCursor::from_value(feed.counter),
+            sessions: sessions.into_iter().map(|(_, session)| session).collect(),
+            deleted: deleted.into_iter().map(|(_, id)| id).collect(),
+            transcripts: transcripts.into_iter().map(|(_, run)| run).collect(),
+        }
     }
 }
 
@@ -101,6 +173,9 @@ impl SessionStore for MemoryStore {
         state
             .sessions
             .insert(write.session.id, write.session.clone());
+        let seq = state.feed.bump();
+        state.feed.sessions.insert(write.session.id, seq);
+        state.feed.deleted.remove(&write.session.id);
         match &write.run_change {
             None => {}
             Some(RunChange::Created(run)) => state.runs.push(run.clone()),
@@ -160,7 +235,21 @@ impl SessionStore for MemoryStore {
                 first.seq
             ));
         }
-        lock(&self.state).events.extend_from_slice(entries);
+        let mut state = lock(&self.state);
+        state.events.extend_from_slice(entries);
+        let mut grown: Vec<RunId> = entries.iter().map(|entry| entry.run_id).collect();
+        grown.dedup();
+        for run_id in grown {
+            let session_id = state
+                .runs
+                .iter()
+                .find(|run| run.id == run_id)
+                .map(|run| run.session_id);
+            if let Some(session_id) = session_id {
+                let seq = state.feed.bump();
+                state.feed.runs.insert(run_id, (session_id, seq));
+            }
+        }
         Ok(())
     }
 
@@ -193,6 +282,15 @@ impl SessionStore for MemoryStore {
         state
             .events
             .retain(|entry| !run_ids.contains(&entry.run_id));
+        if existed {
+            let seq = state.feed.bump();
+            state.feed.deleted.insert(id, seq);
+            state.feed.sessions.remove(&id);
+            state
+                .feed
+                .runs
+                .retain(|_, (session_id, _)| *session_id != id);
+        }
         Ok(existed)
     }
 }

@@ -11,7 +11,9 @@ pub use connect::{connect, connect_or_start, request_starting, DaemonStarter};
 use lulu_domain::{Session, SessionId};
 
 use crate::error::RuntimeError;
-use crate::protocol::{Change, DaemonStatus, FollowEvent, Hello, Request, Response};
+use crate::protocol::{
+    Change, DaemonStatus, FollowEvent, Hello, InterruptOutcome, Request, Response,
+};
 
 /// A connection to a database's daemon, hellos exchanged.
 pub struct DaemonClient {
@@ -39,7 +41,24 @@ impl DaemonClient {
         }
     }
 
-    /// Asks for a session-returning request (start, resume, interrupt).
+    /// Interrupts session `id` through the daemon (`force`: skip the grace period) and
+    /// waits for the outcome.
+    ///
+    /// # Errors
+    /// As [`request`](Self::request); `interrupt_timed_out` when the agent still ran at
+    /// the deadline.
+    pub async fn interrupt(
+        &mut self,
+        id: SessionId,
+        force: bool,
+    ) -> Result<InterruptOutcome, RuntimeError> {
+        match self.request(&Request::Interrupt { id, force }).await? {
+            Response::InterruptOutcome(outcome) => Ok(outcome),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Asks for a session-returning request (start, resume).
     ///
     /// # Errors
     /// As [`request`](Self::request).
@@ -110,13 +129,17 @@ impl DaemonClient {
         }
     }
 
-    /// Asks for every change the daemon makes to any session; read them with
-    /// [`next_change`](Self::next_change).
+    /// Asks for every change to any session (by the daemon or by another process sharing
+    /// its database); returns once subscribed: every change stored from then on is told.
+    /// Read them with [`next_change`](Self::next_change).
     ///
     /// # Errors
-    /// [`RuntimeError::Daemon`] when the request cannot be sent.
+    /// The daemon's refusal, or [`RuntimeError::Daemon`] when the connection fails.
     pub async fn watch(&mut self) -> Result<(), RuntimeError> {
-        send(&mut self.write, &Request::Watch).await
+        match self.request(&Request::Watch).await? {
+            Response::Watching => Ok(()),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// The next change a watcher is told of; `None` once the daemon is gone.

@@ -1,13 +1,16 @@
 //! The streams: *follow* pushes one session's changes and transcript to a client until
 //! it settles, with no gap and no repeat (stored entries first, then live ones; after a
-//! lag the store fills the gap); *watch* pushes every change to any session.
+//! lag the store fills the gap); *watch* pushes every change to any session, this
+//! daemon's and (through the change feed) other processes'.
 
-use tokio::net::unix::OwnedWriteHalf;
+use tokio::io::{BufReader, Lines};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::broadcast::error::RecvError;
 
 use lulu_domain::ports::SessionUpdate;
 use lulu_domain::{SessionId, TranscriptEntry};
 
+use super::feed::Told;
 use super::serve::{send, Daemon};
 use crate::error::RuntimeError;
 use crate::protocol::{Change, FollowEvent, Response};
@@ -61,6 +64,13 @@ impl Daemon {
                         event(write, FollowEvent::Entries { entries: fresh }).await?;
                     }
                 }
+                Ok(SessionUpdate::TextDelta {
+                    session_id,
+                    run_id,
+                    text,
+                }) if session_id == id && Some(run_id) == cursor.run => {
+                    event(write, FollowEvent::TextDelta { id, run_id, text }).await?;
+                }
                 Ok(SessionUpdate::EndNotStored {
                     session_id,
                     status,
@@ -95,33 +105,46 @@ impl Daemon {
         }
     }
 
-    /// Streams every change this daemon makes to `write` until the client goes; after a
-    /// lag the watcher is told to read the sessions again.
-    pub(super) async fn watch(&self, write: &mut OwnedWriteHalf) -> std::io::Result<()> {
+    /// Streams every change to any session to `write` until the client goes (its
+    /// `read` half ends): this daemon's as it makes them, other processes' from the
+    /// change feed, each told once. After a lag the watcher is told to read the sessions
+    /// again.
+    pub(super) async fn watch(
+        &self,
+        read: &mut Lines<BufReader<OwnedReadHalf>>,
+        write: &mut OwnedWriteHalf,
+    ) -> std::io::Result<()> {
         let mut updates = self.runtime.subscribe();
+        let mut feed = match self.feed.subscribe().await {
+            Ok(feed) => feed,
+            Err(error) => return send(write, &refusal(&error)).await,
+        };
+        send(write, &Response::Watching).await?;
+        let mut told = Told::default();
         loop {
-            let change = match updates.recv().await {
-                Ok(SessionUpdate::Session(session)) => Change::Session { session },
-                Ok(SessionUpdate::Deleted(id)) => Change::Deleted { id },
-                Ok(SessionUpdate::Transcript {
-                    session_id,
-                    entries,
-                }) => {
-                    let Some(last) = entries.last() else {
-                        continue;
-                    };
-                    Change::Transcript {
-                        session_id,
-                        run_id: last.run_id,
-                        last_seq: last.seq,
-                    }
-                }
-                // Nothing stored changed.
-                Ok(SessionUpdate::EndNotStored { .. }) => continue,
-                Err(RecvError::Lagged(_)) => Change::Resync,
-                Err(RecvError::Closed) => return Ok(()),
+            let change = tokio::select! {
+                update = updates.recv() => match update {
+                    Ok(update) => match own_change(update) {
+                        Some(change) => change,
+                        None => continue,
+                    },
+                    Err(RecvError::Lagged(_)) => Change::Resync,
+                    Err(RecvError::Closed) => return Ok(()),
+                },
+                change = feed.recv() => match change {
+                    Ok(change) => change,
+                    Err(RecvError::Lagged(_)) => Change::Resync,
+                    Err(RecvError::Closed) => return Ok(()),
+                },
+                line = read.next_line() => match line {
+                    // A watcher sends nothing more; whatever it sends is ignored.
+                    Ok(Some(_)) => continue,
+                    Ok(None) | Err(_) => return Ok(()),
+                },
             };
-            send(write, &Response::Change { change }).await?;
+            if told.is_news(&change) {
+                send(write, &Response::Change { change }).await?;
+            }
         }
     }
 
@@ -167,6 +190,25 @@ impl Cursor {
             self.last_seq = Some(last.seq);
         }
         fresh
+    }
+}
+
+/// What watchers are told of an update this daemon announced; `None` when nothing
+/// stored changed.
+fn own_change(update: SessionUpdate) -> Option<Change> {
+    match update {
+        SessionUpdate::Session(session) => Some(Change::Session { session }),
+        SessionUpdate::Deleted(id) => Some(Change::Deleted { id }),
+        SessionUpdate::Transcript {
+            session_id,
+            entries,
+        } => entries.last().map(|last| Change::Transcript {
+            session_id,
+            run_id: last.run_id,
+            last_seq: last.seq,
+        }),
+        // Nothing stored changed.
+        SessionUpdate::EndNotStored { .. } | SessionUpdate::TextDelta { .. } => None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! What the daemon does for each request.
 
-use lulu_domain::{Prompt, SessionSpec, SessionTitle, WorkingDir};
+use lulu_domain::{InterruptMode, Prompt, SessionSpec, SessionTitle, WorkingDir};
 
 use super::serve::Daemon;
 use crate::error::RuntimeError;
@@ -47,9 +47,14 @@ impl Daemon {
             Request::Resume { id, prompt } => Response::Session {
                 session: runtime.resume(id, Prompt::parse(prompt)?).await?,
             },
-            Request::Interrupt { id } => Response::Session {
-                session: runtime.interrupt(id).await?,
-            },
+            Request::Interrupt { id, force } => {
+                let mode = if force {
+                    InterruptMode::Immediate
+                } else {
+                    InterruptMode::Graceful
+                };
+                Response::InterruptOutcome(runtime.interrupt(id, mode).await?)
+            }
             Request::Answer {
                 id,
                 request_id,

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::feed::ChangeFeed;
 use super::lock::DaemonLock;
 use super::DaemonOptions;
 use crate::error::RuntimeError;
@@ -42,6 +43,8 @@ pub(super) struct Daemon {
     /// Held (shared) by every request being carried out; taken whole before the daemon
     /// stops its runs, so no run starts after the stop has looked for live ones.
     pub(super) gate: RwLock<()>,
+    /// Other processes' changes, for watchers.
+    pub(super) feed: Arc<ChangeFeed>,
 }
 
 /// Serves `config`'s database as its daemon until it is idle or asked to stop.
@@ -76,15 +79,19 @@ pub async fn serve(
         idle_s = options.idle.as_secs_f64(),
         "daemon serving"
     );
+    let feed = Arc::new(ChangeFeed::new(Arc::clone(&runtime)));
     let daemon = Arc::new(Daemon {
         runtime,
         options,
         clients: AtomicUsize::new(0),
         stopping: CancellationToken::new(),
         gate: RwLock::new(()),
+        feed: Arc::clone(&feed),
     });
+    let feed_reader = tokio::spawn(feed.run(daemon.stopping.clone()));
     let exit = daemon.accept_until_done(listener).await;
     daemon.stopping.cancel();
+    let _ = feed_reader.await;
     let _ = std::fs::remove_file(&daemon.options.paths.socket);
     let _no_more_requests = daemon.gate.write().await;
     let live = daemon.runtime.live_sessions().len();
@@ -261,7 +268,7 @@ impl Daemon {
                     continue;
                 }
                 Ok(Request::Watch) => {
-                    let _ = self.watch(&mut write).await;
+                    let _ = self.watch(&mut lines, &mut write).await;
                     return;
                 }
                 Ok(request) => self.handle(request).await,

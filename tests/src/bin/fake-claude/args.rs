@@ -59,10 +59,10 @@ pub struct Args {
     pub no_persistence: bool,
     /// `--permission-prompt-tool` (`stdio`: permission requests go to stdout).
     pub permission_prompt_tool: Option<String>,
-    /// `--allowedTools` values.
-    pub allowed_tools: Vec<String>,
     /// `--mcp-config` files.
     pub mcp_configs: Vec<String>,
+    /// `--allowedTools` / `--allowed-tools` values (comma- or space-separated rules).
+    pub allowed_tools: Vec<String>,
     /// The positional prompt.
     pub prompt: Option<String>,
 }
@@ -126,8 +126,8 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
         include_partial: false,
         no_persistence: false,
         permission_prompt_tool: None,
-        allowed_tools: Vec::new(),
         mcp_configs: Vec::new(),
+        allowed_tools: Vec::new(),
         prompt: None,
     };
     let mut rest = argv.iter().peekable();
@@ -154,7 +154,13 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
             }
             match name {
                 "--mcp-config" => args.mcp_configs.extend(values),
-                "--allowedTools" | "--allowed-tools" => args.allowed_tools.extend(values),
+                "--allowedTools" | "--allowed-tools" => args.allowed_tools.extend(
+                    values
+                        .iter()
+                        .flat_map(|value| value.split([',', ' ']))
+                        .filter(|rule| !rule.is_empty())
+                        .map(str::to_owned),
+                ),
                 _ => {}
             }
         } else {
@@ -257,4 +263,19 @@ pub fn resume_not_a_uuid(value: &str) -> String {
     format!(
         "Error: --resume requires a valid session ID or session title when used with --print. Usage: claude -p --resume <session-id|title>. Provided value \"{value}\" is not a UUID and does not match any session title."
     )
+}
+
+/// Whether a Bash call that changes files runs without asking: `--allowedTools Bash`
+/// (or a `Bash(…)` rule), `acceptEdits` (as `touch` does on the real CLI), or no
+/// permission checks at all. Otherwise the real CLI in print mode refuses it at once.
+pub fn bash_allowed(args: &Args) -> bool {
+    args.skip_permissions
+        || matches!(
+            args.permission_mode.as_deref(),
+            Some("acceptEdits" | "bypassPermissions")
+        )
+        || args
+            .allowed_tools
+            .iter()
+            .any(|rule| rule == "Bash" || rule.starts_with("Bash("))
 }

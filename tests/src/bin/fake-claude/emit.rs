@@ -1,6 +1,7 @@
 //! The stream-json lines, in the real CLI's shapes, written and flushed one at a time.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU32};
 
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -17,6 +18,10 @@ pub struct Out {
     pub streaming: bool,
     /// Also print `stream_event` partials.
     pub partials: bool,
+    /// The index of the content block being written (partials only).
+    pub block: AtomicU32,
+    /// Whether an API message is open (partials only).
+    pub message_open: AtomicBool,
 }
 
 impl Out {
@@ -26,6 +31,8 @@ impl Out {
             session_id,
             streaming,
             partials,
+            block: AtomicU32::new(0),
+            message_open: AtomicBool::new(false),
         }
     }
 
@@ -135,7 +142,7 @@ pub struct ResultLine {
     pub api_error_status: Option<u16>,
     /// `duration_ms`.
     pub duration_ms: u64,
-    /// `permission_denials[]`: the tool calls refused in the turn.
+    /// `permission_denials[]`: tool calls refused for want of approval.
     pub permission_denials: Vec<Value>,
 }
 

@@ -75,6 +75,7 @@ fn summarise(line: &str) -> Value {
         "object": value.is_object(),
         "type": value["type"],
         "subtype": value["subtype"],
+        "status": value["status"],
         "session_id": value["session_id"],
         "content_is_text": content.is_string(),
         "blocks": blocks,

@@ -17,6 +17,7 @@
 mod args;
 mod emit;
 mod emitted;
+mod partials;
 mod script;
 mod store;
 mod stream_input;

@@ -1,9 +1,10 @@
 //! `PERMIT <cmd>`: a Bash call that needs permission, asked and answered as the real CLI
 //! does it (see `CLAUDE_CLI_CONTROL.md`).
 //!
-//! Runs unasked with `bypassPermissions` / `--dangerously-skip-permissions`, with
-//! `--allowedTools Bash`, or once a session rule for Bash was added by an answer. Without
-//! `--permission-prompt-tool stdio` it is denied at once. With it, a `can_use_tool`
+//! `ASK <cmd>` is another name for it. Runs unasked with `bypassPermissions` /
+//! `--dangerously-skip-permissions`, with `acceptEdits`, with `--allowedTools Bash`, or once
+//! a session rule for Bash was added by an answer. Without `--permission-prompt-tool stdio`
+//! it is denied at once. With it, a `can_use_tool`
 //! control request follows the `tool_use` line and the turn waits for the answer: allow
 //! (with `updatedInput`, which runs; bare allow is the 2.1.197 `ZodError` denial), deny
 //! (the model goes on), deny with `interrupt: true` (the turn ends `aborted_tools`), an
@@ -31,7 +32,8 @@ const STOP_TEXT: &str = "The user doesn't want to proceed with this tool use. Th
 pub struct Permissions {
     /// `--permission-prompt-tool stdio`: requests go to stdout.
     prompt_on_stdout: bool,
-    /// Bypass mode, or `--allowedTools Bash`.
+    /// No permission checks, `acceptEdits`, or `--allowedTools Bash` (see
+    /// `args::bash_allowed`).
     unasked: bool,
     /// An answer added a session rule for Bash.
     session_rule: AtomicBool,
@@ -42,16 +44,9 @@ pub struct Permissions {
 impl Permissions {
     /// The permissions argv asks for.
     pub fn of(args: &Args) -> Self {
-        let bypass =
-            args.skip_permissions || args.permission_mode.as_deref() == Some("bypassPermissions");
-        let bash_allowed = args
-            .allowed_tools
-            .iter()
-            .flat_map(|tools| tools.split([',', ' ']))
-            .any(|tool| tool == "Bash");
         Self {
             prompt_on_stdout: args.permission_prompt_tool.as_deref() == Some("stdio"),
-            unasked: bypass || bash_allowed,
+            unasked: crate::args::bash_allowed(args),
             ..Self::default()
         }
     }

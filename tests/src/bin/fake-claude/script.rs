@@ -9,7 +9,8 @@ pub enum Script {
     Slow(u32),
     /// `BASH <cmd>`: run `/bin/bash -c <cmd>` under `setsid` as a tool.
     Bash(String),
-    /// `PERMIT <cmd>`: a Bash tool call that needs permission (see `permit.rs`).
+    /// `PERMIT <cmd>`: a Bash tool call that needs permission (see `permit.rs`); `ASK <cmd>`
+    /// is another name for it.
     Permit(String),
     /// `FAIL`: API retries, then an API error result.
     Fail,
@@ -47,6 +48,7 @@ pub fn choose(prompt: &str) -> (Script, bool) {
             "SLOW" => Some(Script::Slow(number_after(index).unwrap_or(DEFAULT_TICKS))),
             "BASH" => Some(Script::Bash(text_after(prompt, "BASH"))),
             "PERMIT" => Some(Script::Permit(text_after(prompt, "PERMIT"))),
+            "ASK" => Some(Script::Permit(text_after(prompt, "ASK"))),
             "FAIL" => Some(Script::Fail),
             "ECHO" => Some(Script::Echo),
             "HISTORY" => Some(Script::History),

@@ -169,13 +169,39 @@ impl Turn {
         &self.conversation.out
     }
 
-    /// Emits one assistant text block and keeps it in the transcript.
+    /// Emits one assistant text block (streamed first, with partials) and keeps it in
+    /// the transcript.
     fn text(&self, text: &str) {
+        self.out().open_message(&self.message_id, MESSAGE_MODEL);
+        self.out().block_start(&json!({"type": "text", "text": ""}));
+        self.out().text_deltas(text);
+        self.finish_text(text);
+    }
+
+    /// The complete `assistant` line of the text block being streamed, then its end.
+    fn finish_text(&self, text: &str) {
         let block = json!({"type": "text", "text": text});
         let line = self
             .out()
             .assistant(&self.message_id, MESSAGE_MODEL, &block);
         self.keep(&line);
+        self.out().block_stop();
+    }
+
+    /// Emits a `tool_use` block (its input streamed first, with partials), keeps it, and
+    /// ends the message: the tool runs next.
+    fn tool_use(&self, tool_use_id: &str, input: &Value) {
+        let out = self.out();
+        out.open_message(&self.message_id, MESSAGE_MODEL);
+        out.block_start(
+            &json!({"type": "tool_use", "id": tool_use_id, "name": "Bash", "input": {}}),
+        );
+        out.delta(&json!({"type": "input_json_delta", "partial_json": input.to_string()}));
+        let block = json!({"type": "tool_use", "id": tool_use_id, "name": "Bash", "input": input});
+        let line = out.assistant(&self.message_id, MESSAGE_MODEL, &block);
+        self.keep(&line);
+        out.block_stop();
+        out.close_message("tool_use");
     }
 
     fn keep(&self, line: &Value) {
@@ -202,6 +228,8 @@ impl Turn {
     }
 
     fn end(&self, mut result: ResultLine, text: &str) -> TurnEnd {
+        self.out()
+            .close_message(result.stop_reason.unwrap_or("end_turn"));
         result.duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(0);
         let line = result.to_json(&self.out().session_id);
         self.out().line(&line);
@@ -229,7 +257,8 @@ impl Turn {
         num_turns: u32,
     ) -> TurnEnd {
         if let Some(partial) = partial {
-            self.text(partial);
+            // Already streamed: its complete line is flushed as it stands.
+            self.finish_text(partial);
         }
         let marker_line = self
             .out()
@@ -259,13 +288,18 @@ impl Turn {
     async fn slow(&mut self, ticks: u32) -> TurnEnd {
         let mut said = String::new();
         for tick in 1..=ticks {
-            self.out().partial(&json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": format!("tick {tick}")}}));
+            let out = self.out();
+            out.open_message(&self.message_id, MESSAGE_MODEL);
+            out.block_start(&json!({"type": "text", "text": ""}));
+            let partial = format!("tick {tick}");
+            out.delta(&json!({"type": "text_delta", "text": partial}));
             if self.pause(self.conversation.tick).await.is_some() {
-                let partial = format!("tick {tick}");
                 return self.interrupted(Some(&partial), "[Request interrupted by user]", false, 1);
             }
-            let text = format!("tick {tick}. ");
-            self.text(&text);
+            self.out()
+                .delta(&json!({"type": "text_delta", "text": ". "}));
+            let text = format!("{partial}. ");
+            self.finish_text(&text);
             said.push_str(&text);
         }
         self.success(said.trim_end(), 1)
@@ -280,11 +314,8 @@ impl Turn {
     fn call_bash(&self, command: &str) -> String {
         let tool_use_id = format!("toolu_{}", uuid::Uuid::new_v4().simple());
         self.text("I'll run that command.");
-        let block = json!({"type": "tool_use", "id": tool_use_id, "name": "Bash", "input": {"command": command, "description": "Run the requested command"}});
-        let line = self
-            .out()
-            .assistant(&self.message_id, MESSAGE_MODEL, &block);
-        self.keep(&line);
+        let input = json!({"command": command, "description": "Run the requested command"});
+        self.tool_use(&tool_use_id, &input);
         tool_use_id
     }
 

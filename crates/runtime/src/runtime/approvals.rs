@@ -3,8 +3,8 @@
 
 use lulu_domain::{ApprovalAnswer, Session, SessionId};
 
+use super::Runtime;
 use crate::error::RuntimeError;
-use crate::runtime::Runtime;
 
 impl Runtime {
     /// Answers a pending permission request of a session this process owns: `request_id`,
@@ -24,6 +24,6 @@ impl Runtime {
         if let Some(lost) = self.database_lost() {
             return Err(lost);
         }
-        Ok(self.supervisor().answer(id, request_id, answer).await?)
+        Ok(self.parts.supervisor.answer(id, request_id, answer).await?)
     }
 }

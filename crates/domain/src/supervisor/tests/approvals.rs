@@ -157,7 +157,7 @@ async fn a_request_and_its_answer_are_stored_before_they_are_announced_and_answe
                 .returning(|_, _| Ok(()));
         }
     }
-    let (launcher, sender) = super::tests::launcher_with_control(control);
+    let (launcher, sender) = super::interrupt::launcher_with_control(control);
     let (saved, announced) = (Arc::new(store), Arc::new(updates));
     let supervisor = supervisor(saved, Arc::new(launcher), announced, None);
     let id = supervisor
@@ -284,6 +284,7 @@ async fn a_request_the_agent_cancels_or_its_turn_clears_is_no_longer_answerable(
         errors: Vec::new(),
         terminal_reason: None,
         usage: crate::session::RunUsage::default(),
+        permission_denials: Vec::new(),
     })
     .await;
     f.becomes(id, SessionStatus::Running).await;

@@ -1,10 +1,10 @@
--- Schema version 5: permission requests, and the `needs_approval` and `idle` statuses.
+-- Schema version 6: permission requests, and the `needs_approval` and `idle` statuses.
 --
 -- The status CHECK cannot be altered in place, so `sessions` is rebuilt (SQLite's
 -- documented procedure; this migration runs with foreign keys off, and the migrator runs
 -- `PRAGMA foreign_key_check` before it commits). Every row and column is kept.
 
-CREATE TABLE sessions_v5 (
+CREATE TABLE sessions_v6 (
     id                TEXT PRIMARY KEY NOT NULL,
     title             TEXT NOT NULL,
     cwd               TEXT NOT NULL,
@@ -26,19 +26,21 @@ CREATE TABLE sessions_v5 (
     num_turns         INTEGER NOT NULL,
     owner_id          TEXT,
     change_seq        INTEGER NOT NULL DEFAULT 1,
-    lost_events       INTEGER NOT NULL DEFAULT 0
+    lost_events       INTEGER NOT NULL DEFAULT 0,
+    permission_denials INTEGER NOT NULL DEFAULT 0
 );
 
-INSERT INTO sessions_v5 (id, title, cwd, prompt, options, status, created_at, updated_at,
+INSERT INTO sessions_v6 (id, title, cwd, prompt, options, status, created_at, updated_at,
     resume_count, active_run_id, last_resume_at, last_error, agent_established, cost_usd,
-    input_tokens, output_tokens, num_turns, owner_id, change_seq, lost_events)
+    input_tokens, output_tokens, num_turns, owner_id, change_seq, lost_events,
+    permission_denials)
 SELECT id, title, cwd, prompt, options, status, created_at, updated_at, resume_count,
     active_run_id, last_resume_at, last_error, agent_established, cost_usd, input_tokens,
-    output_tokens, num_turns, owner_id, change_seq, lost_events
+    output_tokens, num_turns, owner_id, change_seq, lost_events, permission_denials
 FROM sessions;
 
 DROP TABLE sessions;
-ALTER TABLE sessions_v5 RENAME TO sessions;
+ALTER TABLE sessions_v6 RENAME TO sessions;
 
 CREATE INDEX sessions_by_updated_at ON sessions (updated_at);
 CREATE INDEX sessions_by_status ON sessions (status, updated_at);

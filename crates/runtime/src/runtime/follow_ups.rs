@@ -2,8 +2,8 @@
 
 use lulu_domain::{Prompt, Session, SessionId};
 
+use super::Runtime;
 use crate::error::RuntimeError;
-use crate::runtime::Runtime;
 
 impl Runtime {
     /// Writes `message` on the stdin of a run this process owns: while the agent streams
@@ -17,7 +17,7 @@ impl Runtime {
         if let Some(lost) = self.database_lost() {
             return Err(lost);
         }
-        Ok(self.supervisor().send(id, message).await?)
+        Ok(self.parts.supervisor.send(id, message).await?)
     }
 }
 
@@ -28,6 +28,6 @@ impl Runtime {
     /// # Errors
     /// Not idle (`not_idle`), unknown, owned by another Lulu process.
     pub async fn close(&self, id: SessionId) -> Result<Session, RuntimeError> {
-        Ok(self.supervisor().close(id).await?)
+        Ok(self.parts.supervisor.close(id).await?)
     }
 }

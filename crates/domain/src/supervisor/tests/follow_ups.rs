@@ -29,7 +29,9 @@ fn result(cost_usd: f64) -> AgentEvent {
             output_tokens: 10,
             num_turns: 1,
             duration_ms: 5,
+            permission_denials: 0,
         },
+        permission_denials: Vec::new(),
     }
 }
 
