@@ -201,10 +201,11 @@ pub async fn run(options: &Options) -> anyhow::Result<()> {
         quick: options.quick,
         notes: RefCell::new(Vec::new()),
     };
+    // Described before measuring: the revision is the one the binaries were built from.
+    let machine = crate::machine::describe(&context.tools);
     let standin = StandIn::start(&root);
     let rows = all_rows(options, &context, standin.as_ref()).await;
     drop(standin);
-    let machine = crate::machine::describe(&context.tools);
     let notes = context.notes.borrow().clone();
     let rendered = table::render(&rows);
     println!("{rendered}");
@@ -333,5 +334,28 @@ fn install_sdk(target: &Path) -> Result<PathBuf, String> {
         Ok(dir)
     } else {
         Err("npm install @anthropic-ai/claude-agent-sdk failed".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> anyhow::Result<Options> {
+        Options::parse(&args.iter().map(|arg| (*arg).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn quick_is_the_default_and_only_names_measures() {
+        assert!(parse(&[]).unwrap().quick);
+        assert!(!parse(&["--full"]).unwrap().quick);
+        let only = parse(&["--only", "run,large"]).unwrap();
+        assert!(only.wants("run") && only.wants("large") && !only.wants("ingest"));
+        let error = parse(&["--only", "run,lists"]).unwrap_err().to_string();
+        assert!(
+            error.contains("\"lists\"") && error.contains("large"),
+            "{error}"
+        );
+        assert!(parse(&["--fast"]).is_err());
     }
 }

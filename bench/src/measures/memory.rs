@@ -41,9 +41,15 @@ pub fn real(context: &Context, standin: &StandIn) -> anyhow::Result<Vec<Row>> {
     let world = World::real(&context.tools, standin, 32)?;
     let mut rows = Vec::new();
     for &count in counts {
-        let lulu = daemon_peak(&world, count)?;
         let measure = format!("peak RSS, {count} real-CLI sessions streaming: daemon vs SDK host");
         let goal = format!("<= {SDK_RATIO}× the SDK host");
+        let lulu = match daemon_peak(&world, count) {
+            Ok(lulu) => lulu,
+            Err(error) => {
+                rows.push(Row::not_run(&measure, &goal, &format!("Lulu: {error:#}")));
+                continue;
+            }
+        };
         let sdk = SdkHost::start(&context.tools, &world).and_then(|mut host| {
             let live = host.ask(&format!("hold {count} {SLOW_PROMPT}"))?;
             anyhow::ensure!(
@@ -81,15 +87,18 @@ fn daemon_peak(world: &World, count: usize) -> anyhow::Result<f64> {
     let ids: Vec<String> = (0..count)
         .map(|_| world.detach(SLOW_PROMPT))
         .collect::<anyhow::Result<_>>()?;
-    for id in &ids {
-        world.wait_transcript(id, Duration::from_secs(90))?;
-    }
+    let streaming = ids.iter().try_for_each(|id| {
+        world
+            .wait_transcript(id, Duration::from_secs(120))
+            .with_context(|| format!("status {}", world.status(id).unwrap_or_default()))
+    });
     let peak = sample_rss(pid, HOLD);
     let _ = world.lulu(&["daemon", "stop", "--force"]).output()?;
     wait_until(Duration::from_secs(30), || {
         (!procfs::is_alive(pid)).then_some(())
     })
     .context("the daemon did not stop")?;
+    streaming?;
     Ok(peak)
 }
 
