@@ -78,7 +78,7 @@ async function hold(count, prompt) {
         if (message.type === "system" && message.subtype === "init" && ++live === count) ready();
         if (message.type === "result") finish();
       }
-    })();
+    })().catch(() => {}); // An interrupted turn's error result: handled here, not a crash.
     held.push({ q, drained });
   }
   await allLive;
@@ -87,7 +87,7 @@ async function hold(count, prompt) {
 
 async function release() {
   await Promise.all(held.map(({ q }) => q.interrupt().catch(() => {})));
-  await Promise.all(held.map(({ drained }) => drained.catch(() => {})));
+  await Promise.all(held.map(({ drained }) => drained));
   held.length = 0;
 }
 
