@@ -290,7 +290,7 @@ fn a_foreground_run_a_follower_and_an_interrupt_from_other_processes_share_one_d
         "the follower has every line once, in order:\n{followed_text}"
     );
     // The foreground client prints the id first and a summary last; the follower a run
-    // header first. Between them, both show the same lines.
+    // header and the run's prompt first. Between them, both show the same lines.
     let foreground_lines: Vec<&str> = foreground_text.lines().collect();
     // The follower shows the turn's result line too; the foreground only its summary.
     let followed_lines: Vec<&str> = followed_text
@@ -309,9 +309,10 @@ fn a_foreground_run_a_follower_and_an_interrupt_from_other_processes_share_one_d
             .is_some_and(|line| line.contains("interrupted")),
         "the follower sees the interrupt:\n{followed_text}"
     );
+    assert_eq!(followed_lines[1], "» SLOW 600", "{followed_text}");
     assert_eq!(
         foreground_lines[1..foreground_lines.len() - 1],
-        followed_lines[1..],
+        followed_lines[2..],
         "both clients saw the same transcript:\nforeground:\n{foreground_text}\nfollower:\n{followed_text}"
     );
     let stored = sandbox.ok(&["logs", &id]);

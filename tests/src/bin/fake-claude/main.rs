@@ -7,7 +7,7 @@
 //! keywords in the last user text (see `script.rs`). It never touches the network.
 //!
 //! Environment: `CLAUDE_CONFIG_DIR` / `HOME` (transcripts), `CLAUDE_CODE_MAX_RETRIES`
-//! (`FAIL` retries, default 10), `FAKE_CLAUDE_TICK_MS` (one `SLOW` tick, default 1000),
+//! (`FAIL` retries, default 10), `FAKE_CLAUDE_TICK_MS` (one `SLOW` tick, default 1000; 0 streams as fast as it can),
 //! `FAKE_CLAUDE_RETRY_MS` (pause between retries, default 10), `IS_SANDBOX`,
 //! `FAKE_CLAUDE_EMITTED` (a file that records every stdout line written; see `emitted.rs`).
 //!

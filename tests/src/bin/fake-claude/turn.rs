@@ -242,6 +242,12 @@ impl Turn {
 
     /// Waits `duration` unless an abort comes first.
     async fn pause(&mut self, duration: Duration) -> Option<Abort> {
+        if duration.is_zero() {
+            // A zero tick streams as fast as it can (a timer would round it up to a
+            // millisecond): only an abort already asked for stops it.
+            tokio::task::yield_now().await;
+            return *self.abort.borrow();
+        }
         tokio::select! {
             () = tokio::time::sleep(duration) => None,
             abort = self.abort.wait_for(Option::is_some) => abort.ok().and_then(|abort| *abort),
