@@ -79,7 +79,8 @@ check "the tool is gone" wait_for 5 no_tool
 
 allowed=$("$lulu" run --detach "PERMITAPI allowed")
 check "a tool that needs permission makes the session need approval" wait_for 30 is_status "$allowed" needs_approval
-check "what it asks is shown" bash -c "'$lulu' list | grep 'needs approval: Bash: touch allowed.md' > /dev/null"
+check "what it asks is shown" bash -c "'$lulu' show '$allowed' | grep 'Asks .*Bash: touch allowed.md' > /dev/null"
+check "list puts it first" bash -c "'$lulu' list | head -n 1 | grep -P '^$allowed\tneeds_approval\t' > /dev/null"
 "$lulu" approve "$allowed" > /dev/null; code=$?
 check "approve exits 0" [ $code -eq 0 ]
 check "the approved session completes" wait_for 30 is_status "$allowed" completed
