@@ -2,7 +2,9 @@
 # Conformance of Lulu with the real Claude Code CLI (2.1.197, from npm), against a loopback
 # stand-in for the API: run, resume, interrupt mid-stream, interrupt mid-tool (the CLI's
 # setsid'd Bash tool must die), and recovery after the daemon that owns a run is SIGKILLed
-# mid-tool.
+# mid-tool; a tool call that needs permission approved (it runs) and another denied (the agent
+# carries on); a follow-up to a kept-open session answered in the same run with the earlier turn
+# in the API request.
 # Needs: node + npm (the npm registry for the install), python3, the built `lulu`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -74,6 +76,42 @@ check "the agent runs its setsid'd Bash tool" wait_for 30 tool_runs
 "$lulu" interrupt "$tool" > /dev/null; code=$?
 check "interrupt mid-tool exits 0" [ $code -eq 0 ]
 check "the tool is gone" wait_for 5 no_tool
+
+allowed=$("$lulu" run --detach "PERMITAPI allowed")
+check "a tool that needs permission makes the session need approval" wait_for 30 is_status "$allowed" needs_approval
+check "what it asks is shown" bash -c "'$lulu' show '$allowed' | grep 'Asks .*Bash: touch allowed.md' > /dev/null"
+check "list puts it first" bash -c "'$lulu' list | head -n 1 | grep -P '^$allowed\tneeds_approval\t' > /dev/null"
+"$lulu" approve "$allowed" > /dev/null; code=$?
+check "approve exits 0" [ $code -eq 0 ]
+check "the approved session completes" wait_for 30 is_status "$allowed" completed
+check "the approved tool ran" [ -f allowed.md ]
+denied=$("$lulu" run --detach "PERMITAPI denied")
+wait_for 30 is_status "$denied" needs_approval
+"$lulu" deny "$denied" --message "not today" > /dev/null; code=$?
+check "deny exits 0" [ $code -eq 0 ]
+check "the denied session carries on and completes" wait_for 30 is_status "$denied" completed
+check "the denied tool never ran" [ ! -e denied.md ]
+check "the agent got the denial" bash -c "'$lulu' logs '$denied' | grep 'not today' > /dev/null"
+stopped=$("$lulu" run --detach "PERMITAPI stopped")
+wait_for 30 is_status "$stopped" needs_approval
+"$lulu" deny --stop "$stopped" > /dev/null
+check "deny --stop ends the turn interrupted" wait_for 30 is_status "$stopped" interrupted
+cancelled=$("$lulu" run --detach "PERMITAPI cancelled")
+wait_for 30 is_status "$cancelled" needs_approval
+"$lulu" interrupt "$cancelled" > /dev/null; code=$?
+check "interrupting a session that needs approval exits 0" [ $code -eq 0 ]
+check "it ends interrupted with nothing pending" [ "$(field "$cancelled" '(s["status"], s["pending_approvals"])')" = "('interrupted', [])" ]
+check "the agent withdrew its request" bash -c "'$lulu' logs '$cancelled' --json | grep permission_cancelled > /dev/null"
+
+kept=$("$lulu" run --detach --keep-open "KEEPOPENFIRST say hi")
+check "a kept-open session is idle after its turn" wait_for 30 is_status "$kept" idle
+"$lulu" send "$kept" "RECALLAPI what came before" > /dev/null; code=$?
+check "a follow-up is taken (exit 0)" [ $code -eq 0 ]
+check "it is answered with the earlier turn in the API request" wait_for 30 bash -c "'$lulu' logs '$kept' | grep 'earlier turn in the request: yes' > /dev/null"
+idle_in_one_run() { [ "$(field "$kept" '(s["status"], len(s["runs"]))')" = "('idle', 1)" ]; }
+check "the session is idle again, in the same run" wait_for 30 idle_in_one_run
+"$lulu" close "$kept" > /dev/null
+check "close ends it completed" wait_for 30 is_status "$kept" completed
 
 crash=$("$lulu" run --detach --allowed-tools Bash "TOOLAPI crash the owner")
 wait_for 30 tool_runs

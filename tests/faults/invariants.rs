@@ -18,7 +18,14 @@ const LEFTOVER_PATIENCE: Duration = harness::PATIENCE;
 const STORE_GRACE: Duration = Duration::from_millis(1500);
 
 /// The statuses of a session that still has (or waits for) a live agent.
-const LIVE: &[&str] = &["queued", "starting", "running", "interrupting"];
+const LIVE: &[&str] = &[
+    "queued",
+    "starting",
+    "running",
+    "needs_approval",
+    "idle",
+    "interrupting",
+];
 
 /// Whether a session status (as JSON) still has, or waits for, a live agent.
 pub fn is_live(status: &Value) -> bool {

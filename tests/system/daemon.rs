@@ -13,10 +13,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::harness::{exists, parent_of, reap_orphans, wait_until, Sandbox, PATIENCE};
-
-/// The protocol this build speaks (`lulu_runtime::protocol::PROTOCOL_VERSION`).
-const PROTOCOL: u32 = 2;
+use crate::harness::{exists, parent_of, reap_orphans, wait_until, Sandbox, PATIENCE, PROTOCOL};
 
 /// `lulu daemon status --json`.
 fn status(sandbox: &Sandbox) -> Value {

@@ -193,10 +193,19 @@ impl Census {
 }
 
 /// The living daemons among the processes with `marker` (`LULU_DB=...`) in their environment.
+/// A daemon's child caught between fork and exec (an agent starting) still reads as the
+/// daemon's command line: it is not a daemon of its own.
 fn daemons_with_env(marker: &str) -> Vec<i32> {
-    crate::harness::processes_with_env(marker)
+    let daemons: Vec<i32> = crate::harness::processes_with_env(marker)
         .into_iter()
         .filter(|pid| crate::harness::is_daemon(*pid))
+        .collect();
+    daemons
+        .iter()
+        .copied()
+        .filter(|pid| {
+            !crate::harness::parent_of(*pid).is_some_and(|parent| daemons.contains(&parent))
+        })
         .collect()
 }
 

@@ -27,6 +27,9 @@ pub use crate::processes::{
 /// How long any wait in these tests may take before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
+/// The daemon protocol this build speaks (`lulu_runtime::protocol::PROTOCOL_VERSION`).
+pub const PROTOCOL: u32 = 3;
+
 /// The `lulu` binary under test, built from the sources this test run was built from.
 ///
 /// `lulu` belongs to another package, so Cargo gives this test no `CARGO_BIN_EXE_lulu`.
@@ -220,6 +223,33 @@ impl Sandbox {
     /// Starts `lulu args` with piped output.
     pub fn spawn(&self, args: &[&str]) -> Child {
         spawn_piped(self.lulu(args))
+    }
+
+    /// Starts `lulu args` with its stdin and stderr on a new terminal (a pty) and stdout
+    /// piped; returns it with the terminal's other end, to read what it asks and answer.
+    pub fn spawn_on_terminal(&self, args: &[&str]) -> (Child, std::fs::File) {
+        let pty = nix::pty::openpty(None, None).expect("a pty");
+        // Not inherited past the child's own stdin and stderr (by the daemon it starts, or by
+        // other tests' children): the terminal ends when the run ends.
+        for fd in [&pty.master, &pty.slave] {
+            nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            )
+            .expect("close-on-exec");
+        }
+        let mut command = self.lulu(args);
+        let input = pty.slave.try_clone().expect("the pty's slave side");
+        command
+            .stdin(Stdio::from(input))
+            .stderr(Stdio::from(pty.slave))
+            .stdout(Stdio::piped());
+        let mut own = own_children().lock().unwrap();
+        let child = command.spawn().expect("lulu starts");
+        own.insert(child.id().cast_signed());
+        // Our copies of the slave side close with `command`: the child holds the terminal.
+        drop(command);
+        (child, std::fs::File::from(pty.master))
     }
 
     /// Waits for a spawned `lulu` (within [`PATIENCE`], else kills it and fails) and

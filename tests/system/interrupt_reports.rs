@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 use serde_json::{json, Value};
 
 use crate::daemon::socket_of;
-use crate::harness::{wait_until, Sandbox, PATIENCE};
+use crate::harness::{wait_until, Sandbox, PATIENCE, PROTOCOL};
 
 /// One client connection to the played daemon, hellos exchanged.
 struct Connection {
@@ -36,8 +36,8 @@ impl Connection {
             stream,
         };
         let hello = connection.read();
-        assert_eq!(hello["protocol"], 2, "{hello}");
-        connection.write(&json!({"protocol": 2, "lulu": "test", "pid": 1}));
+        assert_eq!(hello["protocol"], PROTOCOL, "{hello}");
+        connection.write(&json!({"protocol": PROTOCOL, "lulu": "test", "pid": 1}));
         connection
     }
 

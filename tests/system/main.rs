@@ -3,11 +3,13 @@
 //! A test binary of its own because it makes itself a child subreaper (process-wide) to
 //! reap the daemons it starts; see `harness`.
 
+mod approvals;
 mod cross_process;
 mod daemon;
 mod daemon_children;
 mod database_file;
 mod doctor;
+mod follow_ups;
 mod foreground;
 mod full_disk;
 mod harness;

@@ -8,7 +8,7 @@ use std::os::unix::net::UnixStream;
 use serde_json::Value;
 
 use crate::daemon::socket_of;
-use crate::harness::{Sandbox, PATIENCE};
+use crate::harness::{Sandbox, PATIENCE, PROTOCOL};
 
 /// A raw client of the daemon's socket that asked to watch.
 struct Watcher {
@@ -24,7 +24,7 @@ impl Watcher {
             .set_read_timeout(Some(PATIENCE))
             .expect("a read timeout");
         let mut writer = stream.try_clone().unwrap();
-        writeln!(writer, r#"{{"protocol":2,"lulu":"test","pid":1}}"#).unwrap();
+        writeln!(writer, r#"{{"protocol":{PROTOCOL},"lulu":"test","pid":1}}"#).unwrap();
         writeln!(writer, r#"{{"request":"watch"}}"#).unwrap();
         let mut watcher = Self {
             lines: BufReader::new(stream).lines(),

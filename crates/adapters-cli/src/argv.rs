@@ -30,6 +30,9 @@ pub fn compose_argv(spec: &RunSpec) -> Vec<OsString> {
         ConversationMode::Resume => "--resume",
     };
     push_option(&mut argv, conversation_flag, &spec.session_id.to_string());
+    // Permission requests come to Lulu on stdout (`can_use_tool`) instead of being denied;
+    // the user's permission mode and allowed tools still decide what needs asking.
+    push_option(&mut argv, "--permission-prompt-tool", "stdio");
     push_user_options(&mut argv, &spec.options);
     argv
 }
@@ -123,6 +126,8 @@ mod tests {
             append_system_prompt: Some("Answer in French.\nBe brief.".into()),
             add_dirs: vec!["/srv/shared".into(), "/srv/docs with space".into()],
             extra_args: vec!["--include-partial-messages".into()],
+            // Lulu's own: never a flag.
+            keep_open: true,
         };
         insta::assert_yaml_snapshot!(argv_text(&spec(ConversationMode::New, options)));
     }

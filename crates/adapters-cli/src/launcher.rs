@@ -116,7 +116,7 @@ impl AgentLauncher for CliLauncher {
         // The writer task closes stdin on its own if the agent exits before reading this.
         let _ = stdin.send(user_line(spec.prompt.as_str()));
         let (updates_tx, updates) = mpsc::channel(UPDATE_BUFFER);
-        let (stops_tx, stops) = mpsc::unbounded_channel();
+        let (commands_tx, commands) = mpsc::unbounded_channel();
         let redactor =
             Redactor::from_env(std::env::vars_os().chain(self.config.env.iter().cloned()));
         let owner = Owner {
@@ -126,8 +126,9 @@ impl AgentLauncher for CliLauncher {
             root,
             stdout: FramedRead::new(stdout, BoundedLines::new(self.config.max_line_bytes)),
             stdin: Some(stdin),
+            keep_open: spec.options.keep_open,
             stderr: tokio::spawn(drain_stderr(stderr, self.config.stderr_tail_bytes)),
-            stops,
+            commands,
             updates: updates_tx,
             config: Arc::clone(&self.config),
             redactor,
@@ -138,7 +139,7 @@ impl AgentLauncher for CliLauncher {
         Ok(RunHandle {
             pid,
             updates,
-            control: Arc::new(CliRunControl::new(stops_tx)),
+            control: Arc::new(CliRunControl::new(commands_tx)),
         })
     }
 }

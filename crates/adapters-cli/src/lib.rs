@@ -45,7 +45,7 @@ pub use binary::resolve_binary;
 pub use cgroup::NoDelegation;
 pub use classify::{classify, Ending, ResultSummary, Termination};
 pub use config::{CliLauncherConfig, ProcessObserver};
-pub use control::CliRunControl;
+pub use control::{CliRunControl, OwnerCommand};
 pub use kill::{become_child_subreaper, kill_recorded_groups, SubreaperError};
 pub use launcher::CliLauncher;
 pub use lines::{BoundedLines, Line};

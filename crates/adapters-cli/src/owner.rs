@@ -26,13 +26,14 @@ use tokio_util::codec::FramedRead;
 use crate::cgroup::RunCgroup;
 use crate::classify::{classify, Ending, ResultSummary, Termination, MAX_MESSAGE_CHARS};
 use crate::config::CliLauncherConfig;
+use crate::control::OwnerCommand;
 use crate::kill::{kill_recorded_groups, lingering, reap_adopted};
 use crate::lines::BoundedLines;
 use crate::parse::{parse_output, Output};
 use crate::redact::Redactor;
 use crate::sampler::RunTracking;
 use crate::stderr::StderrTail;
-use crate::stdin::interrupt_line;
+use crate::stdin::{interrupt_line, user_line};
 use crate::tree::{processes_with_env, still_running};
 
 /// The environment variable that marks every process of a run (value: the run id), so
@@ -61,10 +62,12 @@ pub struct Owner {
     pub stdout: FramedRead<ChildStdout, BoundedLines>,
     /// Its stdin writer; `None` once Lulu closed stdin.
     pub stdin: Option<mpsc::UnboundedSender<String>>,
+    /// Keep stdin open after a turn's result (a kept-open run idles for follow-ups).
+    pub keep_open: bool,
     /// The stderr drain, giving the tail at the end.
     pub stderr: JoinHandle<StderrTail>,
-    /// Stop requests from the run's control.
-    pub stops: mpsc::UnboundedReceiver<StopMode>,
+    /// Stop requests and stdin lines from the run's control.
+    pub commands: mpsc::UnboundedReceiver<OwnerCommand>,
     /// Where events and the exit go.
     pub updates: mpsc::Sender<RunUpdate>,
     /// Launcher settings.
@@ -79,6 +82,7 @@ pub struct Owner {
 
 /// What the owner learns while the run lives.
 #[derive(Default)]
+#[allow(clippy::struct_excessive_bools)] // independent facts, each set by its own event
 struct Seen {
     descendants: Vec<ProcessRecord>,
     /// The last stop requested while it ran.
@@ -90,6 +94,8 @@ struct Seen {
     forceful_at: Option<Instant>,
     stdout_open: bool,
     interrupts_sent: u32,
+    /// A turn's result came and no follow-up was sent since: the agent idles.
+    between_turns: bool,
 }
 
 impl Owner {
@@ -105,7 +111,7 @@ impl Owner {
             tokio::select! {
                 biased;
                 line = self.stdout.next(), if seen.stdout_open => self.on_stdout(line, &mut seen).await,
-                Some(mode) = self.stops.recv() => self.on_stop(mode, &mut seen),
+                Some(command) = self.commands.recv() => self.on_command(command, &mut seen).await,
                 status = self.child.wait() => break status,
                 () = self.updates.closed(), if !seen.orphaned => self.on_orphaned(&mut seen),
                 () = sleep_until(forceful_at.unwrap_or_else(Instant::now)), if forceful_at.is_some() => {
@@ -116,7 +122,7 @@ impl Owner {
             }
         };
         crate::reaper::release(self.root.pid);
-        self.stops.close();
+        self.commands.close();
         self.stdin = None;
         self.finish(status, seen).await;
     }
@@ -152,8 +158,12 @@ impl Owner {
         };
         for event in events {
             if let Some(result) = ResultSummary::of(&event) {
-                // The turn is over: closing stdin ends the run (or an interrupt's wait).
-                self.stdin = None;
+                // The turn is over: closing stdin ends the run (or an interrupt's wait),
+                // unless the run is kept open for follow-ups.
+                if !self.keep_open {
+                    self.stdin = None;
+                }
+                seen.between_turns = true;
                 seen.last_result = Some(result);
             }
             self.send(event, seen).await;
@@ -180,6 +190,37 @@ impl Owner {
         seen.forceful_at = Some(Instant::now() + ORPHAN_GRACE);
     }
 
+    async fn on_command(&mut self, command: OwnerCommand, seen: &mut Seen) {
+        match command {
+            OwnerCommand::Stop(mode) => self.on_stop(mode, seen),
+            OwnerCommand::Write(line) => {
+                if !self.write_stdin(line) {
+                    tracing::warn!("the agent's stdin is closed: a control line was not sent");
+                }
+            }
+            OwnerCommand::CloseInput => {
+                tracing::info!("closing the agent's stdin: the run ends after its turn");
+                self.stdin = None;
+            }
+            OwnerCommand::Send(text, reply) => {
+                let written = self.write_stdin(user_line(&text));
+                if written {
+                    seen.between_turns = false;
+                    // The agent does not echo it: the transcript records it where it was sent.
+                    self.send(AgentEvent::UserMessage { text }, seen).await;
+                }
+                let _ = reply.send(written);
+            }
+        }
+    }
+
+    /// Hands `line` to the stdin writer; false once stdin is closed.
+    fn write_stdin(&self, line: String) -> bool {
+        self.stdin
+            .as_ref()
+            .is_some_and(|stdin| stdin.send(line).is_ok())
+    }
+
     #[tracing::instrument(skip(self, seen), fields(session_id = %self.session_id, run_id = %self.run_id))]
     fn on_stop(&mut self, mode: StopMode, seen: &mut Seen) {
         seen.stop = Some(mode);
@@ -203,7 +244,13 @@ impl Owner {
     }
 
     /// Graceful stop: the stdin interrupt while a turn runs, else SIGINT to the agent's group.
+    /// A kept-open agent idle between turns has nothing to interrupt: its stdin is closed.
     fn interrupt(&mut self, seen: &mut Seen) {
+        if seen.between_turns && self.stdin.is_some() {
+            tracing::info!("graceful stop between turns: closed the agent's stdin");
+            self.stdin = None;
+            return;
+        }
         seen.interrupts_sent += 1;
         let request_id = format!(
             "lulu-interrupt-{}-{}",

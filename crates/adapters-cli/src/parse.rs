@@ -87,6 +87,10 @@ fn parse_text(text: &str) -> Output {
         "assistant" => content_events(object, text, "assistant", assistant_block),
         "user" => content_events(object, text, "user", user_block),
         "result" => vec![result_event(object)],
+        "control_request" => vec![control_request_event(object, text)],
+        "control_cancel_request" => vec![AgentEvent::PermissionCancelled {
+            request_id: str_field(object, "request_id"),
+        }],
         "stream_event" => return partial(object),
         _ => vec![other(kind, text)],
     })
@@ -153,6 +157,30 @@ fn system_event(object: &Map<String, Value>, raw: &str) -> AgentEvent {
             message: str_field(object, "message"),
         },
         _ => other(format!("system/{subtype}"), raw),
+    }
+}
+
+/// A control request from the agent: `can_use_tool` asks permission; others are kept as
+/// they came.
+fn control_request_event(object: &Map<String, Value>, raw: &str) -> AgentEvent {
+    let request = object.get("request").and_then(Value::as_object);
+    let Some(request) = request.filter(|request| str_field(request, "subtype") == "can_use_tool")
+    else {
+        return other("control_request".to_owned(), raw);
+    };
+    let optional_text = |key: &str| request.get(key).and_then(Value::as_str).map(str::to_owned);
+    AgentEvent::PermissionRequest {
+        request_id: str_field(object, "request_id"),
+        tool_name: str_field(request, "tool_name"),
+        input_json: request
+            .get("input")
+            .map_or_else(|| "{}".to_owned(), Value::to_string),
+        description: optional_text("description"),
+        blocked_path: optional_text("blocked_path"),
+        suggestions_json: request
+            .get("permission_suggestions")
+            .filter(|suggestions| !suggestions.is_null())
+            .map(Value::to_string),
     }
 }
 

@@ -52,6 +52,7 @@ async fn prepared_database(path: &Path) {
     let write = SessionWrite {
         session,
         run_change: Some(RunChange::Created(run)),
+        approval_change: None,
     };
     store.save(&write).await.expect("save");
     store.close().await;

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior};
 
 use crate::error::OpenError;
 
@@ -20,6 +20,9 @@ struct Migration {
     version: u32,
     /// What it does.
     sql: &'static str,
+    /// It rebuilds a table others reference: run with foreign keys off (SQLite's
+    /// procedure), checked with `PRAGMA foreign_key_check` before it commits.
+    rebuilds_tables: bool,
 }
 
 /// Every migration, oldest first; versions are consecutive from 1.
@@ -27,27 +30,37 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         sql: include_str!("../migrations/0001_sessions_runs_events.sql"),
+        rebuilds_tables: false,
     },
     Migration {
         version: 2,
         sql: include_str!("../migrations/0002_owners_mailbox_changes.sql"),
+        rebuilds_tables: false,
     },
     Migration {
         version: 3,
         sql: include_str!("../migrations/0003_answer_codes_run_slots.sql"),
+        rebuilds_tables: false,
     },
     Migration {
         version: 4,
         sql: include_str!("../migrations/0004_lost_events.sql"),
+        rebuilds_tables: false,
     },
     Migration {
         version: 5,
         sql: include_str!("../migrations/0005_permission_denials.sql"),
+        rebuilds_tables: false,
+    },
+    Migration {
+        version: 6,
+        sql: include_str!("../migrations/0006_approvals.sql"),
+        rebuilds_tables: true,
     },
 ];
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Reads the file's schema version.
 pub(crate) fn schema_version(connection: &Connection) -> rusqlite::Result<u32> {
@@ -73,11 +86,35 @@ pub(crate) fn migrate(connection: &mut Connection, path: &Path) -> Result<(), Op
         return Ok(());
     }
     for migration in MIGRATIONS {
-        let failed = |source| OpenError::Migration {
-            path: path.to_owned(),
-            version: migration.version,
-            source,
-        };
+        if migration.rebuilds_tables {
+            // Outside any transaction (where it has no effect); back on whatever happens.
+            connection
+                .pragma_update(None, "foreign_keys", false)
+                .map_err(sqlite)?;
+            let applied = apply(connection, path, migration);
+            connection
+                .pragma_update(None, "foreign_keys", true)
+                .map_err(sqlite)?;
+            applied?;
+        } else {
+            apply(connection, path, migration)?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies one migration unless the file already has it.
+fn apply(connection: &mut Connection, path: &Path, migration: &Migration) -> Result<(), OpenError> {
+    let sqlite = |source| OpenError::Sqlite {
+        path: path.to_owned(),
+        source,
+    };
+    let failed = |source| OpenError::Migration {
+        path: path.to_owned(),
+        version: migration.version,
+        source,
+    };
+    {
         let transaction = connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sqlite)?;
@@ -87,15 +124,27 @@ pub(crate) fn migrate(connection: &mut Connection, path: &Path) -> Result<(), Op
             return Err(newer_schema(path, current));
         }
         if current >= migration.version {
-            continue;
+            return Ok(());
         }
         transaction.execute_batch(migration.sql).map_err(failed)?;
+        if migration.rebuilds_tables {
+            let dangling: Option<String> = transaction
+                .query_row("PRAGMA foreign_key_check", [], |row| row.get(0))
+                .optional()
+                .map_err(failed)?;
+            if let Some(table) = dangling {
+                return Err(failed(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+                    Some(format!("rows of {table} point at missing rows")),
+                )));
+            }
+        }
         transaction
             .pragma_update(None, "user_version", migration.version)
             .map_err(failed)?;
         transaction.commit().map_err(failed)?;
-        tracing::info!(path = %path.display(), version = migration.version, "migrated the database");
     }
+    tracing::info!(path = %path.display(), version = migration.version, "migrated the database");
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 use lulu_domain::lifecycle::RunChange;
 use lulu_domain::ports::{SessionQuery, SessionSummary, SessionWrite};
+use lulu_domain::{ApprovalChange, ApprovalClosing};
 use lulu_domain::{
     OwnerId, Prompt, Run, RunId, RunKind, Session, SessionId, SessionStatus, SessionTitle,
     UsageTotals, WorkingDir,
@@ -17,7 +18,9 @@ use crate::error::{not_found, DbError};
 pub(crate) const SESSION_COLUMNS: &str = "s.id, s.title, s.cwd, s.prompt, s.options, s.status, \
      s.created_at, s.updated_at, s.resume_count, s.active_run_id, s.last_resume_at, \
      s.last_error, s.agent_established, s.cost_usd, s.input_tokens, s.output_tokens, \
-     s.num_turns, s.lost_events, s.permission_denials";
+     s.num_turns, s.lost_events, s.permission_denials, \
+     (SELECT json_group_array(json(a.request) ORDER BY a.key) FROM approvals a \
+         WHERE a.session_id = s.id AND a.state = 'pending')";
 
 /// Builds a session from a row selected with [`SESSION_COLUMNS`].
 pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
@@ -43,6 +46,7 @@ pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
             permission_denials: row.get(18)?,
         },
         lost_events: row.get(17)?,
+        pending_approvals: codec::json(row, 19)?,
     })
 }
 
@@ -104,6 +108,9 @@ pub(crate) fn save(
             ":lost_events": session.lost_events,
             ":permission_denials": session.totals.permission_denials,
         })?;
+    if let Some(change) = &write.approval_change {
+        save_approval_change(transaction, session, change)?;
+    }
     match &write.run_change {
         None => Ok(()),
         Some(RunChange::Created(run)) => insert_run(transaction, run),
@@ -132,6 +139,60 @@ pub(crate) fn save(
             require_run(changed, *run_id)
         }
     }
+}
+
+/// Stores a new permission request, or closes pending ones. An answer must find its
+/// request still pending (the conditional UPDATE is what makes exactly one of two answers
+/// win); other closings skip requests already closed.
+fn save_approval_change(
+    transaction: &Transaction<'_>,
+    session: &Session,
+    change: &ApprovalChange,
+) -> Result<(), DbError> {
+    match change {
+        ApprovalChange::Requested(request) => {
+            transaction
+                .prepare_cached(
+                    "INSERT INTO approvals (session_id, request_id, request, state, requested_at)
+                     VALUES (?1, ?2, ?3, 'pending', ?4)",
+                )?
+                .execute(params![
+                    session.id.to_string(),
+                    request.request_id,
+                    serde_json::to_string(request)?,
+                    time_text(request.requested_at),
+                ])?;
+        }
+        ApprovalChange::Closed {
+            request_ids,
+            closing,
+        } => {
+            let answer = match closing {
+                ApprovalClosing::Answered(answer) => Some(serde_json::to_string(answer)?),
+                ApprovalClosing::Cancelled | ApprovalClosing::Cleared => None,
+            };
+            let mut close = transaction.prepare_cached(
+                "UPDATE approvals SET state = ?3, answer = ?4, closed_at = ?5 \
+                 WHERE session_id = ?1 AND request_id = ?2 AND state = 'pending'",
+            )?;
+            for request_id in request_ids {
+                let closed = close.execute(params![
+                    session.id.to_string(),
+                    request_id,
+                    closing.state_word(),
+                    answer,
+                    time_text(session.updated_at),
+                ])?;
+                if closed == 0 && answer.is_some() {
+                    return Err(not_found(format!(
+                        "a pending permission request {request_id} of session {}",
+                        session.id
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The run's compact key (what transcript and process rows point at), or `NotFound`.

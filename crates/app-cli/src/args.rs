@@ -43,6 +43,14 @@ pub enum Command {
     Logs(LogsArgs),
     /// Interrupt a running session and wait for the outcome.
     Interrupt(InterruptArgs),
+    /// Allow what a session that needs approval asks (the oldest pending request).
+    Approve(ApproveArgs),
+    /// Refuse what a session that needs approval asks; the agent carries on, or stops with --stop.
+    Deny(DenyArgs),
+    /// Send a follow-up message to a session's live run.
+    Send(SendArgs),
+    /// End a kept-open session that is idle between turns.
+    Close(CloseArgs),
     /// Continue a session's conversation with a follow-up prompt.
     Resume(ResumeArgs),
     /// Delete a session with its runs and transcript.
@@ -93,6 +101,14 @@ pub struct RunArgs {
     /// Options for the agent.
     #[command(flatten)]
     pub agent: AgentArgs,
+    /// Keep the run alive after each turn (the session is idle between turns) for
+    /// `lulu send`, until `lulu close`, `lulu interrupt` or 30 min of idling (`LULU_IDLE_TIMEOUT`).
+    #[arg(long)]
+    pub keep_open: bool,
+    /// Without a terminal to ask on, what to do when the agent asks permission: deny it
+    /// (saying how to allow it), or wait for `lulu approve` / `lulu deny`.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = OnApproval::Deny)]
+    pub on_approval: OnApproval,
     /// Print the session id and return at once; the Lulu daemon owns the run.
     #[arg(short, long)]
     pub detach: bool,
@@ -155,6 +171,73 @@ pub struct LogsArgs {
     pub json: bool,
 }
 
+/// What a foreground run without a terminal does when the agent asks permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnApproval {
+    /// Deny it at once, with a message saying how to allow it.
+    Deny,
+    /// Wait for an answer from `lulu approve` / `lulu deny`.
+    Wait,
+}
+
+/// `lulu approve`.
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The session (id or unique prefix of at least 4 characters).
+    pub id: String,
+    /// Also allow what the agent suggests (this tool, this command) for the rest of the session.
+    #[arg(long)]
+    pub always: bool,
+    /// The request to answer, when several are pending (default: the oldest).
+    #[arg(long, value_name = "REQUEST_ID")]
+    pub request: Option<String>,
+    /// Print the session as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lulu deny`.
+#[derive(Debug, Args)]
+pub struct DenyArgs {
+    /// The session (id or unique prefix of at least 4 characters).
+    pub id: String,
+    /// Why, for the agent (it reads this as the tool's error).
+    #[arg(long, value_name = "TEXT")]
+    pub message: Option<String>,
+    /// Also end the agent's turn; the session stays resumable.
+    #[arg(long)]
+    pub stop: bool,
+    /// The request to answer, when several are pending (default: the oldest).
+    #[arg(long, value_name = "REQUEST_ID")]
+    pub request: Option<String>,
+    /// Print the session as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lulu send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The session (id or unique prefix of at least 4 characters).
+    pub id: String,
+    /// The message (words are joined with spaces).
+    #[arg(required = true, num_args = 1.., value_name = "TEXT")]
+    pub text: Vec<String>,
+    /// Print the session as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lulu close`.
+#[derive(Debug, Args)]
+pub struct CloseArgs {
+    /// The session (id or unique prefix of at least 4 characters).
+    pub id: String,
+    /// Print the session as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `lulu interrupt`.
 #[derive(Debug, Args)]
 pub struct InterruptArgs {
@@ -181,6 +264,10 @@ pub struct ResumeArgs {
     /// the options is the prompt.
     #[arg(long)]
     pub last: bool,
+    /// Without a terminal to ask on, what to do when the agent asks permission: deny it
+    /// (saying how to allow it), or wait for `lulu approve` / `lulu deny`.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = OnApproval::Deny)]
+    pub on_approval: OnApproval,
     /// Print the session id and return at once; the Lulu daemon owns the run.
     #[arg(short, long)]
     pub detach: bool,

@@ -25,6 +25,8 @@ pub fn for_settled(status: SessionStatus) -> ExitCode {
         | SessionStatus::Queued
         | SessionStatus::Starting
         | SessionStatus::Running
+        | SessionStatus::NeedsApproval
+        | SessionStatus::Idle
         | SessionStatus::Interrupting => FAILED,
     })
 }

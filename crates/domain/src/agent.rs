@@ -97,6 +97,32 @@ pub enum AgentEvent {
         /// The CLI's words (e.g. `touch in '/srv/app/notes.md' needs approval.`).
         message: String,
     },
+    /// A follow-up the user sent to the live run (written on its stdin; the agent does not
+    /// echo it, so Lulu records it where it was sent).
+    UserMessage {
+        /// The message.
+        text: String,
+    },
+    /// The agent asks permission for a tool call (a `can_use_tool` control request).
+    PermissionRequest {
+        /// The request's id (what the answer names).
+        request_id: String,
+        /// The tool, e.g. `Bash`.
+        tool_name: String,
+        /// The tool input as JSON text.
+        input_json: String,
+        /// What the call does, in the agent's words.
+        description: Option<String>,
+        /// The path that made it need permission.
+        blocked_path: Option<String>,
+        /// `permission_suggestions` as JSON text.
+        suggestions_json: Option<String>,
+    },
+    /// The agent withdrew a permission request (`control_cancel_request`).
+    PermissionCancelled {
+        /// The withdrawn request's id.
+        request_id: String,
+    },
     /// A line Lulu does not interpret, kept as it came.
     Other {
         /// The line's `type` (and `subtype`), if it had one.
@@ -123,6 +149,9 @@ impl AgentEvent {
             Self::UserText { .. } => "user_text",
             Self::ApiRetry { .. } => "api_retry",
             Self::Result { .. } => "result",
+            Self::UserMessage { .. } => "user_message",
+            Self::PermissionRequest { .. } => "permission_request",
+            Self::PermissionCancelled { .. } => "permission_cancelled",
             Self::PermissionDenied { .. } => "permission_denied",
             Self::Other { .. } => "other",
             Self::Diagnostic { .. } => "diagnostic",

@@ -227,6 +227,10 @@ pub struct AgentOptions {
     pub add_dirs: Vec<String>,
     /// Extra arguments appended verbatim (as argv entries, never through a shell).
     pub extra_args: Vec<String>,
+    /// Not an agent flag: keep the run alive after each turn's result (the session is
+    /// `idle` between turns) for follow-ups, until it is closed, interrupted or idle too long.
+    #[serde(default)]
+    pub keep_open: bool,
 }
 
 impl AgentOptions {

@@ -10,6 +10,7 @@
 //! exports mockall mocks of the ports and in-memory fakes for other crates' tests.
 
 pub mod agent;
+pub mod approval;
 pub mod ids;
 pub mod input;
 pub mod interrupt;
@@ -23,6 +24,7 @@ pub mod supervisor;
 pub mod testing;
 
 pub use agent::{AgentEvent, PermissionDenial, RunExit, RunUpdate, TranscriptEntry};
+pub use approval::{ApprovalAnswer, ApprovalChange, ApprovalClosing, ApprovalRequest};
 pub use ids::{ControlRequestId, InvalidId, OwnerId, RunId, SessionId};
 pub use input::{is_terminal_control, AgentOptions, InputError, Prompt, SessionTitle, WorkingDir};
 pub use interrupt::{InterruptMode, InterruptPolicy, InterruptStep};

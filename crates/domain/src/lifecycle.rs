@@ -10,6 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::agent::RunExit;
+use crate::approval::{
+    approval_timeout_message, ApprovalAnswer, ApprovalChange, ApprovalClosing, ApprovalRequest,
+};
 use crate::ids::RunId;
 use crate::input::Prompt;
 use crate::session::{Run, RunKind, RunOutcome, RunUsage, Session, SessionStatus};
@@ -64,6 +67,35 @@ pub enum LifecycleEvent {
         /// How many lines, since the last time losses were recorded.
         lines: u64,
     },
+    /// The agent asks permission for a tool call (`can_use_tool`).
+    ApprovalRequested {
+        /// The request.
+        request: ApprovalRequest,
+    },
+    /// The user answered a pending permission request.
+    ApprovalAnswered {
+        /// The request's id.
+        request_id: String,
+        /// The answer.
+        answer: ApprovalAnswer,
+    },
+    /// Nobody answered a pending request within the approval timeout: Lulu denies it.
+    ApprovalDeadlinePassed {
+        /// The request's id.
+        request_id: String,
+        /// The timeout that passed.
+        after: Duration,
+    },
+    /// The agent withdrew a pending request (`control_cancel_request`).
+    ApprovalCancelled {
+        /// The request's id.
+        request_id: String,
+    },
+    /// The turn's `result` arrived: whatever is still pending is cleared; a kept-open run
+    /// becomes idle.
+    TurnEnded,
+    /// The user closes a kept-open run between turns: its stdin is closed, it ends.
+    CloseRequested,
 }
 
 impl LifecycleEvent {
@@ -81,6 +113,12 @@ impl LifecycleEvent {
             Self::ResumeRequested { .. } => "resume_requested",
             Self::OwnerLost { .. } => "owner_lost",
             Self::TranscriptLost { .. } => "transcript_lost",
+            Self::ApprovalRequested { .. } => "approval_requested",
+            Self::ApprovalAnswered { .. } => "approval_answered",
+            Self::ApprovalDeadlinePassed { .. } => "approval_deadline_passed",
+            Self::ApprovalCancelled { .. } => "approval_cancelled",
+            Self::TurnEnded => "turn_ended",
+            Self::CloseRequested => "close_requested",
         }
     }
 }
@@ -143,6 +181,15 @@ pub enum Effect {
     },
     /// Ask the live run to stop.
     Stop(StopMode),
+    /// Close the live run's stdin: a kept-open run ends after its turn.
+    CloseInput,
+    /// Send the answer to a permission request to the live run.
+    Answer {
+        /// The request answered.
+        request: ApprovalRequest,
+        /// The answer.
+        answer: ApprovalAnswer,
+    },
     /// Tell subscribers about the new session value (always after `Persist`).
     Announce,
 }
@@ -154,6 +201,8 @@ pub struct Transition {
     pub session: Session,
     /// The run history change to store with it, if any.
     pub run_change: Option<RunChange>,
+    /// The permission requests' change to store with it, if any.
+    pub approval_change: Option<ApprovalChange>,
     /// Effects to carry out, in order.
     pub effects: Vec<Effect>,
 }
@@ -199,6 +248,7 @@ pub fn transition(
     let mut next = session.clone();
     next.updated_at = now;
     let active_run = session.active_run_id;
+    let mut approval_change = None;
 
     let (run_change, effects) = match (session.status, &event) {
         (S::Queued, LifecycleEvent::LaunchRequested) => {
@@ -237,18 +287,31 @@ pub fn transition(
             };
             (ended(active_run, now, outcome, None), announced())
         }
-        (S::Running | S::Interrupting, LifecycleEvent::AgentEstablished) => {
+        (S::Running | S::NeedsApproval | S::Interrupting, LifecycleEvent::AgentEstablished) => {
             if session.agent_established {
-                return Ok(Transition {
-                    session: session.clone(),
-                    run_change: None,
-                    effects: Vec::new(),
-                });
+                return Ok(unchanged(session));
             }
             next.agent_established = true;
             (None, announced())
         }
-        (S::Starting | S::Running | S::Interrupting, LifecycleEvent::RunExited { exit, usage }) => {
+        (S::Idle, LifecycleEvent::AgentEstablished) => {
+            // Every turn begins with the agent's `system/init`: a follow-up is being answered.
+            next.status = S::Running;
+            next.agent_established = true;
+            (None, announced())
+        }
+        (S::Idle, LifecycleEvent::CloseRequested) => {
+            // Nothing the user sees changes until the run ends.
+            return Ok(Transition {
+                effects: vec![Effect::CloseInput],
+                ..unchanged(session)
+            });
+        }
+        (
+            S::Starting | S::Running | S::NeedsApproval | S::Idle | S::Interrupting,
+            LifecycleEvent::RunExited { exit, usage },
+        ) => {
+            approval_change = clear_pending(&mut next, ApprovalClosing::Cleared);
             let interrupting = session.status == S::Interrupting;
             let outcome = match &exit.outcome {
                 RunOutcome::Completed => RunOutcome::Completed,
@@ -280,7 +343,8 @@ pub fn transition(
             next.last_error = None;
             (None, announced())
         }
-        (S::Running, LifecycleEvent::InterruptRequested) => {
+        (S::Running | S::NeedsApproval | S::Idle, LifecycleEvent::InterruptRequested) => {
+            // Pending requests stay: the agent cancels them as the interrupt lands.
             next.status = S::Interrupting;
             next.last_error = None;
             let effects = vec![
@@ -293,13 +357,16 @@ pub fn transition(
         (S::Interrupting, LifecycleEvent::StopEscalated) => {
             // Silent on purpose: nothing the user sees changes, so nothing is stored or announced.
             return Ok(Transition {
-                session: session.clone(),
-                run_change: None,
                 effects: vec![Effect::Stop(StopMode::Forceful)],
+                ..unchanged(session)
             });
         }
         (S::Interrupting, LifecycleEvent::InterruptDeadlinePassed { after }) => {
-            next.status = S::Running;
+            next.status = if next.pending_approvals.is_empty() {
+                S::Running
+            } else {
+                S::NeedsApproval
+            };
             next.last_error = Some(interrupt_timeout_message(*after));
             (None, announced())
         }
@@ -316,9 +383,10 @@ pub fn transition(
             (Some(RunChange::Created(run)), announced())
         }
         (
-            S::Queued | S::Starting | S::Running | S::Interrupting,
+            S::Queued | S::Starting | S::Running | S::NeedsApproval | S::Idle | S::Interrupting,
             LifecycleEvent::OwnerLost { reason },
         ) => {
+            approval_change = clear_pending(&mut next, ApprovalClosing::Cleared);
             next.status = S::Interrupted;
             next.last_error = Some(reason.clone());
             (
@@ -326,14 +394,82 @@ pub fn transition(
                 announced(),
             )
         }
-        (S::Starting | S::Running | S::Interrupting, LifecycleEvent::TranscriptLost { lines }) => {
+        (
+            S::Starting | S::Running | S::NeedsApproval | S::Idle | S::Interrupting,
+            LifecycleEvent::TranscriptLost { lines },
+        ) => {
             next.lost_events = session.lost_events.saturating_add(*lines);
             (None, announced())
         }
         (
+            S::Running | S::NeedsApproval | S::Interrupting,
+            LifecycleEvent::ApprovalRequested { request },
+        ) => {
+            if session.status == S::Running {
+                next.status = S::NeedsApproval;
+            }
+            next.pending_approvals.push(request.clone());
+            approval_change = Some(ApprovalChange::Requested(request.clone()));
+            (None, announced())
+        }
+        (
+            S::NeedsApproval | S::Interrupting,
+            LifecycleEvent::ApprovalAnswered { request_id, .. }
+            | LifecycleEvent::ApprovalDeadlinePassed { request_id, .. },
+        ) => {
+            let answer = match &event {
+                LifecycleEvent::ApprovalAnswered { answer, .. } => answer.clone(),
+                LifecycleEvent::ApprovalDeadlinePassed { after, .. } => ApprovalAnswer::Deny {
+                    message: Some(approval_timeout_message(*after)),
+                },
+                _ => unreachable!("matched above"),
+            };
+            let Some(request) = take_pending(&mut next, request_id) else {
+                return Err(refuse(&event));
+            };
+            approval_change = Some(ApprovalChange::Closed {
+                request_ids: vec![request.request_id.clone()],
+                closing: ApprovalClosing::Answered(answer.clone()),
+            });
+            // The answer goes out once it is stored and announced: whoever reads the
+            // session never sees a request pending that the agent already got an answer to.
+            let effects = vec![
+                Effect::Persist,
+                Effect::Announce,
+                Effect::Answer { request, answer },
+            ];
+            (None, effects)
+        }
+        (
+            S::Running | S::NeedsApproval | S::Interrupting,
+            LifecycleEvent::ApprovalCancelled { request_id },
+        ) => {
+            if take_pending(&mut next, request_id).is_none() {
+                return Ok(unchanged(session));
+            }
+            approval_change = Some(ApprovalChange::Closed {
+                request_ids: vec![request_id.clone()],
+                closing: ApprovalClosing::Cancelled,
+            });
+            (None, announced())
+        }
+        (S::Running | S::NeedsApproval | S::Interrupting, LifecycleEvent::TurnEnded) => {
+            approval_change = clear_pending(&mut next, ApprovalClosing::Cleared);
+            let goes_idle = session.options.keep_open && session.status != S::Interrupting;
+            if goes_idle {
+                next.status = S::Idle;
+            }
+            if approval_change.is_none() && !goes_idle {
+                return Ok(unchanged(session));
+            }
+            (None, announced())
+        }
+        (S::Idle, LifecycleEvent::TurnEnded) => return Ok(unchanged(session)),
+        (
             S::Queued
             | S::Starting
             | S::Running
+            | S::NeedsApproval
             | S::Interrupting
             | S::Interrupted
             | S::Completed
@@ -347,18 +483,89 @@ pub fn transition(
             | LifecycleEvent::StopEscalated
             | LifecycleEvent::InterruptDeadlinePassed { .. }
             | LifecycleEvent::ResumeRequested { .. }
-            | LifecycleEvent::OwnerLost { .. },
+            | LifecycleEvent::OwnerLost { .. }
+            | LifecycleEvent::CloseRequested,
         )
         | (
             S::Queued | S::Interrupted | S::Completed | S::Failed,
             LifecycleEvent::TranscriptLost { .. },
+        )
+        | (
+            S::Queued | S::Starting | S::Interrupted | S::Completed | S::Failed,
+            LifecycleEvent::ApprovalRequested { .. }
+            | LifecycleEvent::ApprovalCancelled { .. }
+            | LifecycleEvent::TurnEnded,
+        )
+        | (
+            S::Queued
+            | S::Starting
+            | S::Running
+            | S::Idle
+            | S::Interrupted
+            | S::Completed
+            | S::Failed,
+            LifecycleEvent::ApprovalAnswered { .. } | LifecycleEvent::ApprovalDeadlinePassed { .. },
+        )
+        | (
+            S::Idle,
+            LifecycleEvent::LaunchRequested
+            | LifecycleEvent::Spawned { .. }
+            | LifecycleEvent::LaunchFailed { .. }
+            | LifecycleEvent::StopEscalated
+            | LifecycleEvent::InterruptDeadlinePassed { .. }
+            | LifecycleEvent::ResumeRequested { .. }
+            | LifecycleEvent::ApprovalRequested { .. }
+            | LifecycleEvent::ApprovalCancelled { .. },
         ) => return Err(refuse(&event)),
     };
 
     Ok(Transition {
         session: next,
         run_change,
+        approval_change,
         effects,
+    })
+}
+
+/// No change at all: nothing to store, announce or do.
+fn unchanged(session: &Session) -> Transition {
+    Transition {
+        session: session.clone(),
+        run_change: None,
+        approval_change: None,
+        effects: Vec::new(),
+    }
+}
+
+/// Removes the pending request `request_id`; a session left with none needs no approval.
+fn take_pending(next: &mut Session, request_id: &str) -> Option<ApprovalRequest> {
+    let index = next
+        .pending_approvals
+        .iter()
+        .position(|request| request.request_id == request_id)?;
+    let request = next.pending_approvals.remove(index);
+    if next.pending_approvals.is_empty() && next.status == SessionStatus::NeedsApproval {
+        next.status = SessionStatus::Running;
+    }
+    Some(request)
+}
+
+/// Closes every pending request (the turn or the run ended); `None` if there was none.
+fn clear_pending(next: &mut Session, closing: ApprovalClosing) -> Option<ApprovalChange> {
+    if next.pending_approvals.is_empty() {
+        return None;
+    }
+    let request_ids = next
+        .pending_approvals
+        .drain(..)
+        .map(|request| request.request_id)
+        .collect();
+    if next.status == SessionStatus::NeedsApproval {
+        next.status = SessionStatus::Running;
+    }
+    Some(ApprovalChange::Closed {
+        request_ids,
+        closing,
     })
 }
 

@@ -2,6 +2,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::*;
+use crate::approval::ApprovalAnswer;
 use crate::session::FailureKind;
 use crate::testing::{epoch, run_id, sample_session};
 
@@ -49,6 +50,22 @@ fn events() -> Vec<LifecycleEvent> {
             reason: "owner process 77 died".into(),
         },
         LifecycleEvent::TranscriptLost { lines: 3 },
+        LifecycleEvent::ApprovalRequested {
+            request: crate::testing::approval_request("r2", "touch b"),
+        },
+        LifecycleEvent::ApprovalAnswered {
+            request_id: "r1".into(),
+            answer: ApprovalAnswer::Allow,
+        },
+        LifecycleEvent::ApprovalDeadlinePassed {
+            request_id: "r1".into(),
+            after: Duration::from_secs(1800),
+        },
+        LifecycleEvent::ApprovalCancelled {
+            request_id: "r1".into(),
+        },
+        LifecycleEvent::TurnEnded,
+        LifecycleEvent::CloseRequested,
     ]
 }
 
@@ -65,12 +82,29 @@ fn effect_label(effect: &Effect) -> String {
         Effect::Announce => "announce".into(),
         Effect::Launch { mode } => format!("launch({mode:?})").to_lowercase(),
         Effect::Stop(mode) => format!("stop({mode:?})").to_lowercase(),
+        Effect::Answer { request, answer } => format!("answer({} {answer})", request.request_id),
+        Effect::CloseInput => "close_input".into(),
     }
 }
 
 /// The fields a transition changed, besides status and `updated_at`.
-fn changes(before: &Session, after: &Session, run_change: Option<&RunChange>) -> String {
+fn changes(before: &Session, after: &Session, next: &Transition) -> String {
+    let run_change = next.run_change.as_ref();
     let mut notes = Vec::new();
+    match &next.approval_change {
+        None => {}
+        Some(ApprovalChange::Requested(request)) => {
+            notes.push(format!("approval+ {}", request.request_id));
+        }
+        Some(ApprovalChange::Closed {
+            request_ids,
+            closing,
+        }) => notes.push(format!(
+            "approval {} {}",
+            request_ids.join("+"),
+            closing.state_word()
+        )),
+    }
     if before.resume_count != after.resume_count {
         notes.push(format!("resume_count={}", after.resume_count));
     }
@@ -114,12 +148,21 @@ fn changes(before: &Session, after: &Session, run_change: Option<&RunChange>) ->
 
 #[test]
 fn the_whole_transition_table() {
-    let mut table = String::from("from         | event                        | result\n");
-    table.push_str("-------------|------------------------------|-------\n");
+    let mut table = String::from("from           | event                        | result\n");
+    table.push_str("---------------|------------------------------|-------\n");
     for status in SessionStatus::ALL {
         let mut session = sample_session(1);
         session.status = status;
         session.last_error = Some("earlier error".into());
+        if matches!(
+            status,
+            SessionStatus::NeedsApproval | SessionStatus::Interrupting
+        ) {
+            // Both may hold a pending request; the table shows what an answer does to it.
+            session
+                .pending_approvals
+                .push(crate::testing::approval_request("r1", "touch a"));
+        }
         for event in events() {
             let label = event_label(&event);
             let cell = match transition(&session, event, epoch() + chrono::Duration::seconds(1)) {
@@ -130,13 +173,13 @@ fn the_whole_transition_table() {
                         "-> {} [{}] {}",
                         next.session.status,
                         effects.join(", "),
-                        changes(&session, &next.session, next.run_change.as_ref())
+                        changes(&session, &next.session, &next)
                     )
                 }
             };
             writeln!(
                 table,
-                "{:<12} | {label:<28} | {}",
+                "{:<14} | {label:<28} | {}",
                 status.as_str(),
                 cell.trim_end()
             )
@@ -231,4 +274,75 @@ fn the_timeout_message_names_the_deadline() {
         interrupt_timeout_message(Duration::from_secs(10)),
         "interrupt timed out after 10 s; the agent is still running"
     );
+}
+
+#[test]
+fn answering_the_last_pending_request_runs_again_and_an_unknown_one_is_refused() {
+    let mut session = sample_session(1);
+    session.status = SessionStatus::Running;
+    let asked = |session: &Session, id: &str| {
+        transition(
+            session,
+            LifecycleEvent::ApprovalRequested {
+                request: crate::testing::approval_request(id, "touch x"),
+            },
+            epoch(),
+        )
+        .unwrap()
+        .session
+    };
+    let two = asked(&asked(&session, "r1"), "r2");
+    assert_eq!(two.status, SessionStatus::NeedsApproval);
+    let answer = |session: &Session, id: &str| {
+        transition(
+            session,
+            LifecycleEvent::ApprovalAnswered {
+                request_id: id.into(),
+                answer: ApprovalAnswer::Deny { message: None },
+            },
+            epoch(),
+        )
+    };
+    let one = answer(&two, "r1").unwrap();
+    assert_eq!(one.session.status, SessionStatus::NeedsApproval);
+    assert_eq!(one.session.pending_approvals.len(), 1);
+    let none = answer(&one.session, "r2").unwrap();
+    assert_eq!(none.session.status, SessionStatus::Running);
+    assert!(answer(&none.session, "r2").is_err());
+    assert!(answer(&one.session, "r1").is_err());
+}
+
+#[test]
+fn an_interrupt_deadline_with_a_request_still_pending_returns_to_needs_approval() {
+    let mut session = sample_session(1);
+    session.status = SessionStatus::Interrupting;
+    session
+        .pending_approvals
+        .push(crate::testing::approval_request("r1", "touch a"));
+    let next = transition(
+        &session,
+        LifecycleEvent::InterruptDeadlinePassed {
+            after: Duration::from_secs(10),
+        },
+        epoch(),
+    )
+    .unwrap();
+    assert_eq!(next.session.status, SessionStatus::NeedsApproval);
+}
+
+#[test]
+fn a_kept_open_run_goes_idle_at_the_end_of_its_turn_and_runs_again_at_the_next() {
+    let mut session = sample_session(1);
+    session.status = SessionStatus::Running;
+    session.agent_established = true;
+    session.options.keep_open = true;
+    let idle = transition(&session, LifecycleEvent::TurnEnded, epoch()).unwrap();
+    assert_eq!(idle.session.status, SessionStatus::Idle);
+    assert_eq!(idle.effects, [Effect::Persist, Effect::Announce]);
+    let again = transition(&idle.session, LifecycleEvent::AgentEstablished, epoch()).unwrap();
+    assert_eq!(again.session.status, SessionStatus::Running);
+    session.options.keep_open = false;
+    let unchanged = transition(&session, LifecycleEvent::TurnEnded, epoch()).unwrap();
+    assert_eq!(unchanged.session.status, SessionStatus::Running);
+    assert!(unchanged.effects.is_empty());
 }

@@ -8,6 +8,7 @@ use crate::session::{Session, SessionStatus};
 
 /// What the user may do with a session in its current status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[allow(clippy::struct_excessive_bools)] // independent flags a front end reads one by one
 pub struct AllowedActions {
     /// A queued or running session can be interrupted.
     pub interrupt: bool,
@@ -15,26 +16,37 @@ pub struct AllowedActions {
     pub resume: bool,
     /// A session with no live run can be deleted.
     pub delete: bool,
+    /// A session that needs approval can be answered (allow, always, deny, stop).
+    pub answer: bool,
 }
 
 impl AllowedActions {
     /// The actions allowed in `status`.
     pub const fn for_status(status: SessionStatus) -> Self {
         match status {
-            SessionStatus::Queued | SessionStatus::Running => Self {
+            SessionStatus::Queued | SessionStatus::Running | SessionStatus::Idle => Self {
                 interrupt: true,
                 resume: false,
                 delete: false,
+                answer: false,
+            },
+            SessionStatus::NeedsApproval => Self {
+                interrupt: true,
+                resume: false,
+                delete: false,
+                answer: true,
             },
             SessionStatus::Starting | SessionStatus::Interrupting => Self {
                 interrupt: false,
                 resume: false,
                 delete: false,
+                answer: false,
             },
             SessionStatus::Interrupted | SessionStatus::Completed | SessionStatus::Failed => Self {
                 interrupt: false,
                 resume: true,
                 delete: true,
+                answer: false,
             },
         }
     }
@@ -67,6 +79,8 @@ pub struct SessionCard {
     pub resume_count: u32,
     /// Why the last run or operation failed.
     pub last_error: Option<String>,
+    /// What the agent waits for the user to allow (`Bash: touch notes.md`), oldest first.
+    pub asks: Vec<String>,
     /// What the user may do now.
     pub actions: AllowedActions,
 }
@@ -77,6 +91,8 @@ pub const fn status_label(status: SessionStatus) -> &'static str {
         SessionStatus::Queued => "Queued",
         SessionStatus::Starting => "Starting",
         SessionStatus::Running => "Running",
+        SessionStatus::NeedsApproval => "Needs approval",
+        SessionStatus::Idle => "Idle",
         SessionStatus::Interrupting => "Interrupting",
         SessionStatus::Interrupted => "Interrupted",
         SessionStatus::Completed => "Completed",
@@ -100,15 +116,27 @@ impl SessionCard {
             output_tokens: session.totals.output_tokens,
             resume_count: session.resume_count,
             last_error: session.last_error.clone(),
+            asks: session
+                .pending_approvals
+                .iter()
+                .map(crate::approval::ApprovalRequest::summary)
+                .collect(),
             actions: AllowedActions::for_status(session.status),
         }
     }
 }
 
-/// The dashboard: one card per session, most recent activity first.
+/// The dashboard: one card per session, those that need approval first, then most recent
+/// activity first.
 pub fn dashboard<'a>(sessions: impl IntoIterator<Item = &'a Session>) -> Vec<SessionCard> {
     let mut cards: Vec<SessionCard> = sessions.into_iter().map(SessionCard::of).collect();
-    cards.sort_by(|a, b| b.last_activity.cmp(&a.last_activity).then(a.id.cmp(&b.id)));
+    cards.sort_by(|a, b| {
+        let waiting = |card: &SessionCard| card.status != SessionStatus::NeedsApproval;
+        waiting(a)
+            .cmp(&waiting(b))
+            .then(b.last_activity.cmp(&a.last_activity))
+            .then(a.id.cmp(&b.id))
+    });
     cards
 }
 
@@ -134,11 +162,13 @@ mod tests {
                 interrupt,
                 resume,
                 delete,
+                answer,
             } = card.actions;
             let actions: Vec<&str> = [
                 (interrupt, "interrupt"),
                 (resume, "resume"),
                 (delete, "delete"),
+                (answer, "answer"),
             ]
             .into_iter()
             .filter_map(|(allowed, name)| allowed.then_some(name))
@@ -174,5 +204,29 @@ mod tests {
         let cards = dashboard([&older, &newer]);
         assert_eq!(cards[0].id, newer.id);
         assert_eq!(cards[1].id, older.id);
+    }
+
+    #[test]
+    fn a_session_that_needs_approval_sorts_first_and_says_what_is_asked() {
+        let mut waiting = sample_session(1);
+        waiting.status = SessionStatus::NeedsApproval;
+        waiting
+            .pending_approvals
+            .push(crate::approval::ApprovalRequest {
+                request_id: "r1".into(),
+                tool_name: "Bash".into(),
+                input_json: r#"{"command":"touch notes.md"}"#.into(),
+                description: None,
+                blocked_path: None,
+                suggestions_json: None,
+                requested_at: waiting.updated_at,
+            });
+        let mut newer = sample_session(2);
+        newer.updated_at = waiting.updated_at + chrono::Duration::seconds(5);
+        let cards = dashboard([&newer, &waiting]);
+        assert_eq!(cards[0].id, waiting.id);
+        assert_eq!(cards[0].asks, ["Bash: touch notes.md"]);
+        assert!(cards[0].actions.answer && cards[0].actions.interrupt);
+        assert!(cards[1].asks.is_empty());
     }
 }

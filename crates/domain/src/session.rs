@@ -6,6 +6,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::approval::ApprovalRequest;
 use crate::ids::{RunId, SessionId};
 use crate::input::{AgentOptions, Prompt, SessionTitle, WorkingDir};
 
@@ -19,6 +20,11 @@ pub enum SessionStatus {
     Starting,
     /// The agent process is alive.
     Running,
+    /// The agent is alive and waits for the user to answer a permission request.
+    #[serde(rename = "needs_approval")]
+    NeedsApproval,
+    /// A kept-open run finished its turn and waits for a follow-up.
+    Idle,
     /// A stop was requested and the run has not exited yet.
     Interrupting,
     /// The last run was stopped on request (or its owner died); it can be resumed.
@@ -31,15 +37,22 @@ pub enum SessionStatus {
 
 impl SessionStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::Queued,
         Self::Starting,
         Self::Running,
+        Self::NeedsApproval,
+        Self::Idle,
         Self::Interrupting,
         Self::Interrupted,
         Self::Completed,
         Self::Failed,
     ];
+
+    /// The words shown to people: `needs approval` rather than `needs_approval`.
+    pub fn label(self) -> String {
+        self.as_str().replace('_', " ")
+    }
 
     /// The lowercase word used in storage, JSON and the command line.
     pub const fn as_str(self) -> &'static str {
@@ -47,6 +60,8 @@ impl SessionStatus {
             Self::Queued => "queued",
             Self::Starting => "starting",
             Self::Running => "running",
+            Self::NeedsApproval => "needs_approval",
+            Self::Idle => "idle",
             Self::Interrupting => "interrupting",
             Self::Interrupted => "interrupted",
             Self::Completed => "completed",
@@ -57,7 +72,12 @@ impl SessionStatus {
     /// True while a run is queued or alive: the session has an owner that must not be ignored.
     pub const fn is_live(self) -> bool {
         match self {
-            Self::Queued | Self::Starting | Self::Running | Self::Interrupting => true,
+            Self::Queued
+            | Self::Starting
+            | Self::Running
+            | Self::NeedsApproval
+            | Self::Idle
+            | Self::Interrupting => true,
             Self::Interrupted | Self::Completed | Self::Failed => false,
         }
     }
@@ -71,7 +91,7 @@ impl fmt::Display for SessionStatus {
 
 /// The error returned when text names no status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a session status: use one of queued, starting, running, interrupting, interrupted, completed, failed")]
+#[error("`{0}` is not a session status: use one of queued, starting, running, needs_approval, idle, interrupting, interrupted, completed, failed")]
 pub struct UnknownStatus(pub String);
 
 impl FromStr for SessionStatus {
@@ -80,7 +100,10 @@ impl FromStr for SessionStatus {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .into_iter()
-            .find(|status| status.as_str().eq_ignore_ascii_case(text.trim()))
+            .find(|status| {
+                let word = text.trim().replace([' ', '-'], "_");
+                status.as_str().eq_ignore_ascii_case(&word)
+            })
             .ok_or_else(|| UnknownStatus(text.to_owned()))
     }
 }
@@ -133,6 +156,21 @@ pub struct RunUsage {
     pub permission_denials: u64,
 }
 
+impl RunUsage {
+    /// The figures of two turns of one run together.
+    #[must_use]
+    pub fn and(&self, later: &Self) -> Self {
+        Self {
+            cost_usd: self.cost_usd + later.cost_usd,
+            input_tokens: self.input_tokens + later.input_tokens,
+            output_tokens: self.output_tokens + later.output_tokens,
+            num_turns: self.num_turns + later.num_turns,
+            duration_ms: self.duration_ms + later.duration_ms,
+            permission_denials: self.permission_denials + later.permission_denials,
+        }
+    }
+}
+
 /// What a user asks for when starting a session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionSpec {
@@ -180,6 +218,10 @@ pub struct Session {
     /// Transcript lines the agent wrote that could not be stored (the database or disk was
     /// full), over all runs. Zero for a complete transcript.
     pub lost_events: u64,
+    /// Permission requests of the live run waiting for an answer, oldest first (the
+    /// session is `needs_approval` while there is one, unless it is being interrupted).
+    #[serde(default)]
+    pub pending_approvals: Vec<ApprovalRequest>,
 }
 
 impl Session {
@@ -210,6 +252,7 @@ impl Session {
             agent_established: false,
             totals: UsageTotals::default(),
             lost_events: 0,
+            pending_approvals: Vec::new(),
         };
         (session, run)
     }
@@ -350,6 +393,10 @@ mod tests {
         for status in SessionStatus::ALL {
             assert_eq!(status.as_str().parse::<SessionStatus>(), Ok(status));
         }
+        assert_eq!(
+            "needs approval".parse::<SessionStatus>(),
+            Ok(SessionStatus::NeedsApproval)
+        );
         assert!("paused"
             .parse::<SessionStatus>()
             .unwrap_err()

@@ -19,6 +19,12 @@ pub const ENV_DB: &str = "LULU_DB";
 pub const ENV_CLAUDE_BIN: &str = "LULU_CLAUDE_BIN";
 /// The variable limiting live runs across every process sharing a database.
 pub const ENV_MAX_RUNNING: &str = "LULU_MAX_RUNNING";
+/// The variable setting how long a permission request may wait for an answer.
+pub const ENV_APPROVAL_TIMEOUT: &str = "LULU_APPROVAL_TIMEOUT";
+/// The variable setting how long a kept-open run may idle between turns.
+pub const ENV_IDLE_TIMEOUT: &str = "LULU_IDLE_TIMEOUT";
+/// How long a kept-open run may idle between turns when nothing says otherwise.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// The agent binary when nothing names another: `claude`, looked up on `PATH`.
 pub const DEFAULT_CLAUDE_BIN: &str = "claude";
 
@@ -46,6 +52,11 @@ pub struct RuntimeConfig {
     pub lease_ttl: Duration,
     /// How often owners look for control requests and waiters poll for answers.
     pub poll_interval: Duration,
+    /// How long a permission request may wait before Lulu denies it; `None`: as long as
+    /// it takes.
+    pub approval_timeout: Option<Duration>,
+    /// How long a kept-open run may idle between turns before it is closed.
+    pub idle_timeout: Duration,
 }
 
 impl RuntimeConfig {
@@ -58,6 +69,8 @@ impl RuntimeConfig {
             interrupt: InterruptPolicy::default(),
             lease_ttl: Duration::from_secs(10),
             poll_interval: Duration::from_millis(50),
+            approval_timeout: None,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
         }
     }
 
@@ -113,7 +126,47 @@ impl RuntimeConfig {
         if let Some(limit) = set(ENV_MAX_RUNNING) {
             config.max_running = max_running(&limit)?;
         }
+        if let Some(timeout) = set(ENV_APPROVAL_TIMEOUT) {
+            let text = timeout.to_string_lossy();
+            let after = duration_setting(ENV_APPROVAL_TIMEOUT, &text)?;
+            if after.is_zero() {
+                return Err(invalid_duration(ENV_APPROVAL_TIMEOUT, &text));
+            }
+            config.approval_timeout = Some(after);
+        }
+        if let Some(timeout) = set(ENV_IDLE_TIMEOUT) {
+            let text = timeout.to_string_lossy();
+            config.idle_timeout = duration_setting(ENV_IDLE_TIMEOUT, &text)?;
+        }
         Ok(config)
+    }
+}
+
+/// A duration setting: whole seconds, or a number with `ms`, `s`, `m` or `h` (`30m`).
+///
+/// # Errors
+/// [`RuntimeError::InvalidSetting`] naming `name` when `text` is not such a duration.
+pub fn duration_setting(name: &'static str, text: &str) -> Result<Duration, RuntimeError> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let number: u64 = number.parse().map_err(|_| invalid_duration(name, text))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(number)),
+        "" | "s" => Ok(Duration::from_secs(number)),
+        "m" => Ok(Duration::from_secs(number * 60)),
+        "h" => Ok(Duration::from_secs(number * 3600)),
+        _ => Err(invalid_duration(name, text)),
+    }
+}
+
+fn invalid_duration(name: &'static str, text: &str) -> RuntimeError {
+    RuntimeError::InvalidSetting {
+        name,
+        value: text.to_owned(),
+        expected: "a duration such as 600, 90s, 500ms, 10m or 1h",
     }
 }
 
@@ -232,6 +285,26 @@ mod tests {
             assert_eq!(
                 error.to_string(),
                 format!("LULU_MAX_RUNNING is `{bad}`, but it must be a whole number of at least 1")
+            );
+        }
+    }
+
+    #[test]
+    fn the_approval_timeout_is_none_unless_set_and_refuses_what_is_not_a_duration() {
+        assert_eq!(
+            resolve(&Overrides::default(), &[])
+                .unwrap()
+                .approval_timeout,
+            None
+        );
+        let set = resolve(&Overrides::default(), &[("LULU_APPROVAL_TIMEOUT", "30m")]).unwrap();
+        assert_eq!(set.approval_timeout, Some(Duration::from_secs(1800)));
+        for bad in ["0", "soon", "5d"] {
+            let error =
+                resolve(&Overrides::default(), &[("LULU_APPROVAL_TIMEOUT", bad)]).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("LULU_APPROVAL_TIMEOUT is `{bad}`, but it must be a duration such as 600, 90s, 500ms, 10m or 1h")
             );
         }
     }

@@ -148,6 +148,9 @@ pub fn supervisor_code(error: &SupervisorError) -> &'static str {
         SupervisorError::NotOwnedHere { .. } => "not_owned_here",
         SupervisorError::InterruptTimedOut { .. } => "interrupt_timed_out",
         SupervisorError::EndNotStored { .. } => "end_not_stored",
+        SupervisorError::NoPendingApproval { .. } => "no_pending_approval",
+        SupervisorError::NotAcceptingInput { .. } => "not_accepting_input",
+        SupervisorError::NotIdle { .. } => "not_idle",
         SupervisorError::Store(error) => store_code(error),
         SupervisorError::Transition(_) => "invalid_transition",
     }
@@ -292,6 +295,10 @@ mod tests {
             RuntimeError::Supervisor(SupervisorError::InterruptTimedOut {
                 id: id(),
                 after: Duration::from_secs(10),
+            }),
+            RuntimeError::Supervisor(SupervisorError::NoPendingApproval {
+                id: id(),
+                request_id: Some("3358a92f".into()),
             }),
             RuntimeError::Supervisor(SupervisorError::Transition(TransitionError {
                 status: SessionStatus::Completed,

@@ -10,12 +10,14 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use lulu_domain::{AgentOptions, RunId, Session, SessionId, SessionStatus, TranscriptEntry};
+use lulu_domain::{
+    AgentOptions, ApprovalAnswer, RunId, Session, SessionId, SessionStatus, TranscriptEntry,
+};
 
 pub use crate::runtime::InterruptOutcome;
 
 /// The version of this protocol; a daemon and a client of different versions refuse each other.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// This Lulu's version, told in the hello.
 pub const LULU_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -75,6 +77,27 @@ pub enum Request {
         #[serde(default)]
         force: bool,
     },
+    /// Answer a permission request of a session that needs approval.
+    Answer {
+        /// The session.
+        id: SessionId,
+        /// The request; `None` for the oldest pending one.
+        request_id: Option<String>,
+        /// Allow, allow always, deny, or deny and stop.
+        answer: ApprovalAnswer,
+    },
+    /// Write a follow-up message to a session's live run.
+    Send {
+        /// The session.
+        id: SessionId,
+        /// The message.
+        text: String,
+    },
+    /// End a kept-open run that is idle between turns.
+    Close {
+        /// The session.
+        id: SessionId,
+    },
     /// Delete a session; a live one only with `force` (interrupted first).
     Delete {
         /// The session.
@@ -109,7 +132,7 @@ pub enum Request {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "response", rename_all = "snake_case")]
 pub enum Response {
-    /// The session the request started or resumed, as stored.
+    /// The session the request started, resumed, answered, wrote to or closed, as stored.
     Session {
         /// The session.
         session: Session,
@@ -260,6 +283,19 @@ mod tests {
             r#"{"request":"resume","id":"a0000001-0000-0000-0000-000000000000","prompt":"go on"}"#
         );
         assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), request);
+        let deny = Request::Answer {
+            id: lulu_domain::testing::session_id(1),
+            request_id: Some("r1".into()),
+            answer: ApprovalAnswer::DenyAndStop {
+                message: Some("not now".into()),
+            },
+        };
+        let json = serde_json::to_string(&deny).unwrap();
+        assert_eq!(
+            json,
+            r#"{"request":"answer","id":"a0000001-0000-0000-0000-000000000000","request_id":"r1","answer":{"answer":"deny_and_stop","message":"not now"}}"#
+        );
+        assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), deny);
         let refused = Response::Error {
             code: "still_live".into(),
             message: "no".into(),

@@ -157,6 +157,7 @@ mod tests {
         let write = SessionWrite {
             session: session.clone(),
             run_change: Some(RunChange::Created(run)),
+            approval_change: None,
         };
         store.save(&write).await.unwrap();
         session

@@ -68,6 +68,8 @@ pub async fn open(config: RuntimeConfig) -> Result<Runtime, RuntimeError> {
         ports,
         SupervisorConfig {
             interrupt: config.interrupt,
+            approval_timeout: config.approval_timeout,
+            idle_timeout: Some(config.idle_timeout),
         },
     );
     let parts = RuntimeParts {

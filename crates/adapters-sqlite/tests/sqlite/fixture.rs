@@ -110,6 +110,7 @@ pub fn created(n: u32) -> SessionWrite {
     SessionWrite {
         session,
         run_change: Some(RunChange::Created(run)),
+        approval_change: None,
     }
 }
 
@@ -121,6 +122,7 @@ pub fn moved(n: u32, status: SessionStatus, offset_ms: i64) -> SessionWrite {
     SessionWrite {
         session,
         run_change: None,
+        approval_change: None,
     }
 }
 

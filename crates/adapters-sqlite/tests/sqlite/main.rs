@@ -1,6 +1,7 @@
 //! Tests of the SQLite store on real files in temp dirs, with real child processes (this
 //! test binary re-executed in a child role) for concurrency and crash safety.
 
+mod approvals;
 mod changes;
 mod child;
 mod concurrency;

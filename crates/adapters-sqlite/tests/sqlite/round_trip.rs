@@ -90,6 +90,7 @@ fn every_option() -> AgentOptions {
         append_system_prompt: Some("be brief".into()),
         add_dirs: vec!["/srv/lib".into()],
         extra_args: vec!["--verbose".into()],
+        keep_open: true,
     }
 }
 
@@ -139,6 +140,7 @@ async fn every_domain_type_comes_back_unchanged_after_reopening_the_file() {
             let write = SessionWrite {
                 session: session.clone(),
                 run_change,
+                approval_change: None,
             };
             store.save(&write).await.unwrap();
         }
@@ -161,6 +163,7 @@ async fn every_domain_type_comes_back_unchanged_after_reopening_the_file() {
             .save(&SessionWrite {
                 session: session.clone(),
                 run_change: None,
+                approval_change: None,
             })
             .await
             .unwrap();

@@ -18,8 +18,10 @@ use lulu_runtime::daemon::log::last_problem;
 use lulu_runtime::protocol::{FollowEvent, Request};
 use lulu_runtime::{InterruptOutcome, Runtime, RuntimeError};
 
+use super::ask::Approvals;
 use super::follow::{print_stored, Format};
 use super::Context;
+use crate::args::OnApproval;
 use crate::exit;
 use crate::render::live::LiveView;
 use crate::render::safe::{safe_line, safe_text};
@@ -38,6 +40,7 @@ pub async fn start_and_follow(
     runtime: &Runtime,
     request: &Request,
     json: bool,
+    on_approval: OnApproval,
 ) -> anyhow::Result<ExitCode> {
     let began = Instant::now();
     // Listening before the run is asked for: a Ctrl-C while it starts is not lost (it
@@ -56,6 +59,7 @@ pub async fn start_and_follow(
     let mut graceful: Option<Interrupting<'_>> = None;
     let mut forced: Option<Interrupting<'_>> = None;
     let mut signals_seen = 0_u8;
+    let mut approvals = Approvals::new(context, id, on_approval);
     // Said only if the session really waits for a slot, not for the instant it is queued.
     let mut queued_since: Option<tokio::time::Instant> = None;
     let settled = loop {
@@ -81,6 +85,8 @@ pub async fn start_and_follow(
                     }
                     queued_since = (session.status == SessionStatus::Queued)
                         .then(|| queued_since.unwrap_or_else(tokio::time::Instant::now));
+                    approvals.saw(&session);
+                    show_approvals(&mut approvals, &mut live);
                 }
                 Some(FollowEvent::EndNotStored { status, reason }) => {
                     live.finish();
@@ -98,6 +104,7 @@ pub async fn start_and_follow(
                 live.note("queued: waiting for a free run slot (LULU_MAX_RUNNING)");
                 queued_since = None;
             }
+            () = approvals.finish_one(), if approvals.busy() => show_approvals(&mut approvals, &mut live),
             () = stop.next() => {
                 signals_seen = signals_seen.saturating_add(1);
                 if signals_seen > 2 {
@@ -135,6 +142,15 @@ pub async fn start_and_follow(
         context, runtime, &live, run, last_seq, format, &settled, began,
     )
     .await
+}
+
+/// Says what the approvals have to say, and takes the status line down while the user is
+/// asked on the terminal.
+fn show_approvals(approvals: &mut Approvals<'_>, live: &mut LiveView) {
+    for note in approvals.take_notes() {
+        live.say(&note);
+    }
+    live.hold(approvals.asking_on_terminal());
 }
 
 /// The agent is gone but its end cannot be stored (a full disk): say so and end, rather

@@ -1,9 +1,11 @@
 //! `lulu list` and `lulu show`.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::collections::HashSet;
+use std::io::{IsTerminal as _, Write};
 use std::process::ExitCode;
 
 use lulu_domain::ports::{ListCursor, SessionQuery};
+use lulu_domain::{Session, SessionId, SessionStatus};
 use lulu_runtime::Runtime;
 
 use super::Context;
@@ -37,7 +39,7 @@ pub async fn list(context: &Context, args: &ListArgs) -> anyhow::Result<ExitCode
         limit,
         after: None,
     };
-    let sessions = runtime.list(&query).await?;
+    let sessions = waiting_first(&runtime, &query).await?;
     if sessions.is_empty() {
         anstream::eprintln!("{}", nothing_listed(filtered));
         return Ok(ExitCode::SUCCESS);
@@ -63,17 +65,55 @@ pub async fn list(context: &Context, args: &ListArgs) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
+/// The sessions needing approval, when `query` lists every status (what waits for the
+/// user comes first, however old it is); none otherwise.
+async fn waiting(runtime: &Runtime, query: &SessionQuery) -> anyhow::Result<Vec<Session>> {
+    if query.status.is_some() {
+        return Ok(Vec::new());
+    }
+    let waiting = SessionQuery {
+        status: Some(SessionStatus::NeedsApproval),
+        limit: query.limit,
+        after: None,
+    };
+    Ok(runtime.list(&waiting).await?)
+}
+
+/// What `query` lists, sessions needing approval first, the rest newest first; at most
+/// `query.limit` in all.
+async fn waiting_first(runtime: &Runtime, query: &SessionQuery) -> anyhow::Result<Vec<Session>> {
+    let mut sessions = waiting(runtime, query).await?;
+    let waiting: HashSet<SessionId> = sessions.iter().map(|session| session.id).collect();
+    let newest = runtime.list(query).await?;
+    sessions.extend(
+        newest
+            .into_iter()
+            .filter(|session| !waiting.contains(&session.id)),
+    );
+    if let Some(limit) = query.limit {
+        sessions.truncate(limit);
+    }
+    Ok(sessions)
+}
+
 /// `list --json`: a JSON array written as the sessions are read, page by page, so a
 /// listing of any size takes bounded memory. The same bytes as one pretty-printed array.
+/// Sessions needing approval come first, as in the table.
 async fn print_json_rows(runtime: &Runtime, args: &ListArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let mut left = if args.all { None } else { args.limit };
     let mut query = SessionQuery {
         status: args.status,
-        limit: None,
+        limit: left,
         after: None,
     };
+    let waiting = waiting(runtime, &query).await?;
     let mut written = 0_usize;
+    for session in &waiting {
+        write_json_row(&mut out, session, written)?;
+        written += 1;
+    }
+    left = left.map(|left| left - waiting.len());
     loop {
         let page_size = left.map_or(JSON_PAGE, |left| left.min(JSON_PAGE));
         if page_size == 0 {
@@ -81,18 +121,16 @@ async fn print_json_rows(runtime: &Runtime, args: &ListArgs) -> anyhow::Result<(
         }
         query.limit = Some(page_size);
         let page = runtime.list(&query).await?;
+        let mut taken = 0;
         for session in &page {
-            out.write_all(if written == 0 { b"[\n" } else { b",\n" })?;
-            let pretty = serde_json::to_string_pretty(&SessionJson::of(session))?;
-            for (index, line) in pretty.lines().enumerate() {
-                if index > 0 {
-                    out.write_all(b"\n")?;
-                }
-                write!(out, "  {line}")?;
+            if waiting.iter().any(|shown| shown.id == session.id) {
+                continue;
             }
+            write_json_row(&mut out, session, written)?;
             written += 1;
+            taken += 1;
         }
-        left = left.map(|left| left - page.len());
+        left = left.map(|left| left - taken);
         match page.last() {
             Some(last) if page.len() == page_size => {
                 query.after = Some(ListCursor::after(last));
@@ -102,6 +140,20 @@ async fn print_json_rows(runtime: &Runtime, args: &ListArgs) -> anyhow::Result<(
     }
     out.write_all(if written == 0 { b"[]\n" } else { b"\n]\n" })?;
     out.flush()?;
+    Ok(())
+}
+
+/// One element of the `list --json` array, indented as a pretty-printed array has it;
+/// `written` elements came before it.
+fn write_json_row(out: &mut impl Write, session: &Session, written: usize) -> anyhow::Result<()> {
+    out.write_all(if written == 0 { b"[\n" } else { b",\n" })?;
+    let pretty = serde_json::to_string_pretty(&SessionJson::of(session))?;
+    for (index, line) in pretty.lines().enumerate() {
+        if index > 0 {
+            out.write_all(b"\n")?;
+        }
+        write!(out, "  {line}")?;
+    }
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! One module per subcommand: translate arguments, call the runtime, render the result.
 
 mod advice;
+mod approve;
+mod ask;
 mod daemon;
 mod doctor;
 mod follow;
@@ -9,6 +11,7 @@ mod inspect;
 mod interrupt;
 mod remove;
 mod run;
+mod send;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -131,6 +134,18 @@ impl Context {
                 "LULU_MAX_RUNNING".to_owned(),
                 self.config.max_running.to_string().into(),
             ),
+            (
+                lulu_runtime::config::ENV_IDLE_TIMEOUT.to_owned(),
+                format!("{}ms", self.config.idle_timeout.as_millis()).into(),
+            ),
+            (
+                lulu_runtime::config::ENV_APPROVAL_TIMEOUT.to_owned(),
+                self.config
+                    .approval_timeout
+                    .map(|after| format!("{}ms", after.as_millis()))
+                    .unwrap_or_default()
+                    .into(),
+            ),
         ]
     }
 }
@@ -201,6 +216,10 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(args) => inspect::show(&context, &args).await,
         Command::Logs(args) => follow::logs(&context, &args).await,
         Command::Interrupt(args) => interrupt::interrupt(&context, &args).await,
+        Command::Approve(args) => approve::approve(&context, &args).await,
+        Command::Deny(args) => approve::deny(&context, &args).await,
+        Command::Send(args) => send::send(&context, &args).await,
+        Command::Close(args) => send::close(&context, &args).await,
         Command::Rm(args) => remove::remove(&context, &args).await,
         Command::Doctor(args) => doctor::doctor(&context, &args).await,
         Command::Completions(_) => unreachable!("handled above"),

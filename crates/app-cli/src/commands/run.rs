@@ -20,7 +20,14 @@ pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
         return detached(context, &start_request(spec)).await;
     }
     let runtime = context.open().await?;
-    foreground::start_and_follow(context, &runtime, &start_request(spec), args.json).await
+    foreground::start_and_follow(
+        context,
+        &runtime,
+        &start_request(spec),
+        args.json,
+        args.on_approval,
+    )
+    .await
 }
 
 /// `lulu resume`. The prompt, the id and whether the session's directory and the agent
@@ -42,7 +49,7 @@ pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitC
         id,
         prompt: prompt.into(),
     };
-    foreground::start_and_follow(context, &runtime, &request, args.json).await
+    foreground::start_and_follow(context, &runtime, &request, args.json, args.on_approval).await
 }
 
 /// The prompt's words joined with spaces, or, for a lone `-`, everything on stdin
@@ -88,7 +95,10 @@ fn session_spec(args: &RunArgs) -> anyhow::Result<SessionSpec> {
         args.title.as_deref(),
         cwd,
         prompt_text(&args.prompt)?,
-        agent_options(&args.agent)?,
+        AgentOptions {
+            keep_open: args.keep_open,
+            ..agent_options(&args.agent)?
+        },
     )
 }
 
@@ -121,6 +131,7 @@ fn agent_options(args: &AgentArgs) -> anyhow::Result<AgentOptions> {
         append_system_prompt: args.append_system_prompt.clone(),
         add_dirs,
         extra_args: Vec::new(),
+        keep_open: false,
     };
     Ok(options.validate()?)
 }

@@ -28,8 +28,24 @@ pub struct SessionJson {
     lost_events: u64,
     /// Tool calls the agent was refused because they needed approval, over every run.
     permission_denials: u64,
+    /// Permission requests waiting for an answer, oldest first.
+    pending_approvals: Vec<ApprovalJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     runs: Option<Vec<RunJson>>,
+}
+
+/// One pending permission request in a session's JSON.
+#[derive(Debug, Serialize)]
+pub struct ApprovalJson {
+    request_id: String,
+    tool_name: String,
+    /// What is asked in one line, e.g. `Bash: touch notes.md`.
+    summary: String,
+    /// The tool input, as the agent sent it.
+    input: serde_json::Value,
+    description: Option<String>,
+    blocked_path: Option<String>,
+    requested_at: String,
 }
 
 /// One run in `show --json`.
@@ -97,6 +113,20 @@ impl SessionJson {
             output_tokens: session.totals.output_tokens,
             lost_events: session.lost_events,
             permission_denials: session.totals.permission_denials,
+            pending_approvals: session
+                .pending_approvals
+                .iter()
+                .map(|request| ApprovalJson {
+                    request_id: request.request_id.clone(),
+                    tool_name: request.tool_name.clone(),
+                    summary: request.summary(),
+                    input: serde_json::from_str(&request.input_json)
+                        .unwrap_or_else(|_| serde_json::Value::String(request.input_json.clone())),
+                    description: request.description.clone(),
+                    blocked_path: request.blocked_path.clone(),
+                    requested_at: timestamp(request.requested_at),
+                })
+                .collect(),
             runs: None,
         }
     }

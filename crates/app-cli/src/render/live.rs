@@ -45,6 +45,9 @@ pub struct LiveView {
     cost_usd: f64,
     /// `--json`: entries as JSON lines, nothing else on stdout.
     json: bool,
+    /// While the user is asked something on the terminal: the status line, taken down,
+    /// had been running this long.
+    held: Option<Duration>,
     /// The last text block printed (an API error is said there, then not again).
     last_text: String,
 }
@@ -107,6 +110,7 @@ impl LiveView {
             tool: None,
             cost_usd: 0.0,
             json,
+            held: None,
             last_text: String::new(),
         }
     }
@@ -168,10 +172,31 @@ impl LiveView {
 
     /// Prints a note of Lulu's own on stderr, above the status line.
     pub fn note(&self, text: &str) {
-        let line = paint(DIM, text);
+        self.say(&paint(DIM, text));
+    }
+
+    /// Prints a line of Lulu's own, already styled, on stderr above the status line.
+    pub fn say(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.suspend(|| anstream::eprintln!("{line}")),
             None => anstream::eprintln!("{line}"),
+        }
+    }
+
+    /// Takes the status line down while the user is asked something on the terminal
+    /// (`asking`), and puts it back, its clock still running, once they answered.
+    pub fn hold(&mut self, asking: bool) {
+        if asking {
+            if let Some(bar) = self.bar.take() {
+                bar.finish_and_clear();
+                self.held = Some(bar.elapsed());
+            }
+        } else if let Some(elapsed) = self.held.take() {
+            let bar = status_bar(ProgressDrawTarget::stderr(), elapsed);
+            bar.enable_steady_tick(Duration::from_millis(100));
+            self.bar = Some(bar);
+            self.show_pending();
+            self.refresh();
         }
     }
 

@@ -20,8 +20,11 @@ pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> S
     field("Title", safe_line(session.title.as_str()).into_owned());
     field(
         "Status",
-        paint(style::status(session.status), session.status.as_str()),
+        paint(style::status(session.status), &session.status.label()),
     );
+    for request in &session.pending_approvals {
+        field("Asks", safe_line(&request.summary()).into_owned());
+    }
     field("Directory", safe_line(session.cwd.as_str()).into_owned());
     field("Created", timestamp(session.created_at));
     field(

@@ -21,8 +21,10 @@ pub const WARN: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColo
 pub const fn status(status: SessionStatus) -> Style {
     match status {
         SessionStatus::Queued | SessionStatus::Starting => DIM,
-        SessionStatus::Running => TOOL,
-        SessionStatus::Interrupting | SessionStatus::Interrupted => WARN,
+        SessionStatus::Running | SessionStatus::Idle => TOOL,
+        SessionStatus::NeedsApproval | SessionStatus::Interrupting | SessionStatus::Interrupted => {
+            WARN
+        }
         SessionStatus::Completed => GOOD,
         SessionStatus::Failed => ERROR,
     }

@@ -21,6 +21,8 @@ const GAP: usize = 2;
 const TITLE_MIN: usize = 12;
 /// The narrowest a directory gets.
 const CWD_MIN: usize = 10;
+/// The widest what a session that needs approval asks gets in the status column.
+const ASKED_MAX: usize = 40;
 /// The narrowest terminal that gets the resumes column.
 const RESUMES_MIN_WIDTH: usize = 100;
 
@@ -58,11 +60,7 @@ pub fn session_table(
         .iter()
         .map(|session| Row {
             id: session.id.short(),
-            status: if unreachable.contains(&session.id) {
-                format!("{} (owner unreachable)", session.status)
-            } else {
-                session.status.as_str().to_owned()
-            },
+            status: status_cell(session, unreachable.contains(&session.id)),
             title: safe_line(session.title.as_str()).into_owned(),
             cwd: home_relative(&safe_line(session.cwd.as_str()), fit.home),
             resumes: session.resume_count.to_string(),
@@ -134,6 +132,23 @@ pub fn session_table(
         );
     }
     out
+}
+
+/// The status as people read it (`needs approval`), with what a session that needs
+/// approval asks (`needs approval: Bash: touch notes.md (+1 more)`).
+fn status_cell(session: &Session, unreachable: bool) -> String {
+    let mut cell = session.status.label();
+    if let Some(request) = session.pending_approvals.first() {
+        let asked = fit_end(&safe_line(&request.summary()), ASKED_MAX);
+        let _ = write!(cell, ": {asked}");
+        if session.pending_approvals.len() > 1 {
+            let _ = write!(cell, " (+{} more)", session.pending_approvals.len() - 1);
+        }
+    }
+    if unreachable {
+        cell.push_str(" (owner unreachable)");
+    }
+    cell
 }
 
 /// Splits `room` columns between a title wanting `title` and a directory wanting `cwd`:

@@ -147,6 +147,34 @@ fn owner_unreachable_is_said_beside_the_status() {
 }
 
 #[test]
+fn a_session_that_needs_approval_says_what_it_asks_with_its_escapes_made_visible() {
+    let mut sessions = sessions();
+    sessions[1].status = SessionStatus::NeedsApproval;
+    for (request_id, command) in [("r1", r"touch notes.md\u001b[2J"), ("r2", "rm -rf build")] {
+        sessions[1]
+            .pending_approvals
+            .push(lulu_domain::testing::approval_request(request_id, command));
+    }
+    let fit = Fit {
+        width: 120,
+        home: None,
+    };
+    let table = plain(&session_table(&sessions, &HashSet::new(), epoch(), fit));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[2].contains("needs approval: Bash: touch notes.md^[[2J (+1 more)"),
+        "{table}"
+    );
+    assert!(!table.contains('\u{1b}'), "{table:?}");
+    let rows = session_rows(&sessions);
+    assert_eq!(
+        rows.lines().nth(1).unwrap().split('\t').nth(1),
+        Some("needs_approval"),
+        "piped, the status stays one word: {rows}"
+    );
+}
+
+#[test]
 fn piped_rows_are_tab_separated_whole_and_headerless() {
     let rows = session_rows(&sessions());
     let first: Vec<&str> = rows.lines().next().unwrap().split('\t').collect();

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use lulu_domain::{AgentEvent, PermissionDenial, Run, RunUsage, Session, SessionStatus};
 
 use super::safe::{safe_line, safe_text};
-use super::style::{self, paint, DIM, ERROR, GOOD, TOOL, WARN};
+use super::style::{self, paint, BOLD, DIM, ERROR, GOOD, TOOL, WARN};
 use super::text::{cut, duration_ms, money, one_line, timestamp};
 
 /// How wide a one-line summary may get.
@@ -132,6 +132,17 @@ pub fn event_line_with(event: &AgentEvent, detail: Detail) -> Option<String> {
             WARN,
             &format!("! {}: {}", safe_line(tool_name), one_line(message, LINE)),
         ),
+        AgentEvent::PermissionRequest {
+            tool_name,
+            input_json,
+            ..
+        } => asks_line(tool_name, input_json),
+        AgentEvent::UserMessage { text } => {
+            paint(BOLD, &format!("» you: {}", one_line(text, LINE)))
+        }
+        AgentEvent::PermissionCancelled { .. } => {
+            paint(DIM, "· the permission request was withdrawn")
+        }
         AgentEvent::Other { type_name, .. } => paint(DIM, &format!("· {}", safe_line(type_name))),
         AgentEvent::Diagnostic { message } => {
             paint(WARN, &format!("! {}", one_line(message, LINE)))
@@ -240,6 +251,12 @@ pub fn allow_hint(tools: &[String]) -> Option<String> {
     ))
 }
 
+/// A permission request: what the agent waits for the user to allow.
+fn asks_line(tool_name: &str, input_json: &str) -> String {
+    let asked = format!("{}: {}", safe_line(tool_name), tool_summary(input_json));
+    paint(WARN, &format!("? needs approval: {asked}"))
+}
+
 /// Why a turn ended in error, in words: an aborted turn was interrupted; otherwise the
 /// first real error (the CLI's `[ede_diagnostic]` notes are for its developers).
 fn failure_reason(
@@ -328,6 +345,8 @@ pub fn final_line(session: &Session, elapsed_ms: u64) -> String {
         SessionStatus::Queued
         | SessionStatus::Starting
         | SessionStatus::Running
+        | SessionStatus::NeedsApproval
+        | SessionStatus::Idle
         | SessionStatus::Interrupting => text,
     }
 }

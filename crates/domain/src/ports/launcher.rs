@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use crate::agent::RunUpdate;
+use crate::approval::{ApprovalAnswer, ApprovalRequest};
 use crate::ids::{RunId, SessionId};
 use crate::input::{AgentOptions, Prompt, WorkingDir};
 use crate::lifecycle::{ConversationMode, StopMode};
@@ -116,7 +117,7 @@ pub trait AgentLauncher: Send + Sync {
     async fn launch(&self, spec: RunSpec) -> Result<RunHandle, LaunchError>;
 }
 
-/// Stops one live run.
+/// Stops one live run, and answers its permission requests.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait RunControl: Send + Sync {
@@ -127,4 +128,29 @@ pub trait RunControl: Send + Sync {
     /// [`StopError::AlreadyExited`] if the run is gone (harmless); [`StopError::Failed`] if
     /// the request could not be delivered.
     async fn stop(&self, mode: StopMode) -> Result<(), StopError>;
+
+    /// Delivers the answer to a pending permission request and returns at once.
+    ///
+    /// # Errors
+    /// [`StopError::AlreadyExited`] if the run is gone; [`StopError::Failed`] if the answer
+    /// could not be delivered (the agent's stdin is closed).
+    async fn answer(
+        &self,
+        request: &ApprovalRequest,
+        answer: &ApprovalAnswer,
+    ) -> Result<(), StopError>;
+
+    /// Writes a follow-up user message on the run's stdin and returns once it was handed
+    /// to the writer.
+    ///
+    /// # Errors
+    /// [`StopError::AlreadyExited`] if the run is gone; [`StopError::Failed`] if its stdin
+    /// is closed (its turn has ended and the run is finishing).
+    async fn send(&self, text: &str) -> Result<(), StopError>;
+
+    /// Closes the run's stdin (a kept-open run then ends after its turn) and returns at once.
+    ///
+    /// # Errors
+    /// [`StopError::AlreadyExited`] if the run is gone.
+    async fn close_input(&self) -> Result<(), StopError>;
 }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use crate::agent::TranscriptEntry;
+use crate::approval::ApprovalChange;
 use crate::ids::{RunId, SessionId};
 use crate::lifecycle::RunChange;
 use crate::session::{Run, Session, SessionStatus};
@@ -14,6 +15,8 @@ pub struct SessionWrite {
     pub session: Session,
     /// The run history change, if any.
     pub run_change: Option<RunChange>,
+    /// The permission requests' change, if any.
+    pub approval_change: Option<ApprovalChange>,
 }
 
 /// Which sessions to list.

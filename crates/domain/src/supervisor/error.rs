@@ -67,6 +67,32 @@ pub enum SupervisorError {
         /// Why the store refused.
         reason: String,
     },
+    /// An answer to a permission request that is not (or no longer) pending.
+    #[error("session {id} has no pending permission request{}: it was already answered, cancelled by the agent, or its turn ended", request_id.as_ref().map(|request| format!(" {request}")).unwrap_or_default())]
+    NoPendingApproval {
+        /// The session.
+        id: SessionId,
+        /// The request named, if one was.
+        request_id: Option<String>,
+    },
+    /// A follow-up to a session whose run takes no more input.
+    #[error("session {id} is {status} and its agent takes no more messages: {reason}")]
+    NotAcceptingInput {
+        /// The session.
+        id: SessionId,
+        /// Its status.
+        status: SessionStatus,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+    /// Close of a session that is not a kept-open run idle between turns.
+    #[error("session {id} is {status}: only a kept-open session that is idle between turns can be closed; interrupt it to stop it now")]
+    NotIdle {
+        /// The session.
+        id: SessionId,
+        /// Its status.
+        status: SessionStatus,
+    },
     /// The store failed; nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -84,7 +84,10 @@ impl SessionSupervisor {
                             info!("queued session interrupted before it started");
                             return Ok(session);
                         }
-                        SessionStatus::Starting | SessionStatus::Running => {
+                        SessionStatus::Starting
+                        | SessionStatus::Running
+                        | SessionStatus::NeedsApproval
+                        | SessionStatus::Idle => {
                             // Starting: the agent is stopped as soon as it is spawned.
                             let pending = self
                                 .apply(&mut state, LifecycleEvent::InterruptRequested)

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::watch;
 use tracing::warn;
 
+use crate::approval::{ApprovalAnswer, ApprovalRequest};
 use crate::input::Prompt;
 use crate::lifecycle::StopMode;
 use crate::ports::{RunControl, StopError};
@@ -51,14 +52,16 @@ impl LiveSession {
         *self.control.lock().unwrap_or_else(PoisonError::into_inner) = Some(control);
     }
 
-    /// Delivers a stop request; a run that already exited is not an error.
-    pub(crate) async fn stop(&self, mode: StopMode) {
-        let control = self
-            .control
+    fn control(&self) -> Option<Arc<dyn RunControl>> {
+        self.control
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let Some(control) = control else {
+            .clone()
+    }
+
+    /// Delivers a stop request; a run that already exited is not an error.
+    pub(crate) async fn stop(&self, mode: StopMode) {
+        let Some(control) = self.control() else {
             warn!(?mode, "no run to stop");
             return;
         };
@@ -66,6 +69,36 @@ impl LiveSession {
             Ok(()) | Err(StopError::AlreadyExited) => {}
             Err(error) => warn!(?mode, %error, "stop request failed"),
         }
+    }
+
+    /// Delivers a permission answer; a run that already exited is not an error.
+    pub(crate) async fn answer(&self, request: &ApprovalRequest, answer: &ApprovalAnswer) {
+        let Some(control) = self.control() else {
+            warn!(request_id = request.request_id, "no run to answer");
+            return;
+        };
+        match control.answer(request, answer).await {
+            Ok(()) | Err(StopError::AlreadyExited) => {}
+            Err(error) => warn!(%error, request_id = request.request_id, "answer not delivered"),
+        }
+    }
+
+    /// Closes the run's stdin; a run that already exited is not an error.
+    pub(crate) async fn close_input(&self) {
+        let Some(control) = self.control() else {
+            warn!("no run to close");
+            return;
+        };
+        match control.close_input().await {
+            Ok(()) | Err(StopError::AlreadyExited) => {}
+            Err(error) => warn!(%error, "closing the run's stdin failed"),
+        }
+    }
+
+    /// Writes a follow-up on the run's stdin.
+    pub(crate) async fn send(&self, text: &str) -> Result<(), StopError> {
+        let control = self.control().ok_or(StopError::AlreadyExited)?;
+        control.send(text).await
     }
 
     /// Notes that the run's process has exited.

@@ -5,7 +5,9 @@
 //! per-session gate refuses a second lifecycle operation while one is in flight, and
 //! operations on different sessions never wait on each other.
 
+mod approvals;
 mod error;
+mod follow_ups;
 mod gate;
 mod interrupt;
 mod live;
@@ -76,6 +78,12 @@ pub struct Ports {
 pub struct SupervisorConfig {
     /// When to retry forcefully and when to give up an interrupt.
     pub interrupt: InterruptPolicy,
+    /// How long a permission request may wait for an answer before Lulu denies it;
+    /// `None` waits as long as it takes (the agent itself never gives up).
+    pub approval_timeout: Option<std::time::Duration>,
+    /// How long a kept-open run may idle between turns before it is closed; `None`: until
+    /// it is closed or interrupted.
+    pub idle_timeout: Option<std::time::Duration>,
 }
 
 /// Starts, interrupts and resumes sessions; cheap to clone (all clones share one state).
@@ -130,6 +138,7 @@ impl SessionSupervisor {
         let write = SessionWrite {
             session: session.clone(),
             run_change: Some(RunChange::Created(run)),
+            approval_change: None,
         };
         ports.store.save(&write).await?;
         ports
@@ -298,6 +307,7 @@ impl SessionSupervisor {
                     let write = SessionWrite {
                         session: next.session.clone(),
                         run_change: next.run_change.clone(),
+                        approval_change: next.approval_change.clone(),
                     };
                     self.inner.ports.store.save(&write).await?;
                 }
@@ -307,7 +317,12 @@ impl SessionSupervisor {
                         .updates
                         .publish(SessionUpdate::Session(next.session.clone()));
                 }
-                action @ (Effect::Launch { .. } | Effect::Stop(_)) => actions.push(action),
+                action @ (Effect::Launch { .. }
+                | Effect::Stop(_)
+                | Effect::CloseInput
+                | Effect::Answer { .. }) => {
+                    actions.push(action);
+                }
             }
         }
         tracing::debug!(session_id = %session.id, event = name, from = %session.status, to = %next.session.status, "transition");
@@ -323,6 +338,8 @@ impl SessionSupervisor {
         for effect in pending.0 {
             match effect {
                 Effect::Stop(mode) => live.stop(mode).await,
+                Effect::Answer { request, answer } => live.answer(&request, &answer).await,
+                Effect::CloseInput => live.close_input().await,
                 Effect::Launch { mode } => launch = Some(mode),
                 Effect::Persist | Effect::Announce => {}
             }

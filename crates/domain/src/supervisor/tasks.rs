@@ -154,6 +154,7 @@ impl SessionSupervisor {
                 break crashed("the agent's output ended without an exit status");
             };
             let mut batch = Vec::new();
+            let mut lifecycle = Vec::new();
             let mut exit = None;
             // Streamed text after the batch's last line, announced once the batch is
             // stored so followers see everything in order. Text streamed before a line
@@ -175,8 +176,14 @@ impl SessionSupervisor {
                             usage: reported, ..
                         } = &event
                         {
-                            usage = Some(reported.clone());
+                            // A run with follow-ups has a result per turn: all of them count.
+                            usage =
+                                Some(usage.map_or_else(
+                                    || reported.clone(),
+                                    |earlier| earlier.and(reported),
+                                ));
                         }
+                        lifecycle.extend(self.lifecycle_event_of(&event));
                         batch.push(TranscriptEntry {
                             run_id,
                             seq,
@@ -191,6 +198,9 @@ impl SessionSupervisor {
                 }
             }
             self.store_batch(&live, batch).await;
+            // In the order the agent said them (a turn's end, then the next turn's init),
+            // and even when the lines were lost: the conversation exists, a request waits.
+            self.apply_run_events(&live, lifecycle).await;
             if !streamed.is_empty() {
                 self.inner.ports.updates.publish(SessionUpdate::TextDelta {
                     session_id: live.id,
@@ -211,9 +221,6 @@ impl SessionSupervisor {
         if batch.is_empty() {
             return;
         }
-        let establishes = batch
-            .iter()
-            .any(|entry| matches!(entry.event, AgentEvent::Init { .. }));
         let ports = &self.inner.ports;
         let mut retries = Retries::new(ports.clock.as_ref(), "store transcript lines");
         while let Err(error) = ports.store.append_events(&batch).await {
@@ -233,22 +240,10 @@ impl SessionSupervisor {
             session_id: live.id,
             entries: batch,
         });
-        let pending_losses = live.unrecorded_losses() > 0;
-        if establishes || pending_losses {
+        if live.unrecorded_losses() > 0 {
             let mut state = live.state.lock().await;
-            if pending_losses {
-                if let Err(error) = self.record_losses(live, &mut state).await {
-                    warn!(%error, "could not record the lost lines yet; will retry");
-                }
-            }
-            if establishes {
-                if let Err(error) = self
-                    .apply(&mut state, LifecycleEvent::AgentEstablished)
-                    .await
-                    .map(Pending::nothing_left)
-                {
-                    error!(%error, "could not record that the conversation is established");
-                }
+            if let Err(error) = self.record_losses(live, &mut state).await {
+                warn!(%error, "could not record the lost lines yet; will retry");
             }
         }
     }

@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 
 use super::{lock, Journal};
 use crate::agent::{RunExit, RunUpdate};
+use crate::approval::{ApprovalAnswer, ApprovalRequest};
 use crate::lifecycle::{ConversationMode, StopMode};
 use crate::ports::{AgentLauncher, LaunchError, RunControl, RunHandle, RunSpec, StopError};
 use crate::session::RunOutcome;
@@ -41,6 +42,7 @@ pub struct FakeRun {
     pub pid: u32,
     updates: mpsc::Sender<RunUpdate>,
     stops: Arc<Mutex<Vec<StopMode>>>,
+    answers: Arc<Mutex<Vec<(String, ApprovalAnswer)>>>,
 }
 
 impl FakeRun {
@@ -56,6 +58,11 @@ impl FakeRun {
             exit_code: Some(exit_code),
         };
         let _ = self.updates.send(RunUpdate::Exited(exit)).await;
+    }
+
+    /// The permission answers received so far (request id, answer), in order.
+    pub fn answers(&self) -> Vec<(String, ApprovalAnswer)> {
+        lock(&self.answers).clone()
     }
 
     /// The stop requests received so far, in order.
@@ -112,9 +119,11 @@ impl AgentLauncher for FakeLauncher {
         };
         let (updates, receiver) = mpsc::channel(64);
         let stops = Arc::new(Mutex::new(Vec::new()));
+        let answers = Arc::new(Mutex::new(Vec::new()));
         let control = FakeControl {
             updates: updates.downgrade(),
             stops: Arc::clone(&stops),
+            answers: Arc::clone(&answers),
             response: self.stop_response,
             journal: self.journal.clone(),
         };
@@ -123,6 +132,7 @@ impl AgentLauncher for FakeLauncher {
             pid,
             updates,
             stops,
+            answers,
         };
         let _ = self.launched.send(run);
         Ok(RunHandle {
@@ -139,6 +149,7 @@ struct FakeControl {
     stops: Arc<Mutex<Vec<StopMode>>>,
     response: StopResponse,
     journal: Journal,
+    answers: Arc<Mutex<Vec<(String, ApprovalAnswer)>>>,
 }
 
 #[async_trait]
@@ -162,6 +173,41 @@ impl RunControl for FakeControl {
         let updates = self.updates.upgrade().ok_or(StopError::AlreadyExited)?;
         updates
             .send(RunUpdate::Exited(exit))
+            .await
+            .map_err(|_| StopError::AlreadyExited)
+    }
+
+    async fn answer(
+        &self,
+        request: &ApprovalRequest,
+        answer: &ApprovalAnswer,
+    ) -> Result<(), StopError> {
+        self.journal
+            .record(format!("answer  {} {answer}", request.request_id));
+        lock(&self.answers).push((request.request_id.clone(), answer.clone()));
+        Ok(())
+    }
+
+    async fn close_input(&self) -> Result<(), StopError> {
+        self.journal.record("close   stdin");
+        let updates = self.updates.upgrade().ok_or(StopError::AlreadyExited)?;
+        let exit = RunExit {
+            outcome: RunOutcome::Completed,
+            exit_code: Some(0),
+        };
+        updates
+            .send(RunUpdate::Exited(exit))
+            .await
+            .map_err(|_| StopError::AlreadyExited)
+    }
+
+    async fn send(&self, text: &str) -> Result<(), StopError> {
+        self.journal.record(format!("send    {text}"));
+        let updates = self.updates.upgrade().ok_or(StopError::AlreadyExited)?;
+        updates
+            .send(RunUpdate::Event(crate::agent::AgentEvent::UserMessage {
+                text: text.to_owned(),
+            }))
             .await
             .map_err(|_| StopError::AlreadyExited)
     }

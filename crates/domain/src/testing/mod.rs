@@ -134,6 +134,19 @@ pub fn sample_session(n: u32) -> Session {
     session
 }
 
+/// A pending `Bash` permission request with this id, for `command`.
+pub fn approval_request(request_id: &str, command: &str) -> crate::approval::ApprovalRequest {
+    crate::approval::ApprovalRequest {
+        request_id: request_id.to_owned(),
+        tool_name: "Bash".to_owned(),
+        input_json: format!(r#"{{"command":"{command}"}}"#),
+        description: Some("mock-requested command".to_owned()),
+        blocked_path: None,
+        suggestions_json: None,
+        requested_at: epoch(),
+    }
+}
+
 /// An ordered record of what fakes were asked to do, for step-by-step snapshots.
 #[derive(Debug, Clone, Default)]
 pub struct Journal {

@@ -39,27 +39,9 @@ pub struct DaemonOptions {
 /// # Errors
 /// [`RuntimeError::InvalidSetting`] when it is not such a duration.
 pub fn idle_from(value: Option<&str>) -> Result<Duration, RuntimeError> {
-    let Some(text) = value else {
-        return Ok(DEFAULT_IDLE);
-    };
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
-    let (number, unit) = trimmed.split_at(split);
-    let invalid = || RuntimeError::InvalidSetting {
-        name: "LULU_DAEMON_IDLE",
-        value: text.to_owned(),
-        expected: "a duration such as 600, 90s, 500ms, 10m or 1h",
-    };
-    let number: u64 = number.parse().map_err(|_| invalid())?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(number)),
-        "" | "s" => Ok(Duration::from_secs(number)),
-        "m" => Ok(Duration::from_secs(number * 60)),
-        "h" => Ok(Duration::from_secs(number * 3600)),
-        _ => Err(invalid()),
-    }
+    value.map_or(Ok(DEFAULT_IDLE), |text| {
+        crate::config::duration_setting("LULU_DAEMON_IDLE", text)
+    })
 }
 
 /// Detaches the calling process from its terminal: a new session, no controlling tty

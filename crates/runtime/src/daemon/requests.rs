@@ -55,6 +55,19 @@ impl Daemon {
                 };
                 Response::InterruptOutcome(runtime.interrupt(id, mode).await?)
             }
+            Request::Answer {
+                id,
+                request_id,
+                answer,
+            } => Response::Session {
+                session: runtime.answer(id, request_id, answer).await?,
+            },
+            Request::Send { id, text } => Response::Session {
+                session: runtime.send(id, Prompt::parse(text)?).await?,
+            },
+            Request::Close { id } => Response::Session {
+                session: runtime.close(id).await?,
+            },
             Request::Delete { id, force } => {
                 runtime.delete(id, force).await?;
                 Response::Deleted

@@ -16,7 +16,9 @@ use crate::owner::OwnerIdentity;
 use crate::processes::ProcessTable;
 use crate::recovery::recover_orphans;
 
+mod approvals;
 mod ask_owner;
+mod follow_ups;
 mod interrupt;
 
 pub use interrupt::InterruptOutcome;

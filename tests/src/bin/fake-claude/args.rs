@@ -57,6 +57,8 @@ pub struct Args {
     pub include_partial: bool,
     /// `--no-session-persistence`.
     pub no_persistence: bool,
+    /// `--permission-prompt-tool` (`stdio`: permission requests go to stdout).
+    pub permission_prompt_tool: Option<String>,
     /// `--mcp-config` files.
     pub mcp_configs: Vec<String>,
     /// `--allowedTools` / `--allowed-tools` values (comma- or space-separated rules).
@@ -80,6 +82,7 @@ const VALUE_OPTIONS: &[&str] = &[
     "--settings",
     "--fallback-model",
     "--max-budget-usd",
+    "--permission-prompt-tool",
 ];
 /// Options that take one or more values (until the next option).
 const LIST_OPTIONS: &[&str] = &[
@@ -122,6 +125,7 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
         skip_permissions: false,
         include_partial: false,
         no_persistence: false,
+        permission_prompt_tool: None,
         mcp_configs: Vec::new(),
         allowed_tools: Vec::new(),
         prompt: None,
@@ -206,6 +210,7 @@ fn set_value(args: &mut Args, name: &str, value: String) -> Result<(), String> {
         "--resume" | "-r" => args.resume = Some(value),
         "--model" => args.model = Some(value),
         "--permission-mode" => args.permission_mode = Some(value),
+        "--permission-prompt-tool" => args.permission_prompt_tool = Some(value),
         _ => {}
     }
     Ok(())

@@ -107,6 +107,11 @@ impl Out {
         }
     }
 
+    /// The `control_cancel_request` withdrawing a pending permission request.
+    pub fn control_cancel(&self, request_id: &str) {
+        self.line(&json!({"type": "control_cancel_request", "request_id": request_id}));
+    }
+
     /// The `control_response` to a control request.
     pub fn control_response(&self, request_id: &str) {
         self.line(&json!({

@@ -79,7 +79,8 @@ async fn run(argv: &[String]) -> i32 {
         tick: Duration::from_millis(env_number("FAKE_CLAUDE_TICK_MS", 1000)),
         retry_delay: Duration::from_millis(env_number("FAKE_CLAUDE_RETRY_MS", 10)),
         max_retries: u32::try_from(env_number("CLAUDE_CODE_MAX_RETRIES", 10)).unwrap_or(10),
-        bash_allowed: args::bash_allowed(&args),
+        permissions: turn::Permissions::of(&args),
+        folded: std::sync::Mutex::default(),
     });
     match args.input_format {
         InputFormat::StreamJson => stream_input::serve(conversation).await.unwrap_or(1),
@@ -165,7 +166,7 @@ async fn text_turn(conversation: Arc<Conversation>, prompt: String, format: Outp
         return 1;
     };
     let (abort, watch) = tokio::sync::watch::channel(None);
-    let mut turn = tokio::spawn(turn::run_turn(conversation, prompt, script, watch));
+    let mut turn = tokio::spawn(turn::run_turn(conversation, prompt, script, watch, None));
     let mut signalled = false;
     let end = loop {
         tokio::select! {

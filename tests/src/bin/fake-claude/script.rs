@@ -9,9 +9,9 @@ pub enum Script {
     Slow(u32),
     /// `BASH <cmd>`: run `/bin/bash -c <cmd>` under `setsid` as a tool.
     Bash(String),
-    /// `ASK <cmd>`: a Bash call that needs approval: refused (a `permission_denials[]`
-    /// entry) unless Bash is allowed, then run like `BASH`.
-    Ask(String),
+    /// `PERMIT <cmd>`: a Bash tool call that needs permission (see `permit.rs`); `ASK <cmd>`
+    /// is another name for it.
+    Permit(String),
     /// `FAIL`: API retries, then an API error result.
     Fail,
     /// `ECHO`: reply with the whole prompt, verbatim.
@@ -47,7 +47,8 @@ pub fn choose(prompt: &str) -> (Script, bool) {
             "SAY" => Some(Script::Reply(text_after(prompt, "SAY"))),
             "SLOW" => Some(Script::Slow(number_after(index).unwrap_or(DEFAULT_TICKS))),
             "BASH" => Some(Script::Bash(text_after(prompt, "BASH"))),
-            "ASK" => Some(Script::Ask(text_after(prompt, "ASK"))),
+            "PERMIT" => Some(Script::Permit(text_after(prompt, "PERMIT"))),
+            "ASK" => Some(Script::Permit(text_after(prompt, "ASK"))),
             "FAIL" => Some(Script::Fail),
             "ECHO" => Some(Script::Echo),
             "HISTORY" => Some(Script::History),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::script::choose;
@@ -18,6 +18,8 @@ struct Running {
     task: JoinHandle<TurnEnd>,
     abort: watch::Sender<Option<Abort>>,
     ignore_int: bool,
+    /// Answers to the turn's permission requests; dropped when stdin closes.
+    answers: Option<mpsc::UnboundedSender<Value>>,
 }
 
 /// Serves the conversation until stdin closes or a signal ends it; returns the exit code.
@@ -32,17 +34,25 @@ pub async fn serve(conversation: Arc<Conversation>) -> std::io::Result<i32> {
     let mut last_error = false;
     loop {
         if running.is_none() {
-            if let Some(prompt) = queue.pop_front() {
+            if !queue.is_empty() {
+                // Lines queued while a turn streamed make one turn together.
+                let prompt = queue.drain(..).collect::<Vec<_>>().join("\n");
                 running = Some(start(&conversation, prompt));
             } else if !stdin_open {
                 return Ok(i32::from(last_error));
             }
         }
         tokio::select! {
-            line = stdin.next_line(), if stdin_open => match line {
-                Ok(Some(line)) => on_input(&line, &conversation, &mut queue, running.as_ref()),
-                Ok(None) | Err(_) => stdin_open = false,
-            },
+            line = stdin.next_line(), if stdin_open => {
+                if let Ok(Some(line)) = line {
+                    on_input(&line, &conversation, &mut queue, running.as_ref());
+                } else {
+                    stdin_open = false;
+                    if let Some(turn) = running.as_mut() {
+                        turn.answers = None;
+                    }
+                }
+            }
             end = async {
                 match running.as_mut() {
                     Some(turn) => (&mut turn.task).await,
@@ -69,11 +79,19 @@ pub async fn serve(conversation: Arc<Conversation>) -> std::io::Result<i32> {
 fn start(conversation: &Arc<Conversation>, prompt: String) -> Running {
     let (script, ignore_int) = choose(&prompt);
     let (abort, watch) = watch::channel(None);
-    let task = tokio::spawn(run_turn(Arc::clone(conversation), prompt, script, watch));
+    let (answers, answered) = mpsc::unbounded_channel();
+    let task = tokio::spawn(run_turn(
+        Arc::clone(conversation),
+        prompt,
+        script,
+        watch,
+        Some(answered),
+    ));
     Running {
         task,
         abort,
         ignore_int,
+        answers: Some(answers),
     }
 }
 
@@ -91,13 +109,32 @@ fn on_input(
         return;
     };
     match message["type"].as_str() {
-        Some("user") => queue.push_back(user_text(&message["message"]["content"])),
+        Some("user") => {
+            // During a tool or a pending permission request it joins the running turn;
+            // otherwise it waits for the next one.
+            let text = user_text(&message["message"]["content"]);
+            if running.is_none() || !conversation.fold(&text) {
+                queue.push_back(text);
+            }
+        }
         Some("control_request") => {
             let request_id = message["request_id"].as_str().unwrap_or_default();
-            conversation.out.control_response(request_id);
             let interrupt = message["request"]["subtype"] == "interrupt";
-            if let Some(turn) = running.filter(|turn| interrupt && !turn.ignore_int) {
+            let interrupting = running.filter(|turn| interrupt && !turn.ignore_int);
+            if interrupting.is_some() {
+                // A pending permission request is withdrawn before the interrupt is answered.
+                if let Some(pending) = conversation.permissions.take_pending() {
+                    conversation.out.control_cancel(&pending);
+                }
+            }
+            conversation.out.control_response(request_id);
+            if let Some(turn) = interrupting {
                 let _ = turn.abort.send(Some(Abort::Interrupt));
+            }
+        }
+        Some("control_response") => {
+            if let Some(answers) = running.and_then(|turn| turn.answers.as_ref()) {
+                let _ = answers.send(message["response"].clone());
             }
         }
         _ => {}

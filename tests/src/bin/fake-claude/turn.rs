@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::emit::{new_message_id, Out, ResultLine};
@@ -39,8 +39,37 @@ pub struct Conversation {
     pub retry_delay: Duration,
     /// `CLAUDE_CODE_MAX_RETRIES`.
     pub max_retries: u32,
-    /// Bash calls that change files run without asking (see `args::bash_allowed`).
-    pub bash_allowed: bool,
+    /// What may run unasked, and whether permission requests go to stdout.
+    pub permissions: Permissions,
+    /// While a tool runs or a permission request waits: the user lines that came in
+    /// meanwhile, which join the running turn (`None` otherwise: lines are queued).
+    pub folded: std::sync::Mutex<Option<Vec<String>>>,
+}
+
+impl Conversation {
+    /// A tool starts (or a permission request waits): user lines now join the turn.
+    pub fn begin_tool(&self) {
+        self.folded_lock().get_or_insert_with(Vec::new);
+    }
+
+    /// The tool ended: the user lines that joined the turn meanwhile.
+    pub fn end_tool(&self) -> Vec<String> {
+        self.folded_lock().take().unwrap_or_default()
+    }
+
+    /// Joins `text` to the running turn if a tool runs; false if it must be queued.
+    pub fn fold(&self, text: &str) -> bool {
+        self.folded_lock()
+            .as_mut()
+            .map(|folded| folded.push(text.to_owned()))
+            .is_some()
+    }
+
+    fn folded_lock(&self) -> std::sync::MutexGuard<'_, Option<Vec<String>>> {
+        self.folded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// How a turn ended.
@@ -54,6 +83,10 @@ pub struct TurnEnd {
     pub text: String,
 }
 
+#[path = "permit.rs"]
+mod permit;
+pub use permit::Permissions;
+
 /// The model name on assistant lines.
 const MESSAGE_MODEL: &str = "claude-opus-4-8";
 
@@ -64,6 +97,9 @@ struct Turn {
     started: Instant,
     message_id: String,
     prompt: String,
+    /// Answers to this turn's permission requests (`control_response` lines on stdin);
+    /// `None` once stdin is closed.
+    answers: Option<mpsc::UnboundedReceiver<Value>>,
 }
 
 /// Runs `script` for `prompt`, watching `abort`.
@@ -72,6 +108,7 @@ pub async fn run_turn(
     prompt: String,
     script: Script,
     abort: watch::Receiver<Option<Abort>>,
+    answers: Option<mpsc::UnboundedReceiver<Value>>,
 ) -> TurnEnd {
     let out = &conversation.out;
     out.init(&conversation.cwd, &conversation.model);
@@ -84,6 +121,7 @@ pub async fn run_turn(
         started: Instant::now(),
         message_id: new_message_id(),
         prompt,
+        answers,
     };
     match script {
         Script::Reply(text) => turn.reply(&text),
@@ -94,8 +132,7 @@ pub async fn run_turn(
         Script::History => turn.reply(&format!("This conversation holds {earlier} earlier turns.")),
         Script::Slow(ticks) => turn.slow(ticks).await,
         Script::Bash(command) => turn.bash(&command).await,
-        Script::Ask(command) if turn.conversation.bash_allowed => turn.bash(&command).await,
-        Script::Ask(command) => turn.refused(&command),
+        Script::Permit(command) => turn.permit(&command).await,
         Script::Fail => turn.fail().await,
         Script::Malformed => {
             Out::raw(r#"{"type":"assistant","message":{"content":["#);
@@ -275,10 +312,23 @@ impl Turn {
     }
 
     async fn bash(&mut self, command: &str) -> TurnEnd {
+        let tool_use_id = self.call_bash(command);
+        self.run_bash(&tool_use_id, command).await
+    }
+
+    /// Says it will run `command` and emits the `tool_use` line; returns the call's id.
+    fn call_bash(&self, command: &str) -> String {
         let tool_use_id = format!("toolu_{}", uuid::Uuid::new_v4().simple());
         self.text("I'll run that command.");
         let input = json!({"command": command, "description": "Run the requested command"});
         self.tool_use(&tool_use_id, &input);
+        tool_use_id
+    }
+
+    /// Runs the called `command` to its end (or the abort) and ends the turn.
+    async fn run_bash(&mut self, tool_use_id: &str, command: &str) -> TurnEnd {
+        let tool_use_id = tool_use_id.to_owned();
+        self.conversation.begin_tool();
         let mut tool = match Tool::start(command, &self.conversation.cwd) {
             Ok(tool) => tool,
             Err(error) => {
@@ -295,6 +345,7 @@ impl Turn {
                 return self.tool_done(&tool_use_id, output.code, &output.stdout, &output.stderr)
             }
         };
+        self.conversation.end_tool();
         match abort {
             Some(Abort::Signal) | None => tool.orphan(),
             Some(Abort::Interrupt) => tool.kill().await,
@@ -305,39 +356,6 @@ impl Turn {
             .user(&rejected, Some(json!("User rejected tool use")));
         self.keep(&line);
         self.interrupted(None, "[Request interrupted by user for tool use]", true, 1)
-    }
-
-    /// A Bash call refused because it needs approval, as the real CLI does in print mode
-    /// without a permission prompt tool: an error `tool_result`, the model goes on, and the
-    /// `success` result lists the denial.
-    fn refused(&mut self, command: &str) -> TurnEnd {
-        let tool_use_id = format!("toolu_{}", uuid::Uuid::new_v4().simple());
-        self.text("I'll run that command.");
-        let input = json!({"command": command, "description": "Run the requested command"});
-        self.tool_use(&tool_use_id, &input);
-        let refusal = format!("{command} in '{}' was blocked. For security, Claude Code may only run commands that change files after you approve them.", self.conversation.cwd);
-        let result = json!([{"tool_use_id": tool_use_id, "type": "tool_result", "content": refusal, "is_error": true}]);
-        let line = self
-            .out()
-            .user(&result, Some(json!(format!("Error: {refusal}"))));
-        self.keep(&line);
-        self.message_id = new_message_id();
-        let text = "I could not run the command: it needs your approval.";
-        self.text(text);
-        self.end(
-            ResultLine {
-                subtype: "success",
-                text: Some(text.to_owned()),
-                num_turns: 2,
-                stop_reason: Some("end_turn"),
-                terminal_reason: Some("completed"),
-                permission_denials: vec![
-                    json!({"tool_name": "Bash", "tool_use_id": tool_use_id, "tool_input": input}),
-                ],
-                ..ResultLine::default()
-            },
-            text,
-        )
     }
 
     fn tool_done(&mut self, tool_use_id: &str, code: i32, stdout: &str, stderr: &str) -> TurnEnd {
@@ -356,6 +374,7 @@ impl Turn {
         self.keep(&line);
         self.message_id = new_message_id();
         let text = format!("The command finished with exit code {code}.");
+        let text = with_folded(text, &self.conversation.end_tool());
         self.text(&text);
         self.success(&text, 2)
     }
@@ -395,6 +414,14 @@ impl Turn {
             text,
         )
     }
+}
+
+/// The reply, addressing the user lines that joined the turn while a tool ran.
+pub(crate) fn with_folded(reply: String, folded: &[String]) -> String {
+    if folded.is_empty() {
+        return reply;
+    }
+    format!("{reply} You also said: {}", folded.join(" / "))
 }
 
 /// Writes a crash dump of about `bytes` to stderr, the way Node prints a fatal error:

@@ -24,7 +24,9 @@ async fn interrupt_of_one_session_leaves_the_other_running() {
 }
 
 /// A launcher whose single run never exits, stopped through a strict mock.
-fn launcher_with_control(control: MockRunControl) -> (MockAgentLauncher, mpsc::Sender<RunUpdate>) {
+pub(super) fn launcher_with_control(
+    control: MockRunControl,
+) -> (MockAgentLauncher, mpsc::Sender<RunUpdate>) {
     let (updates, receiver) = mpsc::channel(8);
     let handle = Arc::new(Mutex::new(Some(RunHandle {
         pid: 4242,

@@ -279,6 +279,8 @@ async fn lifecycle_interrupt_that_times_out() {
     insta::assert_snapshot!(h.journal.text());
 }
 
+mod approvals;
+mod follow_ups;
 mod interrupt;
 mod operations;
 mod storage;

@@ -154,6 +154,7 @@ async fn a_session_whose_owner_died_is_recovered_as_interrupted_with_the_reason(
     let write = SessionWrite {
         session: orphan.clone(),
         run_change: Some(RunChange::Created(run)),
+        approval_change: None,
     };
     h.store.save(&write).await.unwrap();
 
