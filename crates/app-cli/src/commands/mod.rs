@@ -9,7 +9,6 @@ mod interrupt;
 mod remove;
 mod run;
 
-use std::ffi::OsString;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -102,30 +101,13 @@ impl Context {
     }
 
     fn starter(&self) -> anyhow::Result<DaemonStarter> {
-        Ok(DaemonStarter {
-            program: std::env::current_exe()
-                .context("cannot find the lulu executable to start the daemon with")?,
-            env: self.daemon_env(),
-            deadline: DAEMON_START_DEADLINE,
-        })
-    }
-
-    /// The environment a daemon started from here needs to agree with this process.
-    fn daemon_env(&self) -> Vec<(String, OsString)> {
-        vec![
-            (
-                "LULU_DB".to_owned(),
-                self.config.db_path.clone().into_os_string(),
-            ),
-            (
-                "LULU_CLAUDE_BIN".to_owned(),
-                self.config.claude_bin.clone().into_os_string(),
-            ),
-            (
-                "LULU_MAX_RUNNING".to_owned(),
-                self.config.max_running.to_string().into(),
-            ),
-        ]
+        let program = std::env::current_exe()
+            .context("cannot find the lulu executable to start the daemon with")?;
+        Ok(DaemonStarter::for_config(
+            program,
+            &self.config,
+            DAEMON_START_DEADLINE,
+        ))
     }
 }
 
