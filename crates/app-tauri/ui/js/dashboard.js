@@ -47,10 +47,12 @@ export function setActivity(id, text) {
   schedule();
 }
 
+// Changes arriving together are drawn once, at once: not on the next animation frame,
+// which a hidden or unfocused window may delay for a second or more.
 export function schedule() {
   if (scheduled) return;
   scheduled = true;
-  requestAnimationFrame(() => { scheduled = false; render(); });
+  setTimeout(() => { scheduled = false; render(); }, 0);
 }
 
 function needsUser(s) {
