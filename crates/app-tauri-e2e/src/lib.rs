@@ -35,9 +35,15 @@ pub fn apps() -> &'static Apps {
     static APPS: OnceLock<Apps> = OnceLock::new();
     APPS.get_or_init(|| {
         let bins = binaries::binaries();
-        let desktop = binaries::build(&[("lulu-app-tauri", "lulu-desktop")])
-            .pop()
-            .expect("lulu-desktop was built");
+        // `LULU_DESKTOP_BIN` measures another build (the release one the .deb holds).
+        let desktop = std::env::var_os("LULU_DESKTOP_BIN").map_or_else(
+            || {
+                binaries::build(&[("lulu-app-tauri", "lulu-desktop")])
+                    .pop()
+                    .expect("lulu-desktop was built")
+            },
+            PathBuf::from,
+        );
         Apps {
             desktop,
             lulu: bins.lulu.clone(),
@@ -451,8 +457,10 @@ pub fn exists(path: &Path) -> bool {
 }
 
 /// Memory of a process and all its descendants (the app and its web-view processes).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TreeMemory {
+    /// Each process's name and RSS in MB.
+    pub each: Vec<(String, f64)>,
     /// Processes counted.
     pub processes: usize,
     /// Sum of resident set sizes (shared pages counted in each process), MB.
@@ -465,9 +473,14 @@ impl std::fmt::Display for TreeMemory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "RSS {:.1} MB, PSS {:.1} MB over {} processes",
+            "RSS {:.1} MB, PSS {:.1} MB over {} processes (",
             self.rss_mb, self.pss_mb, self.processes
-        )
+        )?;
+        for (index, (name, rss)) in self.each.iter().enumerate() {
+            let separator = if index == 0 { "" } else { ", " };
+            write!(f, "{separator}{name} {rss:.1}")?;
+        }
+        write!(f, ")")
     }
 }
 
@@ -515,6 +528,7 @@ pub fn process_tree_memory(root: i32) -> anyhow::Result<TreeMemory> {
             .unwrap_or(0.0)
     };
     let mut memory = TreeMemory {
+        each: Vec::new(),
         processes: 0,
         rss_mb: 0.0,
         pss_mb: 0.0,
@@ -523,8 +537,11 @@ pub fn process_tree_memory(root: i32) -> anyhow::Result<TreeMemory> {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
         let rollup =
             std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+        let rss = kib(&status, "VmRSS:") / 1024.0;
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        memory.each.push((name.trim().to_owned(), rss));
         memory.processes += 1;
-        memory.rss_mb += kib(&status, "VmRSS:") / 1024.0;
+        memory.rss_mb += rss;
         memory.pss_mb += kib(&rollup, "Pss:") / 1024.0;
     }
     Ok(memory)

@@ -36,15 +36,20 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// The Cargo profile this test binary was built with (`debug`, `release`, …).
+/// The Cargo profile this test (in `target/<profile>/deps`) or bench binary (in
+/// `target/<profile>`) was built with: `debug`, `release`, …
 pub fn profile() -> String {
-    std::env::current_exe()
-        .expect("the test knows its own path")
-        .ancestors()
-        .nth(2)
-        .and_then(Path::file_name)
+    let me = std::env::current_exe().expect("the test knows its own path");
+    let dir = me.parent().expect("the binary lives in a directory");
+    let profile_dir = if dir.ends_with("deps") {
+        dir.parent().expect("deps lives in the profile's directory")
+    } else {
+        dir
+    };
+    profile_dir
+        .file_name()
         .and_then(|name| name.to_str())
-        .expect("the test lives in target/<profile>/deps")
+        .expect("the binary lives in target/<profile>")
         .to_owned()
 }
 
