@@ -456,7 +456,7 @@ pub fn exists(path: &Path) -> bool {
     path.exists()
 }
 
-/// Memory of a process and all its descendants (the app and its web-view processes).
+/// Memory of the app and its web-view processes (its `WebKit*` descendants).
 #[derive(Debug, Clone)]
 pub struct TreeMemory {
     /// Each process's name and RSS in MB.
@@ -484,7 +484,7 @@ impl std::fmt::Display for TreeMemory {
     }
 }
 
-/// The memory of `root` and every process descended from it, from `/proc`.
+/// The memory of `root` and the `WebKit*` processes descended from it, from `/proc`.
 ///
 /// # Errors
 /// `/proc` cannot be read.
@@ -520,6 +520,14 @@ pub fn process_tree_memory(root: i32) -> anyhow::Result<TreeMemory> {
         );
         index += 1;
     }
+    // The daemon the app started (and its agents) is not the app: `lulu` shares it.
+    let comm = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    tree.retain(|pid| *pid == root || comm(*pid).starts_with("WebKit"));
     let kib = |text: &str, key: &str| -> f64 {
         text.lines()
             .find(|line| line.starts_with(key))
