@@ -8,6 +8,7 @@
 
 pub mod commands;
 pub mod error;
+pub mod input;
 pub mod native;
 pub mod state;
 pub mod streams;
