@@ -9,6 +9,11 @@ use tracing_subscriber::EnvFilter;
 use lulu_app_tauri::state::AppState;
 
 fn main() -> anyhow::Result<()> {
+    // A dashboard needs no GPU compositing; without it the web process holds ~80 MB less
+    // (measured under Xvfb). Set before any thread starts; an explicit setting wins.
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),

@@ -47,12 +47,13 @@ export function setActivity(id, text) {
   schedule();
 }
 
-// Changes arriving together are drawn once, at once: not on the next animation frame,
-// which a hidden or unfocused window may delay for a second or more.
+// Changes arriving together are drawn once, at once: in a microtask, never on an
+// animation frame or timer, which WebKit holds back (up to a second) in a window it
+// thinks hidden.
 export function schedule() {
   if (scheduled) return;
   scheduled = true;
-  setTimeout(() => { scheduled = false; render(); }, 0);
+  queueMicrotask(() => { scheduled = false; render(); });
 }
 
 function needsUser(s) {
