@@ -35,11 +35,26 @@ if [ -n "$adapter_deps" ]; then
   echo "lulu-app-cli depends directly on adapter crates:"; echo "$adapter_deps"; exit 1
 fi
 
-step "clippy"
+step "system packages the desktop app builds and is tested with (WebKitGTK, Xvfb, WebKitWebDriver)"
+desktop_packages=(libwebkit2gtk-4.1-dev build-essential curl wget file libxdo-dev libssl-dev
+  libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver imagemagick x11-utils)
+missing_desktop=()
+for package in "${desktop_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \
+    || missing_desktop+=("$package")
+done
+if [ ${#missing_desktop[@]} -gt 0 ]; then
+  sudo=(); [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  "${sudo[@]}" apt-get update
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing_desktop[@]}"
+fi
+
+step "clippy (every package, the desktop app and its end-to-end tests included)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "build the binaries the whole-system tests run (lulu, fake-claude)"
-cargo build --workspace --bins
+# The default members: the desktop app is built in its own step below.
+cargo build --bins
 
 step "install the real Claude Code CLI from npm (the fault suite kills its owners too)"
 bash tests/conformance/install-real-cli.sh
@@ -51,7 +66,16 @@ command -v sqlite3 >/dev/null || missing+=(sqlite3)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"
 fi
-cargo test --workspace --all-features
+cargo test --all-features
 
 step "conformance with the real Claude Code CLI (npm package, loopback stand-in API)"
 bash tests/conformance/real-cli.sh
+
+step "desktop app: build, command tests (no window), end-to-end tests through the window (Xvfb)"
+cargo build -p lulu-app-tauri
+cargo test -p lulu-app-tauri
+# tauri-driver bridges WebDriver to WebKitWebDriver; installed under target/ so CI caches it.
+if [ ! -x target/tauri-driver/bin/tauri-driver ]; then
+  cargo install tauri-driver --locked --root target/tauri-driver
+fi
+xvfb-run -a cargo test -p lulu-desktop-e2e -- --test-threads=1

@@ -13,7 +13,6 @@ mod remove;
 mod run;
 mod send;
 
-use std::ffi::OsString;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -111,42 +110,13 @@ impl Context {
     }
 
     fn starter(&self) -> anyhow::Result<DaemonStarter> {
-        Ok(DaemonStarter {
-            program: std::env::current_exe()
-                .context("cannot find the lulu executable to start the daemon with")?,
-            env: self.daemon_env(),
-            deadline: DAEMON_START_DEADLINE,
-        })
-    }
-
-    /// The environment a daemon started from here needs to agree with this process.
-    fn daemon_env(&self) -> Vec<(String, OsString)> {
-        vec![
-            (
-                "LULU_DB".to_owned(),
-                self.config.db_path.clone().into_os_string(),
-            ),
-            (
-                "LULU_CLAUDE_BIN".to_owned(),
-                self.config.claude_bin.clone().into_os_string(),
-            ),
-            (
-                "LULU_MAX_RUNNING".to_owned(),
-                self.config.max_running.to_string().into(),
-            ),
-            (
-                lulu_runtime::config::ENV_IDLE_TIMEOUT.to_owned(),
-                format!("{}ms", self.config.idle_timeout.as_millis()).into(),
-            ),
-            (
-                lulu_runtime::config::ENV_APPROVAL_TIMEOUT.to_owned(),
-                self.config
-                    .approval_timeout
-                    .map(|after| format!("{}ms", after.as_millis()))
-                    .unwrap_or_default()
-                    .into(),
-            ),
-        ]
+        let program = std::env::current_exe()
+            .context("cannot find the lulu executable to start the daemon with")?;
+        Ok(DaemonStarter::for_config(
+            program,
+            &self.config,
+            DAEMON_START_DEADLINE,
+        ))
     }
 }
 

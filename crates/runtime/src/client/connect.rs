@@ -16,6 +16,7 @@ use tokio::net::UnixStream;
 use tokio::time::Instant;
 
 use super::{receive, send, DaemonClient};
+use crate::config::{RuntimeConfig, ENV_CLAUDE_BIN, ENV_DB, ENV_MAX_RUNNING};
 use crate::daemon::DaemonPaths;
 use crate::error::RuntimeError;
 use crate::protocol::{Hello, PROTOCOL_VERSION};
@@ -29,6 +30,41 @@ pub struct DaemonStarter {
     pub env: Vec<(String, OsString)>,
     /// How long to wait for its socket to answer.
     pub deadline: Duration,
+}
+
+impl DaemonStarter {
+    /// How a front end configured with `config` starts its database's daemon: `program`
+    /// (a `lulu` executable) with the database, agent binary, run limit and the idle and
+    /// approval timeouts of `config` in its environment, so the daemon agrees with the front end that started it.
+    pub fn for_config(program: PathBuf, config: &RuntimeConfig, deadline: Duration) -> Self {
+        Self {
+            program,
+            env: vec![
+                (ENV_DB.to_owned(), config.db_path.clone().into_os_string()),
+                (
+                    ENV_CLAUDE_BIN.to_owned(),
+                    config.claude_bin.clone().into_os_string(),
+                ),
+                (
+                    ENV_MAX_RUNNING.to_owned(),
+                    config.max_running.to_string().into(),
+                ),
+                (
+                    crate::config::ENV_IDLE_TIMEOUT.to_owned(),
+                    format!("{}ms", config.idle_timeout.as_millis()).into(),
+                ),
+                (
+                    crate::config::ENV_APPROVAL_TIMEOUT.to_owned(),
+                    config
+                        .approval_timeout
+                        .map(|after| format!("{}ms", after.as_millis()))
+                        .unwrap_or_default()
+                        .into(),
+                ),
+            ],
+            deadline,
+        }
+    }
 }
 
 /// How often a starting client looks for the daemon's socket.
@@ -288,5 +324,25 @@ mod tests {
         let (first, second) = daemons.await.unwrap();
         assert_eq!((first, second), (request.clone(), request));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_starter_hands_the_front_ends_settings_to_its_daemon() {
+        let mut config = RuntimeConfig::new("/data/lulu.db".into(), "/opt/claude".into());
+        config.max_running = 3;
+
+        let starter =
+            DaemonStarter::for_config("/usr/bin/lulu".into(), &config, Duration::from_secs(5));
+
+        assert_eq!(starter.program, PathBuf::from("/usr/bin/lulu"));
+        assert_eq!(
+            starter.env,
+            vec![
+                ("LULU_DB".to_owned(), OsString::from("/data/lulu.db")),
+                ("LULU_CLAUDE_BIN".to_owned(), OsString::from("/opt/claude")),
+                ("LULU_MAX_RUNNING".to_owned(), OsString::from("3")),
+            ]
+        );
+        assert_eq!(starter.deadline, Duration::from_secs(5));
     }
 }

@@ -114,6 +114,38 @@ impl Runtime {
         Ok(self.parts.store.events_after(run_id, after, limit).await?)
     }
 
+    /// The highest `seq` stored for `run`, `None` when it has no entry: a binary search
+    /// of indexed one-entry reads (about 2·log2(n) of them), so a front end can page a
+    /// transcript of any length from its end without reading it whole.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn last_seq(&self, run_id: RunId) -> Result<Option<u64>, RuntimeError> {
+        let store = &self.parts.store;
+        let after = |seq: u64| async move {
+            Ok::<_, RuntimeError>(!store.events_after(run_id, Some(seq), 1).await?.is_empty())
+        };
+        if store.events_after(run_id, None, 1).await?.is_empty() {
+            return Ok(None);
+        }
+        // Some entry has a seq above `low`'s predecessor; find a bound none is above.
+        let (mut low, mut high) = (0_u64, 1_u64);
+        while after(high).await? {
+            low = high;
+            high = high.saturating_mul(2);
+        }
+        // Invariant: an entry with seq >= low exists (or low == 0); none above high.
+        while low < high {
+            let middle = low + (high - low).div_ceil(2);
+            if after(middle - 1).await? {
+                low = middle;
+            } else {
+                high = middle - 1;
+            }
+        }
+        Ok(Some(low))
+    }
+
     /// The session a full id or a unique prefix (at least 4 characters) names.
     ///
     /// # Errors

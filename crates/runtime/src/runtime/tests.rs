@@ -212,3 +212,42 @@ async fn sessions_whose_owner_runs_on_another_host_are_told_apart() {
 
     assert_eq!(elsewhere, HashSet::from([sample_session(1).id]));
 }
+
+#[tokio::test]
+async fn the_last_seq_of_a_run_is_found_for_any_length_and_despite_gaps() {
+    let store = MemoryStore::default();
+    let run = RunId::from_uuid(uuid::Uuid::from_u128(7));
+    let other = RunId::from_uuid(uuid::Uuid::from_u128(8));
+    let entry = |run_id, seq| TranscriptEntry {
+        run_id,
+        seq,
+        at: chrono::DateTime::UNIX_EPOCH,
+        event: lulu_domain::AgentEvent::Diagnostic {
+            message: format!("line {seq}"),
+        },
+    };
+    store
+        .append_events(&[entry(other, 0), entry(other, 1)])
+        .await
+        .unwrap();
+    let runtime = runtime_over(
+        MockControlStore::new(),
+        Arc::new(store.clone()),
+        FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default()).0,
+    );
+    assert_eq!(runtime.last_seq(run).await.unwrap(), None);
+
+    let mut written = Vec::new();
+    for seq in [
+        0_u64, 1, 2, 3, 5, 8, 13, 100, 1000, 1023, 1024, 1025, 99_999,
+    ] {
+        store.append_events(&[entry(run, seq)]).await.unwrap();
+        written.push(seq);
+        assert_eq!(
+            runtime.last_seq(run).await.unwrap(),
+            Some(seq),
+            "after {written:?}"
+        );
+    }
+    assert_eq!(runtime.last_seq(other).await.unwrap(), Some(1));
+}

@@ -1,0 +1,452 @@
+//! Every command with good and bad input, without a window (`tauri::test`'s mock
+//! runtime), against a real daemon (started on demand by `lulu`) on a temp database and
+//! the stand-in agent `fake-claude`. Bad input is refused with a message naming what is
+//! wrong and the form field, and creates nothing: no session, not even a daemon.
+
+#[path = "support/binaries.rs"]
+mod binaries;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{App, Manager as _, WebviewWindow};
+
+use lulu_app_tauri::state::AppState;
+use lulu_runtime::RuntimeConfig;
+
+/// One test's app: its own database, agent and daemon (stopped on drop).
+struct Harness {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    window: WebviewWindow<MockRuntime>,
+    _app: App<MockRuntime>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let bins = binaries::binaries();
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("lulu.db");
+        let config = RuntimeConfig::new(db.clone(), bins.fake_claude.clone());
+        let state = AppState::new(config, bins.lulu.clone());
+        // The app's own context: its capability decides what the window may call.
+        let app = lulu_app_tauri::setup(mock_builder().manage(Arc::new(state)))
+            .build(tauri::generate_context!())
+            .unwrap();
+        let window = match app.get_webview_window("main") {
+            Some(window) => window,
+            None => tauri::WebviewWindowBuilder::new(&app, "main", tauri::WebviewUrl::default())
+                .build()
+                .unwrap(),
+        };
+        Self {
+            dir,
+            db,
+            window,
+            _app: app,
+        }
+    }
+
+    fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        get_ipc_response(
+            &self.window,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: InvokeBody::Json(args),
+                headers: tauri::http::HeaderMap::default(),
+                invoke_key: INVOKE_KEY.to_owned(),
+            },
+        )
+        .map(|body| body.deserialize::<Value>().unwrap())
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        let shown = args.to_string();
+        self.invoke(cmd, args)
+            .unwrap_or_else(|error| panic!("{cmd} {shown} failed: {error}"))
+    }
+
+    fn err(&self, cmd: &str, args: Value) -> Value {
+        let shown = args.to_string();
+        match self.invoke(cmd, args) {
+            Ok(value) => panic!("{cmd} {shown} should fail but gave {value}"),
+            Err(error) => error,
+        }
+    }
+
+    fn start(&self, prompt: &str) -> Value {
+        let cwd = self.dir.path().to_str().unwrap();
+        self.ok(
+            "start_session",
+            json!({"input": {"prompt": prompt, "cwd": cwd}}),
+        )
+    }
+
+    /// The session once `done` holds for it (polled; generous deadline).
+    fn wait_for(&self, id: &Value, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let session = self.ok("get_session", json!({"id": id}))["session"].clone();
+            if done(&session) {
+                return session;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "session never became {what}: {session}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_status(&self, id: &Value, status: &str) -> Value {
+        self.wait_for(id, status, |session| session["status"] == status)
+    }
+
+    fn daemon_socket_exists(&self) -> bool {
+        lulu_runtime::daemon::DaemonPaths::from_env(&self.db)
+            .socket
+            .exists()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(&binaries::binaries().lulu)
+            .arg("--db")
+            .arg(&self.db)
+            .args(["daemon", "stop", "--force"])
+            .output();
+    }
+}
+
+fn assert_error(error: &Value, code: &str, field: Option<&str>, words: &str) {
+    assert_eq!(error["code"], code, "{error}");
+    assert_eq!(error["field"].as_str(), field, "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains(words), "`{message}` should say `{words}`");
+}
+
+#[test]
+fn bad_start_input_is_refused_by_field_and_creates_nothing() {
+    let app = Harness::new();
+    let dir = app.dir.path().to_str().unwrap().to_owned();
+    let file = app.dir.path().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let start = |input: Value| app.err("start_session", json!({ "input": input }));
+
+    assert_error(
+        &start(json!({"prompt": "  \n", "cwd": dir})),
+        "invalid_input",
+        Some("prompt"),
+        "the prompt is empty",
+    );
+    assert_error(
+        &start(json!({"prompt": "SAY hi", "cwd": ""})),
+        "invalid_input",
+        Some("cwd"),
+        "choose the working directory",
+    );
+    assert_error(
+        &start(json!({"prompt": "SAY hi", "cwd": "/no/such/dir"})),
+        "cannot_launch",
+        Some("cwd"),
+        "`/no/such/dir` does not exist or is not a directory",
+    );
+    assert_error(
+        &start(json!({"prompt": "SAY hi", "cwd": file})),
+        "cannot_launch",
+        Some("cwd"),
+        "is not a directory",
+    );
+    assert_error(
+        &start(json!({"prompt": "SAY hi", "cwd": "relative/dir"})),
+        "invalid_input",
+        Some("cwd"),
+        "not an absolute path",
+    );
+    assert_error(
+        &start(json!({"prompt": "SAY hi", "cwd": dir, "title": "bad\u{1b}[31m"})),
+        "invalid_input",
+        Some("title"),
+        "control character U+001B",
+    );
+    assert_error(
+        &start(json!({"prompt": "SAY hi", "cwd": dir, "permission_mode": "yolo"})),
+        "bad_option",
+        Some("permission_mode"),
+        "`yolo` is not a permission mode",
+    );
+    assert_error(
+        &start(json!({"prompt": "SAY hi", "cwd": dir, "model": "two words"})),
+        "bad_option",
+        Some("model"),
+        "not a model name",
+    );
+    let unknown = app.invoke(
+        "start_session",
+        json!({"input": {"prompt": "x", "cwd": dir, "colour": "red"}}),
+    );
+    assert!(unknown
+        .unwrap_err()
+        .to_string()
+        .contains("unknown field `colour`"));
+
+    assert_eq!(app.ok("list_sessions", json!({})), json!([]));
+    assert!(
+        !app.daemon_socket_exists(),
+        "bad input must not even start a daemon"
+    );
+}
+
+#[test]
+fn a_started_session_completes_and_its_transcript_reads_in_pages() {
+    let app = Harness::new();
+    let started = app.start("SAY hello from the desktop");
+    assert_eq!(started["title"], "SAY hello from the desktop");
+    let id = started["id"].clone();
+
+    let done = app.wait_status(&id, "completed");
+    assert_eq!(done["resume_count"], 0);
+    let listed = app.ok("list_sessions", json!({"status": "completed"}));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.ok("list_sessions", json!({"status": "running"})),
+        json!([])
+    );
+
+    let all = app.ok("get_transcript", json!({"id": id}));
+    let entries = all["entries"].as_array().unwrap();
+    let last = all["last_seq"].as_u64().unwrap();
+    assert_eq!(entries.len() as u64, last + 1);
+    assert!(entries
+        .iter()
+        .any(|entry| entry["event"]["text"] == "hello from the desktop"));
+    let tail = app.ok(
+        "get_transcript",
+        json!({"id": id, "after": last - 1, "limit": 1}),
+    );
+    assert_eq!(tail["entries"][0]["seq"], last);
+    assert_eq!(tail["entries"][0]["event"]["kind"], "result");
+    let page = app.ok("get_transcript", json!({"id": id, "after": 0, "limit": 2}));
+    assert_eq!(
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].clone())
+            .collect::<Vec<_>>(),
+        [json!(1), json!(2)]
+    );
+
+    let details = app.ok("get_session", json!({"id": id.as_str().unwrap()[..8]}));
+    assert_eq!(details["runs"].as_array().unwrap().len(), 1);
+    let settings = app.ok("get_settings", json!({}));
+    assert_eq!(settings["db_path"], app.db.display().to_string());
+    assert_eq!(settings["recent_dirs"], json!([app.dir.path()]));
+    assert!(settings["daemon_pid"].as_u64().is_some());
+}
+
+#[test]
+fn reads_of_unknown_sessions_and_bad_options_are_refused() {
+    let app = Harness::new();
+    let nobody = "0badc0de-0000-4000-8000-000000000000";
+    for cmd in ["get_session", "interrupt_session", "get_transcript"] {
+        assert_error(
+            &app.err(cmd, json!({"id": nobody})),
+            "unknown_id",
+            Some("id"),
+            nobody,
+        );
+    }
+    assert_error(
+        &app.err("get_session", json!({"id": "ab"})),
+        "id_too_short",
+        Some("id"),
+        "at least 4 characters",
+    );
+    assert_error(
+        &app.err("get_session", json!({"id": " "})),
+        "invalid_input",
+        Some("id"),
+        "no session id",
+    );
+    assert_error(
+        &app.err("get_session", json!({"id": "beef"})),
+        "unknown_id",
+        Some("id"),
+        "beef",
+    );
+    assert_error(
+        &app.err("list_sessions", json!({"status": "sleeping"})),
+        "bad_option",
+        Some("status"),
+        "`sleeping` is not a session status",
+    );
+    assert_error(
+        &app.err("list_sessions", json!({"limit": 0})),
+        "bad_option",
+        Some("limit"),
+        "at least 1",
+    );
+    assert!(app
+        .invoke("get_session", json!({}))
+        .unwrap_err()
+        .to_string()
+        .contains("id"));
+
+    let id = app.start("SAY paged")["id"].clone();
+    app.wait_status(&id, "completed");
+    assert_error(
+        &app.err("get_transcript", json!({"id": id, "limit": 0})),
+        "bad_option",
+        Some("limit"),
+        "1 to 2000",
+    );
+    assert_error(
+        &app.err("get_transcript", json!({"id": id, "limit": 5000})),
+        "bad_option",
+        Some("limit"),
+        "not 5000",
+    );
+    assert_error(
+        &app.err("get_transcript", json!({"id": id, "run": nobody})),
+        "unknown_run",
+        Some("run"),
+        nobody,
+    );
+}
+
+#[test]
+fn interrupt_then_resume_keeps_one_session_and_counts_the_resume() {
+    let app = Harness::new();
+    let id = app.start("SLOW 400")["id"].clone();
+    app.wait_status(&id, "running");
+
+    assert_error(
+        &app.err("resume_session", json!({"id": id, "prompt": "go on"})),
+        "not_resumable",
+        None,
+        "interrupt it first",
+    );
+    let interrupted = app.ok("interrupt_session", json!({"id": id}));
+    assert_eq!(interrupted["status"], "interrupted");
+    assert_error(
+        &app.err("interrupt_session", json!({"id": id})),
+        "not_running",
+        None,
+        "",
+    );
+
+    assert_error(
+        &app.err("resume_session", json!({"id": id, "prompt": " "})),
+        "invalid_input",
+        Some("prompt"),
+        "the prompt is empty",
+    );
+    assert_eq!(
+        app.ok("get_session", json!({"id": id}))["session"]["resume_count"],
+        0
+    );
+    let resumed = app.ok("resume_session", json!({"id": id, "prompt": "SAY done"}));
+    assert_eq!(resumed["id"], id);
+    let done = app.wait_status(&id, "completed");
+    assert_eq!(done["resume_count"], 1);
+    assert_eq!(
+        app.ok("get_session", json!({"id": id}))["runs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        app.ok("list_sessions", json!({})).as_array().unwrap().len(),
+        1
+    );
+}
+
+#[test]
+fn delete_refuses_a_live_session_unless_forced_and_stop_all_interrupts_every_live_one() {
+    let app = Harness::new();
+    let first = app.start("SLOW 400")["id"].clone();
+    let second = app.start("SLOW 400")["id"].clone();
+    app.wait_status(&first, "running");
+    app.wait_status(&second, "running");
+
+    assert_error(
+        &app.err("delete_session", json!({"id": first})),
+        "still_live",
+        None,
+        "interrupt it first",
+    );
+    assert_eq!(
+        app.ok("get_session", json!({"id": first}))["session"]["status"],
+        "running"
+    );
+    assert_error(
+        &app.err(
+            "delete_session",
+            json!({"id": "0badc0de-0000-4000-8000-000000000000"}),
+        ),
+        "unknown_id",
+        Some("id"),
+        "0badc0de",
+    );
+
+    let outcome = app.ok("stop_all_sessions", json!({}));
+    assert_eq!(
+        outcome["interrupted"].as_array().unwrap().len(),
+        2,
+        "{outcome}"
+    );
+    assert_eq!(outcome["failed"], json!([]));
+    for id in [&first, &second] {
+        assert_eq!(
+            app.ok("get_session", json!({"id": id}))["session"]["status"],
+            "interrupted"
+        );
+    }
+
+    app.ok("delete_session", json!({"id": first}));
+    assert_error(
+        &app.err("get_session", json!({"id": first})),
+        "unknown_id",
+        Some("id"),
+        "",
+    );
+    let third = app.start("SLOW 400")["id"].clone();
+    app.wait_status(&third, "running");
+    app.ok("delete_session", json!({"id": third, "force": true}));
+    let left: Vec<Value> = app
+        .ok("list_sessions", json!({}))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].clone())
+        .collect();
+    assert_eq!(left, [second]);
+}
+
+#[test]
+fn the_lulu_executable_is_found_beside_the_app_or_on_the_path() {
+    let bins = binaries::binaries();
+    let dir = bins.lulu.parent().unwrap();
+    let beside = lulu_app_tauri::state::find_lulu(Some(&dir.join("lulu-desktop")), None);
+    assert_eq!(beside.as_deref(), Some(bins.lulu.as_path()));
+    let on_path = lulu_app_tauri::state::find_lulu(
+        Some(Path::new("/nowhere/lulu-desktop")),
+        Some(dir.as_os_str()),
+    );
+    assert_eq!(on_path.as_deref(), Some(bins.lulu.as_path()));
+    assert_eq!(
+        lulu_app_tauri::state::find_lulu(Some(Path::new("/nowhere/x")), Some("/nowhere".as_ref())),
+        None
+    );
+}

@@ -1,0 +1,173 @@
+// The dashboard: one row per session, live from the daemon's watch stream.
+import { h, replace, $ } from "./dom.js";
+import { STATUSES, LIVE, badge, cost, duration, ago, shortPath } from "./format.js";
+
+export const store = {
+  sessions: new Map(),
+  activity: new Map(),
+  home: null,
+  order: [], // ids as shown, for Ctrl+1…9 and arrow keys
+};
+
+const filter = { status: "", text: "" };
+let scheduled = false;
+let onOpen = () => {};
+
+export function initDashboard(open) {
+  onOpen = open;
+  const select = $("#filter-status");
+  for (const [value, meta] of Object.entries(STATUSES)) {
+    select.append(h("option", { value, text: meta.label }));
+  }
+  select.addEventListener("change", () => { filter.status = select.value; render(); });
+  $("#filter-text").addEventListener("input", (e) => { filter.text = e.target.value.trim().toLowerCase(); render(); });
+  $("#rows").addEventListener("keydown", onRowKey);
+  setInterval(() => { if ([...store.sessions.values()].some((s) => LIVE.has(s.status))) render(); }, 1000);
+}
+
+export function setSessions(list) {
+  store.sessions = new Map(list.map((s) => [s.id, s]));
+  schedule();
+}
+
+export function upsert(session) {
+  store.sessions.set(session.id, session);
+  if (!LIVE.has(session.status)) store.activity.delete(session.id);
+  schedule();
+}
+
+export function remove(id) {
+  store.sessions.delete(id);
+  store.activity.delete(id);
+  schedule();
+}
+
+export function setActivity(id, text) {
+  if (text) store.activity.set(id, text); else store.activity.delete(id);
+  schedule();
+}
+
+// Changes arriving together are drawn once, at once: in a microtask, never on an
+// animation frame or timer, which WebKit holds back (up to a second) in a window it
+// thinks hidden.
+export function schedule() {
+  if (scheduled) return;
+  scheduled = true;
+  queueMicrotask(() => { scheduled = false; render(); });
+}
+
+function needsUser(s) {
+  return s.status === "needs_approval" || s.status === "failed" || (s.status === "interrupted" && s.last_error);
+}
+
+function rank(s) {
+  if (needsUser(s)) return 0;
+  if (LIVE.has(s.status)) return 1;
+  return 2;
+}
+
+export function sorted(sessions) {
+  return [...sessions].sort((a, b) =>
+    rank(a) - rank(b) || Date.parse(b.updated_at) - Date.parse(a.updated_at) || a.id.localeCompare(b.id));
+}
+
+function matches(s) {
+  if (filter.status && s.status !== filter.status) return false;
+  if (!filter.text) return true;
+  return [s.title, s.cwd, s.id].some((field) => field.toLowerCase().includes(filter.text));
+}
+
+function timeText(s, now) {
+  if (LIVE.has(s.status)) return duration(now - Date.parse(s.last_resume_at ?? s.created_at));
+  return ago(s.updated_at, now);
+}
+
+function row(s, now) {
+  const activity = store.activity.get(s.id);
+  const live = LIVE.has(s.status);
+  return h("div", {
+    class: "row", role: "row", tabindex: "0", "data-id": s.id,
+    onclick: () => onOpen(s.id),
+  },
+  h("span", {}, badge(s.status)),
+  h("span", { class: "cell-main" },
+    h("div", { class: "title", title: s.title, text: s.title }),
+    h("div", { class: "sub" },
+      h("span", { class: "id", text: s.id.slice(0, 8) }), " · ",
+      h("span", { title: s.cwd, text: shortPath(s.cwd, store.home) })),
+    s.last_error ? h("div", { class: "row-error", title: s.last_error, text: s.last_error }) : null),
+  h("span", { class: live ? "activity live" : "activity", text: live ? (activity ?? (s.status === "running" ? "working" : "")) : "" }),
+  h("span", { class: "num time", title: LIVE.has(s.status) ? "running for" : `last update ${s.updated_at}`, text: timeText(s, now) }),
+  h("span", { class: "num", text: cost(s.totals.cost_usd) }),
+  h("span", { class: "num", text: String(s.totals.num_turns) }),
+  h("span", { class: "num", text: String(s.resume_count) }));
+}
+
+// Rows are kept per session and rebuilt only when what they show changed (the clock
+// ticks in place), so focus and references to them survive live updates.
+const rowCache = new Map(); // id -> { el, sig }
+
+function rowFor(s, now) {
+  const sig = JSON.stringify([s.status, s.title, s.cwd, s.last_error, s.totals, s.resume_count, s.updated_at, store.activity.get(s.id)]);
+  let cached = rowCache.get(s.id);
+  if (!cached || cached.sig !== sig) {
+    cached = { el: row(s, now), sig };
+    rowCache.set(s.id, cached);
+  } else {
+    cached.el.querySelector(".time").textContent = timeText(s, now);
+  }
+  return cached.el;
+}
+
+function render() {
+  const now = Date.now();
+  const all = [...store.sessions.values()];
+  const shown = sorted(all.filter(matches));
+  store.order = shown.map((s) => s.id);
+  for (const id of rowCache.keys()) if (!store.sessions.has(id)) rowCache.delete(id);
+  const focused = document.activeElement?.closest?.(".rows .row")?.dataset.id;
+  const rows = $("#rows");
+  const wanted = shown.map((s) => rowFor(s, now));
+  const current = [...rows.children];
+  if (wanted.length !== current.length || wanted.some((el, i) => el !== current[i])) {
+    rows.replaceChildren(...wanted);
+    if (focused) rows.querySelector(`[data-id="${CSS.escape(focused)}"]`)?.focus();
+  }
+  $("#empty").hidden = all.length > 0;
+  renderCounts(all);
+}
+
+function renderCounts(all) {
+  const counts = Object.fromEntries(Object.keys(STATUSES).map((k) => [k, 0]));
+  let today = 0;
+  const midnight = new Date(); midnight.setHours(0, 0, 0, 0);
+  for (const s of all) {
+    counts[s.status] = (counts[s.status] ?? 0) + 1;
+    if (Date.parse(s.updated_at) >= midnight.getTime()) today += s.totals.cost_usd;
+  }
+  const present = Object.entries(STATUSES).filter(([status]) => counts[status] > 0 || filter.status === status);
+  replace($("#counts"), present.map(([status, meta]) =>
+    h("button", {
+      type: "button", class: `st-${status}`, "data-status": status,
+      "aria-pressed": filter.status === status ? "true" : "false",
+      title: `Show only ${meta.label.toLowerCase()} sessions`,
+      onclick: () => {
+        filter.status = filter.status === status ? "" : status;
+        $("#filter-status").value = filter.status;
+        render();
+      },
+    }, `${meta.icon} ${meta.label} ${counts[status]}`)));
+  $("#spend").textContent = `Today ${cost(today) === "—" ? "$0.00" : cost(today)}`;
+}
+
+function onRowKey(event) {
+  const current = event.target.closest(".row");
+  if (!current) return;
+  if (event.key === "Enter") { onOpen(current.dataset.id); event.preventDefault(); }
+  if (event.key === "ArrowDown") { current.nextElementSibling?.focus(); event.preventDefault(); }
+  if (event.key === "ArrowUp") { current.previousElementSibling?.focus(); event.preventDefault(); }
+}
+
+export function focusFirstRow() {
+  $("#rows .row")?.focus();
+}
