@@ -176,6 +176,12 @@ impl RunTracking {
         }
     }
 
+    /// Makes one pass for every registered run now, on the caller's thread, and waits for
+    /// it: this run's records then hold every descendant below this process.
+    pub fn sample_now(&self) {
+        self.inner.pass();
+    }
+
     /// Asks for a pass now rather than at the next tick.
     pub fn sample_soon(&self) {
         self.inner.lock_state().woken = true;
