@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use lulu_domain::ports::{ListCursor, SessionQuery};
 use lulu_runtime::Runtime;
+use serde::ser::{SerializeSeq as _, Serializer as _};
 
 use super::Context;
 use crate::args::{ListArgs, ShowArgs};
@@ -66,14 +67,16 @@ pub async fn list(context: &Context, args: &ListArgs) -> anyhow::Result<ExitCode
 /// `list --json`: a JSON array written as the sessions are read, page by page, so a
 /// listing of any size takes bounded memory. The same bytes as one pretty-printed array.
 async fn print_json_rows(runtime: &Runtime, args: &ListArgs) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    // Buffered: stdout alone is line-buffered, a write per line of the pretty JSON.
+    let mut serializer =
+        serde_json::Serializer::pretty(std::io::BufWriter::new(std::io::stdout().lock()));
+    let mut array = serializer.serialize_seq(None)?;
     let mut left = if args.all { None } else { args.limit };
     let mut query = SessionQuery {
         status: args.status,
         limit: None,
         after: None,
     };
-    let mut written = 0_usize;
     loop {
         let page_size = left.map_or(JSON_PAGE, |left| left.min(JSON_PAGE));
         if page_size == 0 {
@@ -82,15 +85,7 @@ async fn print_json_rows(runtime: &Runtime, args: &ListArgs) -> anyhow::Result<(
         query.limit = Some(page_size);
         let page = runtime.list(&query).await?;
         for session in &page {
-            out.write_all(if written == 0 { b"[\n" } else { b",\n" })?;
-            let pretty = serde_json::to_string_pretty(&SessionJson::of(session))?;
-            for (index, line) in pretty.lines().enumerate() {
-                if index > 0 {
-                    out.write_all(b"\n")?;
-                }
-                write!(out, "  {line}")?;
-            }
-            written += 1;
+            array.serialize_element(&SessionJson::of(session))?;
         }
         left = left.map(|left| left - page.len());
         match page.last() {
@@ -100,7 +95,9 @@ async fn print_json_rows(runtime: &Runtime, args: &ListArgs) -> anyhow::Result<(
             _ => break,
         }
     }
-    out.write_all(if written == 0 { b"[]\n" } else { b"\n]\n" })?;
+    array.end()?;
+    let mut out = serializer.into_inner();
+    out.write_all(b"\n")?;
     out.flush()?;
     Ok(())
 }
