@@ -14,6 +14,7 @@ use std::time::Instant;
 use tokio::signal::unix::{signal, SignalKind};
 
 use lulu_domain::{FailureKind, RunOutcome, Session, SessionStatus};
+use lulu_runtime::client::DaemonClient;
 use lulu_runtime::daemon::log::last_problem;
 use lulu_runtime::protocol::{FollowEvent, Request};
 use lulu_runtime::{InterruptOutcome, Runtime, RuntimeError};
@@ -33,9 +34,11 @@ type Interrupting<'a> = Pin<Box<dyn Future<Output = anyhow::Result<InterruptOutc
 
 /// Has the daemon carry out `request` (start or resume), prints the session id, and
 /// follows the run until it settles. Returns the exit code for its final status.
+/// Without an open `runtime`, the database is opened while the daemon starts the run: it
+/// is read only once the run has settled (or its daemon is gone).
 pub async fn start_and_follow(
     context: &Context,
-    runtime: &Runtime,
+    runtime: Option<&Runtime>,
     request: &Request,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -43,8 +46,16 @@ pub async fn start_and_follow(
     // Listening before the run is asked for: a Ctrl-C while it starts is not lost (it
     // waits in the stream and interrupts the run as soon as its id is known).
     let mut stop = StopSignals::new()?;
-    let mut daemon = context.daemon().await?;
-    let session = daemon.session(request).await?;
+    let opened;
+    let (runtime, mut daemon, session) = if let Some(runtime) = runtime {
+        let (daemon, session) = start(context, request).await?;
+        (runtime, daemon, session)
+    } else {
+        let (opening, started) = tokio::join!(context.open(), start(context, request));
+        let (daemon, session) = started?;
+        opened = opening?;
+        (&*opened, daemon, session)
+    };
     let id = session.id;
     super::advice::announce(&session, false, json);
     daemon.follow(id, None).await?;
@@ -135,6 +146,14 @@ pub async fn start_and_follow(
         context, runtime, &live, run, last_seq, format, &settled, began,
     )
     .await
+}
+
+/// Asks the daemon (started if none answers) to carry out `request`: its connection and
+/// the session it answers with.
+async fn start(context: &Context, request: &Request) -> anyhow::Result<(DaemonClient, Session)> {
+    let mut daemon = context.daemon().await?;
+    let session = daemon.session(request).await?;
+    Ok((daemon, session))
 }
 
 /// The agent is gone but its end cannot be stored (a full disk): say so and end, rather

@@ -19,8 +19,7 @@ pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.detach {
         return detached(context, &start_request(spec)).await;
     }
-    let runtime = context.open().await?;
-    foreground::start_and_follow(context, &runtime, &start_request(spec), args.json).await
+    foreground::start_and_follow(context, None, &start_request(spec), args.json).await
 }
 
 /// `lulu resume`. The prompt, the id and whether the session's directory and the agent
@@ -42,7 +41,7 @@ pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitC
         id,
         prompt: prompt.into(),
     };
-    foreground::start_and_follow(context, &runtime, &request, args.json).await
+    foreground::start_and_follow(context, Some(&runtime), &request, args.json).await
 }
 
 /// The prompt's words joined with spaces, or, for a lone `-`, everything on stdin
