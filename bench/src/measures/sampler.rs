@@ -1,5 +1,6 @@
 //! The process sampler's cost per tick at 1, 50 and 200 live runs: the shared sampler (one
-//! pass for all runs) against one `/proc` walk per run (the way before it). Each run is a
+//! pass for all runs; reading only what changed, and walking down the children files as it
+//! did before) against one `/proc` walk per run (the way before that). Each run is a
 //! fake tree: `sh` with a `setsid`'d `sleep` and a plain `sleep`.
 
 use std::os::unix::process::CommandExt as _;
@@ -56,24 +57,16 @@ fn per_tick(ticks: u32, mut tick: impl FnMut()) -> Duration {
     began.elapsed() / ticks
 }
 
-/// One row per run count.
+/// One row per run count and walk: the shared sampler's (reading only what changed) and
+/// the walk down the children files it replaced, against one walk per run.
 pub fn measure(context: &Context) -> anyhow::Result<Vec<Row>> {
     let counts: &[usize] = context.pick(&[1, 200], &[1, 50, 200]);
-    let mode = WalkMode::detect();
     let mut rows = Vec::new();
     for &count in counts {
         let runs = start_runs(count)?;
         // Let every tree form before measuring.
         std::thread::sleep(Duration::from_millis(300));
         let ticks = u32::try_from((400 / count).clamp(3, 50)).unwrap_or(3);
-        let sampler = TreeSampler::new(mode);
-        let tracked: Vec<RunTracking> = runs
-            .iter()
-            .map(|run| sampler.register(run.run_id, run.root, NO_TICK))
-            .collect();
-        // The thread's first pass, prompted by the registrations, is over by now.
-        std::thread::sleep(Duration::from_millis(200));
-        let shared = per_tick(ticks, || sampler.sample_now());
         let mut old_records: Vec<Vec<ProcessRecord>> = vec![Vec::new(); runs.len()];
         let before = per_tick(ticks, || {
             for (run, records) in runs.iter().zip(&mut old_records) {
@@ -86,29 +79,54 @@ pub fn measure(context: &Context) -> anyhow::Result<Vec<Row>> {
                 }
             }
         });
-        let recorded: Vec<ProcessRecord> = tracked.iter().flat_map(RunTracking::records).collect();
+        let mut recorded = Vec::new();
+        for mode in [WalkMode::ChangedOnly, WalkMode::detect()] {
+            let (shared, records) = shared_per_tick(&runs, mode, ticks);
+            recorded.extend(records);
+            rows.push(row(count, mode, before, shared));
+        }
         kill_recorded_groups(&recorded);
         for mut run in runs {
             kill_recorded_groups(&[run.root]);
             let _ = run.child.wait();
         }
-        let share = |took: Duration| took.as_secs_f64() / TICK.as_secs_f64() * 100.0;
-        rows.push(Row {
-            measure: format!("sampler cost per tick, {count} live runs ({mode:?})"),
-            baseline: format!(
-                "{} ({:.2} % of a core) one walk per run",
-                ms(before.as_secs_f64() * 1000.0),
-                share(before)
-            ),
-            lulu: format!(
-                "{} ({:.2} % of a core)",
-                ms(shared.as_secs_f64() * 1000.0),
-                share(shared)
-            ),
-            ratio: ratio(shared.as_secs_f64() / before.as_secs_f64()),
-            goal: "(context: part of the 10 % at 200)".to_owned(),
-            verdict: Verdict::Context,
-        });
     }
     Ok(rows)
+}
+
+/// One shared sampler walking as `mode` says, registered for every run: its mean pass and
+/// what it recorded.
+fn shared_per_tick(runs: &[FakeRun], mode: WalkMode, ticks: u32) -> (Duration, Vec<ProcessRecord>) {
+    let sampler = TreeSampler::new(mode);
+    let tracked: Vec<RunTracking> = runs
+        .iter()
+        .map(|run| sampler.register(run.run_id, run.root, NO_TICK))
+        .collect();
+    // The thread's first pass, prompted by the registrations, is over by now.
+    std::thread::sleep(Duration::from_millis(200));
+    let shared = per_tick(ticks, || sampler.sample_now());
+    (
+        shared,
+        tracked.iter().flat_map(RunTracking::records).collect(),
+    )
+}
+
+fn row(count: usize, mode: WalkMode, before: Duration, shared: Duration) -> Row {
+    let share = |took: Duration| took.as_secs_f64() / TICK.as_secs_f64() * 100.0;
+    Row {
+        measure: format!("sampler cost per tick, {count} live runs ({mode:?})"),
+        baseline: format!(
+            "{} ({:.2} % of a core) one walk per run",
+            ms(before.as_secs_f64() * 1000.0),
+            share(before)
+        ),
+        lulu: format!(
+            "{} ({:.2} % of a core)",
+            ms(shared.as_secs_f64() * 1000.0),
+            share(shared)
+        ),
+        ratio: ratio(shared.as_secs_f64() / before.as_secs_f64()),
+        goal: "(context: part of the 10 % at 200)".to_owned(),
+        verdict: Verdict::Context,
+    }
 }

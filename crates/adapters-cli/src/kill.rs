@@ -23,6 +23,12 @@ pub fn become_child_subreaper() -> Result<(), SubreaperError> {
     nix::sys::prctl::set_child_subreaper(true).map_err(SubreaperError)
 }
 
+/// Whether this process is a child subreaper ([`become_child_subreaper`]): then no
+/// descendant of its children can leave its tree.
+pub(crate) fn is_child_subreaper() -> bool {
+    nix::sys::prctl::get_child_subreaper().unwrap_or(false)
+}
+
 /// Sends `SIGKILL` to the process group (and the process) of every record that still
 /// names a live process: pid *and* start time are checked against `/proc` first, so a
 /// reused pid is never hit. Usable by a process that did not spawn them (crash recovery).

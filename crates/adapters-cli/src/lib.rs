@@ -23,6 +23,7 @@
 mod argv;
 mod binary;
 mod cgroup;
+mod changed;
 mod classify;
 mod config;
 mod control;

@@ -27,7 +27,7 @@ use crate::cgroup::RunCgroup;
 use crate::classify::{classify, Ending, ResultSummary, Termination, MAX_MESSAGE_CHARS};
 use crate::config::CliLauncherConfig;
 use crate::control::OwnerCommand;
-use crate::kill::{kill_recorded_groups, lingering, reap_adopted};
+use crate::kill::{is_child_subreaper, kill_recorded_groups, lingering, reap_adopted};
 use crate::lines::BoundedLines;
 use crate::parse::{parse_output, Output};
 use crate::redact::Redactor;
@@ -292,15 +292,22 @@ impl Owner {
         }
     }
 
-    /// Records every process carrying this run's [`RUN_ENV`] mark (costlier than the
-    /// tree walk: done only before a stop and after the exit).
+    /// Records every process of the run now, before a stop and after the exit. In a child
+    /// subreaper every descendant, orphaned or `setsid`'d, is still below this process:
+    /// one sampler pass finds them (an adopted orphan by its [`RUN_ENV`] mark). Elsewhere
+    /// an orphan may have left the tree: every process's environment is searched for the
+    /// mark (costlier: it reads all of `/proc`).
     fn sweep_marked(&self, seen: &mut Seen) {
-        let mark = format!("{RUN_ENV}={}", self.run_id);
-        let marked: Vec<ProcessRecord> = processes_with_env(&mark)
-            .iter()
-            .map(crate::tree::ProcStat::record)
-            .collect();
-        self.tracking.add(&marked);
+        if is_child_subreaper() {
+            self.tracking.sample_now();
+        } else {
+            let mark = format!("{RUN_ENV}={}", self.run_id);
+            let marked: Vec<ProcessRecord> = processes_with_env(&mark)
+                .iter()
+                .map(crate::tree::ProcStat::record)
+                .collect();
+            self.tracking.add(&marked);
+        }
         self.refresh_tree(seen);
     }
 

@@ -2,8 +2,8 @@
 //!
 //! Runs register their agent ([`TreeSampler::register`]) and get a [`RunTracking`] that
 //! yields their recorded descendants. A dedicated thread (never an async worker) makes one
-//! pass per tick for all runs together: it walks down from this process's children
-//! ([`WalkMode`]) and attributes each process it finds to a run: an agent is its run's
+//! pass per tick for all runs together: it finds this process's descendants ([`WalkMode`];
+//! the shared sampler reads only what changed since its last pass) and attributes each process it finds to a run: an agent is its run's
 //! root; a process seen under a run before stays that run's when it is re-parented here (this
 //! process is a child subreaper); an adopted orphan never seen before is placed by its
 //! [`RUN_ENV`] marker; everything else inherits its parent's run. A recorded process is
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use lulu_domain::{ProcessRecord, RunId};
 use tokio::sync::watch;
 
+use crate::changed::KnownProcesses;
 use crate::owner::RUN_ENV;
 use crate::tree::{still_running, ProcStat};
 use crate::walk::{Forest, ProcReader, WalkMode};
@@ -70,13 +71,15 @@ struct Memory {
     attributed: HashMap<Identity, u64>,
     /// The run marker of each adopted orphan already looked at (`None`: it has none).
     markers: HashMap<Identity, Option<String>>,
+    /// What a [`WalkMode::ChangedOnly`] pass read before.
+    known: KnownProcesses,
 }
 
 impl TreeSampler {
     /// The sampler shared by every launcher of this process, started on first use.
     pub fn shared() -> &'static TreeSampler {
         static SHARED: OnceLock<TreeSampler> = OnceLock::new();
-        SHARED.get_or_init(|| TreeSampler::new(WalkMode::detect()))
+        SHARED.get_or_init(|| TreeSampler::new(WalkMode::ChangedOnly))
     }
 
     /// A sampler of its own, walking as `mode` says, with its thread; the thread ends once
@@ -173,6 +176,12 @@ impl RunTracking {
         }
     }
 
+    /// Makes one pass for every registered run now, on the caller's thread, and waits for
+    /// it: this run's records then hold every descendant below this process.
+    pub fn sample_now(&self) {
+        self.inner.pass();
+    }
+
     /// Asks for a pass now rather than at the next tick.
     pub fn sample_soon(&self) {
         self.inner.lock_state().woken = true;
@@ -262,12 +271,15 @@ impl Inner {
             })
             .collect();
         if snapshot.is_empty() {
-            memory.attributed.clear();
-            memory.markers.clear();
+            *memory = Memory::default();
             return;
         }
         let mut reader = ProcReader::system();
-        let forest = reader.descendants_of(std::process::id(), self.mode);
+        let me = std::process::id();
+        let forest = match self.mode {
+            WalkMode::ChangedOnly => reader.descendants_changed(me, &mut memory.known),
+            mode => reader.descendants_of(me, mode),
+        };
         let found = attribute(&forest, &snapshot, &mut memory, &mut reader);
         let mut updated = Vec::with_capacity(snapshot.len());
         for run in &snapshot {

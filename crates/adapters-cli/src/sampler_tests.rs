@@ -145,7 +145,11 @@ fn until_recorded(tracking: &RunTracking, expected: &BTreeSet<u32>, what: &str) 
 fn one_sampler_attributes_setsid_and_double_forked_descendants_to_their_own_run() {
     become_subreaper();
     let me = std::process::id();
-    for mode in [WalkMode::detect(), WalkMode::FullScan] {
+    for mode in [
+        WalkMode::detect(),
+        WalkMode::FullScan,
+        WalkMode::ChangedOnly,
+    ] {
         let sampler = TreeSampler::new(mode);
         let script = "setsid sleep 600 & (sleep 600 &); sleep 600; wait";
         let runs: Vec<FakeRun> = (0..4).map(|_| FakeRun::start(script)).collect();
@@ -177,7 +181,7 @@ fn one_sampler_attributes_setsid_and_double_forked_descendants_to_their_own_run(
 
 #[test]
 fn a_run_whose_tracking_is_dropped_is_no_longer_sampled() {
-    let sampler = TreeSampler::new(WalkMode::detect());
+    let sampler = TreeSampler::new(WalkMode::ChangedOnly);
     let run = FakeRun::start("sleep 600 & wait");
     let tracking = sampler.register(run.run_id, run.root, TICK);
     until_recorded(&tracking, &run.until_sleeping(1), "the sleep");
@@ -189,7 +193,7 @@ fn a_run_whose_tracking_is_dropped_is_no_longer_sampled() {
 #[test]
 fn the_sampler_keeps_attributing_while_processes_vanish_mid_walk() {
     become_subreaper();
-    let sampler = TreeSampler::new(WalkMode::detect());
+    let sampler = TreeSampler::new(WalkMode::ChangedOnly);
     let steady = FakeRun::start("sleep 600 & wait");
     // Forks and reaps a short-lived child all the time: processes vanish mid-walk.
     let churning = FakeRun::start("while :; do /bin/true; done");

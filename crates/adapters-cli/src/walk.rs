@@ -20,6 +20,10 @@ pub enum WalkMode {
     ChildrenFiles,
     /// One scan of every process's `stat`, parents mapped in one go.
     FullScan,
+    /// One listing of `/proc` per pass, `stat` read only for what changed since the last
+    /// pass (and all of them every few passes): what the shared sampler uses. Without a
+    /// last pass to go from, the same as [`WalkMode::FullScan`].
+    ChangedOnly,
 }
 
 impl WalkMode {
@@ -73,7 +77,7 @@ impl ProcReader {
         fs::read_to_string(self.base.join(relative)).ok()
     }
 
-    fn names(&mut self, relative: &str) -> Vec<u32> {
+    pub(crate) fn names(&mut self, relative: &str) -> Vec<u32> {
         self.reads += 1;
         let Ok(entries) = fs::read_dir(self.base.join(relative)) else {
             return Vec::new();
@@ -84,7 +88,7 @@ impl ProcReader {
             .collect()
     }
 
-    fn stat(&mut self, pid: u32) -> Option<ProcStat> {
+    pub(crate) fn stat(&mut self, pid: u32) -> Option<ProcStat> {
         parse_stat(pid, &self.text(&format!("{pid}/stat"))?)
     }
 
@@ -122,7 +126,7 @@ impl ProcReader {
     pub fn descendants_of(&mut self, root: u32, mode: WalkMode) -> Forest {
         match mode {
             WalkMode::ChildrenFiles => self.walk_down(root),
-            WalkMode::FullScan => self.scan(root),
+            WalkMode::FullScan | WalkMode::ChangedOnly => self.scan(root),
         }
     }
 
@@ -130,7 +134,7 @@ impl ProcReader {
     pub fn children_by(&mut self, root: u32, mode: WalkMode) -> Vec<u32> {
         match mode {
             WalkMode::ChildrenFiles => self.children_of(root),
-            WalkMode::FullScan => self.scan(root).top,
+            WalkMode::FullScan | WalkMode::ChangedOnly => self.scan(root).top,
         }
     }
 
@@ -167,32 +171,41 @@ impl ProcReader {
     }
 
     fn scan(&mut self, root: u32) -> Forest {
-        let mut by_parent: HashMap<u32, Vec<ProcStat>> = HashMap::new();
-        for pid in self.names("") {
-            if let Some(stat) = self.stat(pid) {
-                by_parent.entry(stat.ppid).or_default().push(stat);
-            }
-        }
-        let mut forest = Forest::default();
-        let mut queue = vec![root];
-        while let Some(parent) = queue.pop() {
-            let Some(children) = by_parent.remove(&parent) else {
-                continue;
-            };
-            let pids: Vec<u32> = children.iter().map(|stat| stat.pid).collect();
-            for stat in children {
-                if forest.stats.insert(stat.pid, stat).is_none() {
-                    queue.push(stat.pid);
-                }
-            }
-            if parent == root {
-                forest.top = pids;
-            } else {
-                forest.children.insert(parent, pids);
-            }
-        }
-        forest
+        let stats: Vec<ProcStat> = self
+            .names("")
+            .into_iter()
+            .filter_map(|pid| self.stat(pid))
+            .collect();
+        forest_from(root, stats)
     }
+}
+
+/// The descendants of `root` among `stats` (every process of the system), through their
+/// parent links.
+pub(crate) fn forest_from(root: u32, stats: impl IntoIterator<Item = ProcStat>) -> Forest {
+    let mut by_parent: HashMap<u32, Vec<ProcStat>> = HashMap::new();
+    for stat in stats {
+        by_parent.entry(stat.ppid).or_default().push(stat);
+    }
+    let mut forest = Forest::default();
+    let mut queue = vec![root];
+    while let Some(parent) = queue.pop() {
+        let Some(children) = by_parent.remove(&parent) else {
+            continue;
+        };
+        let pids: Vec<u32> = children.iter().map(|stat| stat.pid).collect();
+        for stat in children {
+            if forest.stats.insert(stat.pid, stat).is_none() {
+                queue.push(stat.pid);
+            }
+        }
+        if parent == root {
+            forest.top = pids;
+        } else {
+            forest.children.insert(parent, pids);
+        }
+    }
+    forest
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use std::time::Instant;
 
 use tokio::signal::unix::{signal, SignalKind};
 
-use lulu_domain::{FailureKind, RunOutcome, Session, SessionStatus};
+use lulu_domain::{FailureKind, RunId, RunOutcome, Session, SessionStatus, TranscriptEntry};
+use lulu_runtime::client::DaemonClient;
 use lulu_runtime::daemon::log::last_problem;
 use lulu_runtime::protocol::{FollowEvent, Request};
 use lulu_runtime::{InterruptOutcome, Runtime, RuntimeError};
@@ -35,9 +36,11 @@ type Interrupting<'a> = Pin<Box<dyn Future<Output = anyhow::Result<InterruptOutc
 
 /// Has the daemon carry out `request` (start or resume), prints the session id, and
 /// follows the run until it settles. Returns the exit code for its final status.
+/// Without an open `runtime`, the database is opened while the daemon starts the run: it
+/// is read only once the run has settled (or its daemon is gone).
 pub async fn start_and_follow(
     context: &Context,
-    runtime: &Runtime,
+    runtime: Option<&Runtime>,
     request: &Request,
     json: bool,
     on_approval: OnApproval,
@@ -46,8 +49,16 @@ pub async fn start_and_follow(
     // Listening before the run is asked for: a Ctrl-C while it starts is not lost (it
     // waits in the stream and interrupts the run as soon as its id is known).
     let mut stop = StopSignals::new()?;
-    let mut daemon = context.daemon().await?;
-    let session = daemon.session(request).await?;
+    let opened;
+    let (runtime, mut daemon, session) = if let Some(runtime) = runtime {
+        let (daemon, session) = start(context, request).await?;
+        (runtime, daemon, session)
+    } else {
+        let (opening, started) = tokio::join!(context.open(), start(context, request));
+        let (daemon, session) = started?;
+        opened = opening?;
+        (&*opened, daemon, session)
+    };
     let id = session.id;
     super::advice::announce(&session, false, json);
     daemon.follow(id, None).await?;
@@ -66,11 +77,7 @@ pub async fn start_and_follow(
         tokio::select! {
             event = daemon.next_event() => match event? {
                 Some(FollowEvent::Entries { entries }) => {
-                    let fresh: Vec<_> = entries
-                        .into_iter()
-                        .filter(|entry| Some(entry.run_id) == run && last_seq.is_none_or(|last| entry.seq > last))
-                        .collect();
-                    last_seq = live.entries(&fresh).or(last_seq);
+                    last_seq = show_fresh(&mut live, entries, run, last_seq);
                 }
                 Some(FollowEvent::TextDelta { run_id, text, .. }) => {
                     if Some(run_id) == run {
@@ -144,6 +151,20 @@ pub async fn start_and_follow(
     .await
 }
 
+/// Shows the entries of the active `run` after `last_seq`; the new last seq.
+fn show_fresh(
+    live: &mut LiveView,
+    entries: Vec<TranscriptEntry>,
+    run: Option<RunId>,
+    last_seq: Option<u64>,
+) -> Option<u64> {
+    let fresh: Vec<_> = entries
+        .into_iter()
+        .filter(|entry| Some(entry.run_id) == run && last_seq.is_none_or(|last| entry.seq > last))
+        .collect();
+    live.entries(&fresh).or(last_seq)
+}
+
 /// Says what the approvals have to say, and takes the status line down while the user is
 /// asked on the terminal.
 fn show_approvals(approvals: &mut Approvals<'_>, live: &mut LiveView) {
@@ -151,6 +172,14 @@ fn show_approvals(approvals: &mut Approvals<'_>, live: &mut LiveView) {
         live.say(&note);
     }
     live.hold(approvals.asking_on_terminal());
+}
+
+/// Asks the daemon (started if none answers) to carry out `request`: its connection and
+/// the session it answers with.
+async fn start(context: &Context, request: &Request) -> anyhow::Result<(DaemonClient, Session)> {
+    let mut daemon = context.daemon().await?;
+    let session = daemon.session(request).await?;
+    Ok((daemon, session))
 }
 
 /// The agent is gone but its end cannot be stored (a full disk): say so and end, rather

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use lulu_domain::ports::{ListCursor, SessionQuery};
 use lulu_domain::{Session, SessionId, SessionStatus};
 use lulu_runtime::Runtime;
+use serde::ser::{SerializeSeq as _, Serializer as _};
 
 use super::Context;
 use crate::args::{ListArgs, ShowArgs};
@@ -100,7 +101,10 @@ async fn waiting_first(runtime: &Runtime, query: &SessionQuery) -> anyhow::Resul
 /// listing of any size takes bounded memory. The same bytes as one pretty-printed array.
 /// Sessions needing approval come first, as in the table.
 async fn print_json_rows(runtime: &Runtime, args: &ListArgs) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    // Buffered: stdout alone is line-buffered, a write per line of the pretty JSON.
+    let mut serializer =
+        serde_json::Serializer::pretty(std::io::BufWriter::new(std::io::stdout().lock()));
+    let mut array = serializer.serialize_seq(None)?;
     let mut left = if args.all { None } else { args.limit };
     let mut query = SessionQuery {
         status: args.status,
@@ -108,10 +112,8 @@ async fn print_json_rows(runtime: &Runtime, args: &ListArgs) -> anyhow::Result<(
         after: None,
     };
     let waiting = waiting(runtime, &query).await?;
-    let mut written = 0_usize;
     for session in &waiting {
-        write_json_row(&mut out, session, written)?;
-        written += 1;
+        array.serialize_element(&SessionJson::of(session))?;
     }
     left = left.map(|left| left - waiting.len());
     loop {
@@ -126,8 +128,7 @@ async fn print_json_rows(runtime: &Runtime, args: &ListArgs) -> anyhow::Result<(
             if waiting.iter().any(|shown| shown.id == session.id) {
                 continue;
             }
-            write_json_row(&mut out, session, written)?;
-            written += 1;
+            array.serialize_element(&SessionJson::of(session))?;
             taken += 1;
         }
         left = left.map(|left| left - taken);
@@ -138,22 +139,10 @@ async fn print_json_rows(runtime: &Runtime, args: &ListArgs) -> anyhow::Result<(
             _ => break,
         }
     }
-    out.write_all(if written == 0 { b"[]\n" } else { b"\n]\n" })?;
+    array.end()?;
+    let mut out = serializer.into_inner();
+    out.write_all(b"\n")?;
     out.flush()?;
-    Ok(())
-}
-
-/// One element of the `list --json` array, indented as a pretty-printed array has it;
-/// `written` elements came before it.
-fn write_json_row(out: &mut impl Write, session: &Session, written: usize) -> anyhow::Result<()> {
-    out.write_all(if written == 0 { b"[\n" } else { b",\n" })?;
-    let pretty = serde_json::to_string_pretty(&SessionJson::of(session))?;
-    for (index, line) in pretty.lines().enumerate() {
-        if index > 0 {
-            out.write_all(b"\n")?;
-        }
-        write!(out, "  {line}")?;
-    }
     Ok(())
 }
 

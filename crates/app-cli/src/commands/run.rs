@@ -19,10 +19,9 @@ pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.detach {
         return detached(context, &start_request(spec)).await;
     }
-    let runtime = context.open().await?;
     foreground::start_and_follow(
         context,
-        &runtime,
+        None,
         &start_request(spec),
         args.json,
         args.on_approval,
@@ -49,7 +48,14 @@ pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitC
         id,
         prompt: prompt.into(),
     };
-    foreground::start_and_follow(context, &runtime, &request, args.json, args.on_approval).await
+    foreground::start_and_follow(
+        context,
+        Some(&runtime),
+        &request,
+        args.json,
+        args.on_approval,
+    )
+    .await
 }
 
 /// The prompt's words joined with spaces, or, for a lone `-`, everything on stdin
