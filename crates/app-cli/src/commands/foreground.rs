@@ -13,7 +13,9 @@ use std::time::Instant;
 
 use tokio::signal::unix::{signal, SignalKind};
 
-use lulu_domain::{FailureKind, RunId, RunOutcome, Session, SessionStatus, TranscriptEntry};
+use lulu_domain::{
+    FailureKind, RunId, RunOutcome, Session, SessionId, SessionStatus, TranscriptEntry,
+};
 use lulu_runtime::client::DaemonClient;
 use lulu_runtime::daemon::log::last_problem;
 use lulu_runtime::protocol::{FollowEvent, Request};
@@ -186,10 +188,10 @@ async fn start(context: &Context, request: &Request) -> anyhow::Result<(DaemonCl
 /// than wait for a change that cannot be saved.
 async fn end_not_stored(
     runtime: &Runtime,
-    run: Option<lulu_domain::RunId>,
+    run: Option<RunId>,
     last_seq: Option<u64>,
     format: Format,
-    id: lulu_domain::SessionId,
+    id: SessionId,
     status: SessionStatus,
     reason: &str,
 ) -> anyhow::Result<ExitCode> {
@@ -212,7 +214,7 @@ async fn conclude(
     context: &Context,
     runtime: &Runtime,
     live: &LiveView,
-    run: Option<lulu_domain::RunId>,
+    run: Option<RunId>,
     mut last_seq: Option<u64>,
     format: Format,
     settled: &Session,
