@@ -327,9 +327,11 @@ mod tests {
     }
 
     #[test]
-    fn a_starter_hands_the_front_ends_settings_to_its_daemon() {
+    fn a_starter_hands_the_front_ends_settings_and_timeouts_to_its_daemon() {
         let mut config = RuntimeConfig::new("/data/lulu.db".into(), "/opt/claude".into());
         config.max_running = 3;
+        config.idle_timeout = Duration::from_secs(90);
+        config.approval_timeout = Some(Duration::from_secs(1800));
 
         let starter =
             DaemonStarter::for_config("/usr/bin/lulu".into(), &config, Duration::from_secs(5));
@@ -341,6 +343,11 @@ mod tests {
                 ("LULU_DB".to_owned(), OsString::from("/data/lulu.db")),
                 ("LULU_CLAUDE_BIN".to_owned(), OsString::from("/opt/claude")),
                 ("LULU_MAX_RUNNING".to_owned(), OsString::from("3")),
+                ("LULU_IDLE_TIMEOUT".to_owned(), OsString::from("90000ms")),
+                (
+                    "LULU_APPROVAL_TIMEOUT".to_owned(),
+                    OsString::from("1800000ms")
+                ),
             ]
         );
         assert_eq!(starter.deadline, Duration::from_secs(5));
