@@ -146,9 +146,8 @@ impl SessionSupervisor {
         let clock = Arc::clone(&self.inner.ports.clock);
         let deadline = clock.monotonic() + after;
         let task = async move {
-            tokio::select! {
-                () = clock.sleep_until(deadline) => {}
-                _ = live.settled() => return,
+            if !live.outlives(clock.as_ref(), deadline).await {
+                return;
             }
             let mut state = live.state.lock().await;
             let still_pending = state

@@ -4,12 +4,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tracing::warn;
 
 use crate::approval::{ApprovalAnswer, ApprovalRequest};
 use crate::input::Prompt;
 use crate::lifecycle::StopMode;
-use crate::ports::{RunControl, StopError};
+use crate::ports::{Clock, RunControl, StopError};
 use crate::session::{Session, SessionStatus};
 
 /// A session the supervisor owns a run for.
@@ -166,6 +167,15 @@ impl LiveSession {
     /// Publishes the final value to everyone waiting in [`settled`](Self::settled).
     pub(crate) fn settle(&self, session: Session) {
         self.settled.send_replace(Some(session));
+    }
+
+    /// Waits for `deadline` on `clock`: `true` when it came with the run still going,
+    /// `false` as soon as the session settled first (a timer of the run's that is moot).
+    pub(crate) async fn outlives(&self, clock: &dyn Clock, deadline: Instant) -> bool {
+        tokio::select! {
+            () = clock.sleep_until(deadline) => true,
+            _ = self.settled() => false,
+        }
     }
 
     /// Waits until the session has settled (its run ended, or it never started).
