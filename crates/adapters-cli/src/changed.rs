@@ -3,7 +3,8 @@
 //! Each pass lists `/proc` once (one directory read, whatever the number of processes) and
 //! reads `stat` only for processes it has not seen before, the parents of those (so a new
 //! process is attributed through a parent whose identity was just checked, never a stale
-//! one), and the known children of processes that vanished (re-parented since). Every
+//! one), and processes whose parent is not known (it vanished, or was gone before its
+//! `stat` could be read: they were re-parented since). Every
 //! [`FULL_PASS_EVERY`]th pass reads every `stat` again, bounding what a stale entry can cost
 //! (a pid reused within one tick). What a pass finds is the same [`Forest`] a full scan
 //! gives: a process stays a descendant across re-parenting (this process is a child
@@ -30,33 +31,42 @@ impl ProcReader {
         let listed: HashSet<u32> = self.names("").into_iter().collect();
         let full = known.passes.is_multiple_of(FULL_PASS_EVERY);
         known.passes = known.passes.wrapping_add(1);
-        let vanished: HashSet<u32> = known
-            .stats
-            .keys()
-            .filter(|pid| !listed.contains(pid))
-            .copied()
-            .collect();
         known.stats.retain(|pid, _| listed.contains(pid));
-        let mut to_read: Vec<u32> = if full {
+        let to_read: Vec<u32> = if full {
             known.stats.clear();
             listed.iter().copied().collect()
         } else {
-            let mut to_read: Vec<u32> = listed
+            listed
                 .iter()
                 .filter(|pid| !known.stats.contains_key(pid))
                 .copied()
-                .collect();
-            // Re-parented since their parent went: their parent link is stale.
-            to_read.extend(
-                known
-                    .stats
-                    .values()
-                    .filter(|stat| vanished.contains(&stat.ppid))
-                    .map(|stat| stat.pid),
-            );
-            to_read
+                .collect()
         };
         let mut checked: HashSet<u32> = HashSet::new();
+        self.read_changed(to_read, &mut checked, known);
+        // A parent that is not known (gone since, or gone before its stat could be read)
+        // means a stale parent link: the process was re-parented. Read it once more.
+        let stale: Vec<u32> = known
+            .stats
+            .values()
+            .filter(|stat| stat.ppid != 0 && !known.stats.contains_key(&stat.ppid))
+            .map(|stat| stat.pid)
+            .collect();
+        for pid in &stale {
+            checked.remove(pid);
+        }
+        self.read_changed(stale, &mut checked, known);
+        forest_from(root, known.stats.values().copied())
+    }
+
+    /// Reads the `stat` of every pid in `to_read` not `checked` yet in this pass into
+    /// `known`, and of the parent of each new one.
+    fn read_changed(
+        &mut self,
+        mut to_read: Vec<u32>,
+        checked: &mut HashSet<u32>,
+        known: &mut KnownProcesses,
+    ) {
         while let Some(pid) = to_read.pop() {
             if !checked.insert(pid) {
                 continue;
@@ -72,7 +82,6 @@ impl ProcReader {
             }
             known.stats.insert(pid, stat);
         }
-        forest_from(root, known.stats.values().copied())
     }
 }
 
@@ -146,6 +155,25 @@ mod tests {
         process(proc.path(), 20, 10, 100);
         let forest = ProcReader::at(proc.path().into()).descendants_changed(1, &mut known);
         assert_eq!(pids(&forest), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn a_child_read_before_its_parent_vanished_mid_pass_is_found_once_re_parented() {
+        let proc = tempfile::tempdir().unwrap();
+        process(proc.path(), 1, 0, 1);
+        process(proc.path(), 10, 1, 10);
+        let mut known = KnownProcesses::default();
+        ProcReader::at(proc.path().into()).descendants_changed(1, &mut known);
+        // 11 is listed but exits before its stat is read; its child 12 was read first.
+        fs::create_dir_all(proc.path().join("11")).unwrap();
+        process(proc.path(), 12, 11, 12);
+        let forest = ProcReader::at(proc.path().into()).descendants_changed(1, &mut known);
+        assert_eq!(pids(&forest), [10]);
+        // 11 is gone from the listing and 12 came back to 1.
+        fs::remove_dir_all(proc.path().join("11")).unwrap();
+        process(proc.path(), 12, 1, 12);
+        let forest = ProcReader::at(proc.path().into()).descendants_changed(1, &mut known);
+        assert_eq!(pids(&forest), [10, 12]);
     }
 
     #[test]
