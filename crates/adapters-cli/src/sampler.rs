@@ -24,6 +24,11 @@ use crate::walk::{Forest, ProcReader, WalkMode};
 /// How often an idle sampler (no run registered) checks whether it is still wanted.
 const IDLE_RECHECK: Duration = Duration::from_secs(5);
 
+/// How many passes an adopted orphan's environment is read before its lack of a run
+/// marker is believed: while a process is in the middle of `execve` its environment reads
+/// empty, so one empty read proves nothing.
+const MARKER_READS: u8 = 8;
+
 /// A process's identity: pid and start time.
 type Identity = (u32, u64);
 
@@ -69,8 +74,8 @@ struct Tracked {
 struct Memory {
     /// Which registration each process belonged to at the last pass.
     attributed: HashMap<Identity, u64>,
-    /// The run marker of each adopted orphan already looked at (`None`: it has none).
-    markers: HashMap<Identity, Option<String>>,
+    /// The run marker of each adopted orphan already looked at.
+    markers: HashMap<Identity, Marker>,
     /// What a [`WalkMode::ChangedOnly`] pass read before.
     known: KnownProcesses,
 }
@@ -214,6 +219,37 @@ fn keep_sampling(weak: &Weak<Inner>) {
             return;
         }
         inner.pass();
+    }
+}
+
+/// What an adopted orphan's environment said about its run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Marker {
+    /// It names this run.
+    Found(String),
+    /// No marker in this many reads so far.
+    Missing(u8),
+}
+
+impl Marker {
+    /// The marker of `pid`, reading its environment unless an earlier read settled it.
+    fn look_up(earlier: Option<Self>, pid: u32, reader: &mut ProcReader) -> Self {
+        let reads = match earlier {
+            Some(Self::Found(run_id)) => return Self::Found(run_id),
+            Some(Self::Missing(reads)) if reads >= MARKER_READS => return Self::Missing(reads),
+            Some(Self::Missing(reads)) => reads,
+            None => 0,
+        };
+        reader
+            .environ_value(pid, RUN_ENV)
+            .map_or(Self::Missing(reads + 1), Self::Found)
+    }
+
+    fn run_id(&self) -> Option<&str> {
+        match self {
+            Self::Found(run_id) => Some(run_id),
+            Self::Missing(_) => None,
+        }
     }
 }
 
@@ -370,12 +406,9 @@ fn attribute<'forest>(
             .copied()
             .filter(|key| registered.contains(key));
         let owner = remembered.or_else(|| {
-            let marker = memory
-                .markers
-                .remove(&me)
-                .unwrap_or_else(|| reader.environ_value(pid, RUN_ENV));
+            let marker = Marker::look_up(memory.markers.remove(&me), pid, reader);
             let key = marker
-                .as_ref()
+                .run_id()
                 .and_then(|run_id| by_run_id.get(run_id).copied());
             markers.insert(me, marker);
             key

@@ -180,6 +180,28 @@ fn one_sampler_attributes_setsid_and_double_forked_descendants_to_their_own_run(
 }
 
 #[test]
+fn an_orphan_whose_environment_reads_empty_mid_exec_is_looked_at_again() {
+    let proc = tempfile::tempdir().unwrap();
+    let dir = proc.path().join("42");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("environ"), b"").unwrap();
+    let mut reader = ProcReader::at(proc.path().into());
+    let first = Marker::look_up(None, 42, &mut reader);
+    assert_eq!(first, Marker::Missing(1));
+    std::fs::write(dir.join("environ"), format!("A=1\0{RUN_ENV}=run-7\0")).unwrap();
+    let found = Marker::look_up(Some(first), 42, &mut reader);
+    assert_eq!(found, Marker::Found("run-7".to_owned()));
+
+    let settled = Marker::Missing(MARKER_READS);
+    let reads = reader.reads;
+    assert_eq!(
+        Marker::look_up(Some(settled.clone()), 42, &mut reader),
+        settled
+    );
+    assert_eq!(reader.reads, reads, "a settled miss is not read again");
+}
+
+#[test]
 fn a_run_whose_tracking_is_dropped_is_no_longer_sampled() {
     let sampler = TreeSampler::new(WalkMode::ChangedOnly);
     let run = FakeRun::start("sleep 600 & wait");
