@@ -18,7 +18,12 @@ use crate::harness::{exists, parent_of, reap_orphans, wait_until, Sandbox, PATIE
 /// `lulu daemon status --json`.
 fn status(sandbox: &Sandbox) -> Value {
     let output = sandbox.run(&["daemon", "status", "--json"]);
-    serde_json::from_slice(&output.stdout).expect("daemon status --json is JSON")
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "daemon status --json is not JSON ({error}); stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
 }
 
 /// The daemon's socket, as `lulu daemon status` names it.

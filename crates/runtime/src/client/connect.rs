@@ -72,8 +72,9 @@ const RETRY: Duration = Duration::from_millis(10);
 /// How long after a start that found another daemon starting the client starts one again
 /// (if that other one has gone meanwhile): many clients starting at once do not storm.
 const RESTART_AFTER: Duration = Duration::from_millis(250);
-/// How long a daemon may take to answer the hello (a stopped or stuck one never does).
-pub const HELLO_DEADLINE: Duration = Duration::from_secs(3);
+/// How long a daemon may take to answer the hello (a stopped or stuck one never does; a
+/// busy one on a loaded machine can take seconds).
+pub const HELLO_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Connects to the daemon of `paths` if one answers; `None` if none listens.
 ///
