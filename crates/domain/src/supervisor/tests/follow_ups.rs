@@ -8,7 +8,7 @@ use tokio::time::timeout;
 use super::*;
 use crate::agent::AgentEvent;
 use crate::ports::{BroadcastUpdates, LocalSlots, SessionStore};
-use crate::session::{RunOutcome, RunUsage};
+use crate::session::RunOutcome;
 use crate::testing::{
     spec, wait_for_status, FakeLauncher, Journal, MemoryStore, SequentialIds, StopResponse,
     TestClock,
@@ -16,24 +16,7 @@ use crate::testing::{
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
-fn result(cost_usd: f64) -> AgentEvent {
-    AgentEvent::Result {
-        subtype: "success".into(),
-        is_error: false,
-        text: None,
-        errors: Vec::new(),
-        terminal_reason: Some("completed".into()),
-        usage: RunUsage {
-            cost_usd,
-            input_tokens: 100,
-            output_tokens: 10,
-            num_turns: 1,
-            duration_ms: 5,
-            permission_denials: 0,
-        },
-        permission_denials: Vec::new(),
-    }
-}
+use crate::testing::turn_result_event as result;
 
 #[tokio::test(start_paused = true)]
 async fn a_follow_up_reaches_the_live_run_every_turn_counts_and_a_settled_session_refuses_one() {
