@@ -54,6 +54,11 @@ impl SessionSupervisor {
                 Whereabouts::LiveHere(_) => SupervisorError::OperationInProgress(id),
             });
         };
+        if mode == InterruptMode::Immediate {
+            // Known to the run before it is spawned: a forced interrupt of a starting
+            // session stops its agent forcefully as soon as it exists.
+            live.hurry();
+        }
         let configured = self.inner.config.interrupt;
         let clock = &self.inner.ports.clock;
         let began = clock.monotonic();

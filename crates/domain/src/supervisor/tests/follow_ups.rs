@@ -115,6 +115,18 @@ fn init() -> AgentEvent {
     }
 }
 
+/// Starts a kept-open session and returns it with its run.
+async fn start_kept_open(
+    supervisor: &SessionSupervisor,
+    launched: &mut tokio::sync::mpsc::UnboundedReceiver<crate::testing::FakeRun>,
+) -> (crate::ids::SessionId, crate::testing::FakeRun) {
+    let mut asked = spec("SAY first");
+    asked.options.keep_open = true;
+    let id = supervisor.start(asked).await.unwrap().id;
+    let run = timeout(PATIENCE, launched.recv()).await.unwrap().unwrap();
+    (id, run)
+}
+
 async fn becomes(store: &MemoryStore, id: crate::ids::SessionId, status: SessionStatus) {
     timeout(PATIENCE, wait_for_status(store, id, status))
         .await
@@ -125,10 +137,7 @@ async fn becomes(store: &MemoryStore, id: crate::ids::SessionId, status: Session
 async fn a_kept_open_run_idles_between_turns_takes_a_follow_up_and_ends_when_closed() {
     let store = MemoryStore::default();
     let (supervisor, mut launched) = kept_open(&store, None);
-    let mut asked = spec("SAY first");
-    asked.options.keep_open = true;
-    let id = supervisor.start(asked).await.unwrap().id;
-    let run = timeout(PATIENCE, launched.recv()).await.unwrap().unwrap();
+    let (id, run) = start_kept_open(&supervisor, &mut launched).await;
     run.emit(init()).await;
     run.emit(result(0.25)).await;
     becomes(&store, id, SessionStatus::Idle).await;
@@ -162,10 +171,7 @@ async fn a_kept_open_run_idle_past_the_timeout_is_closed() {
     let store = MemoryStore::default();
     let after = Duration::from_secs(30 * 60);
     let (supervisor, mut launched) = kept_open(&store, Some(after));
-    let mut asked = spec("SAY first");
-    asked.options.keep_open = true;
-    let id = supervisor.start(asked).await.unwrap().id;
-    let run = timeout(PATIENCE, launched.recv()).await.unwrap().unwrap();
+    let (id, run) = start_kept_open(&supervisor, &mut launched).await;
     run.emit(init()).await;
     let before_idle = tokio::time::Instant::now();
     run.emit(result(0.25)).await;
@@ -190,10 +196,7 @@ async fn a_kept_open_run_idle_past_the_timeout_is_closed() {
 async fn a_turn_end_and_the_next_turn_read_together_leave_a_kept_open_run_running() {
     let store = MemoryStore::default();
     let (supervisor, mut launched) = kept_open(&store, None);
-    let mut asked = spec("SAY first");
-    asked.options.keep_open = true;
-    let id = supervisor.start(asked).await.unwrap().id;
-    let run = timeout(PATIENCE, launched.recv()).await.unwrap().unwrap();
+    let (id, run) = start_kept_open(&supervisor, &mut launched).await;
     becomes(&store, id, SessionStatus::Running).await;
 
     // A follow-up queued while the first turn streamed: its turn starts right away.
@@ -208,4 +211,43 @@ async fn a_turn_end_and_the_next_turn_read_together_leave_a_kept_open_run_runnin
     );
     run.emit(result(0.25)).await;
     becomes(&store, id, SessionStatus::Idle).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_kept_open_run_counts_each_turn_as_it_ends_stored_and_announced_and_never_twice() {
+    let store = MemoryStore::default();
+    let (supervisor, mut launched) = kept_open(&store, None);
+    let mut updates = supervisor.subscribe();
+    let (id, run) = start_kept_open(&supervisor, &mut launched).await;
+    run.emit(init()).await;
+
+    run.emit(result(0.25)).await;
+    becomes(&store, id, SessionStatus::Idle).await;
+
+    let stored = store.session(id).await.unwrap().unwrap();
+    assert_eq!(stored.totals.num_turns, 1, "stored while the run lives");
+    assert!((stored.totals.cost_usd - 0.25).abs() < 1e-9);
+    let announced = loop {
+        match timeout(PATIENCE, updates.recv()).await.unwrap().unwrap() {
+            crate::ports::SessionUpdate::Session(session)
+                if session.status == SessionStatus::Idle =>
+            {
+                break session;
+            }
+            _ => {}
+        }
+    };
+    assert_eq!(
+        announced.totals, stored.totals,
+        "announced with the turn counted"
+    );
+    supervisor.close(id).await.unwrap();
+    let settled = timeout(PATIENCE, supervisor.wait_until_settled(id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        settled.totals, stored.totals,
+        "counted once, not again at the end"
+    );
 }
