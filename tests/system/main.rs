@@ -8,6 +8,7 @@ mod cross_process;
 mod daemon;
 mod daemon_children;
 mod database_file;
+mod descriptors;
 mod doctor;
 mod follow_ups;
 mod foreground;
