@@ -17,6 +17,7 @@ mod harness;
 mod input;
 mod interrupt_reports;
 mod lifecycle;
+mod mailbox;
 mod manners;
 mod output;
 mod outside_reader;
