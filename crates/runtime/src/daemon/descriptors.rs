@@ -17,6 +17,9 @@ const O_CLOEXEC: u32 = 0o2_000_000;
 
 /// Closes every descriptor above stderr that this process holds without close-on-exec:
 /// only inherited ones can be such (Lulu opens none). Returns how many it closed.
+///
+/// Call it before the database is opened: closing any descriptor of a file drops the
+/// process's POSIX locks on that file, which SQLite relies on once it holds them.
 pub fn close_inherited() -> usize {
     let mut closed = 0;
     for fd in inherited_without_cloexec(Path::new("/proc/self")) {
