@@ -122,6 +122,12 @@ fn a_kept_open_session_idles_and_answers_a_follow_up_in_the_same_run_with_the_ea
     let id = kept_open(&sandbox, "SAY first");
     let list = sandbox.ok(&["list"]);
     assert!(list.contains("idle"), "{list}");
+    let first = sandbox.show(&id);
+    assert_eq!(
+        first["num_turns"], 1,
+        "counted while the run lives: {first:#}"
+    );
+    assert!(first["total_cost_usd"].as_f64() > Some(0.0), "{first:#}");
 
     sandbox.ok(&["send", &id, "HISTORY"]);
 
@@ -130,6 +136,10 @@ fn a_kept_open_session_idles_and_answers_a_follow_up_in_the_same_run_with_the_ea
     });
     let session = sandbox.wait_status(&id, "idle");
     assert_eq!(session["runs"].as_array().map(Vec::len), Some(1), "one run");
+    assert_eq!(
+        session["num_turns"], 2,
+        "each turn counts as it ends: {session:#}"
+    );
     let entries = transcript(&sandbox, &id);
     assert_eq!(
         last_text(&entries),

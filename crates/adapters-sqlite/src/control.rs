@@ -1,9 +1,11 @@
-//! The control mailbox: another process asks a session's owner to interrupt or resume it,
+//! The control mailbox: another process asks a session's owner to interrupt, resume,
+//! answer, send to or close it,
 //! the owner claims the request (exactly one claimer), carries it out and answers.
 
 use chrono::{DateTime, Utc};
-use lulu_domain::{OwnerId, Prompt, SessionId};
+use lulu_domain::{ApprovalAnswer, OwnerId, Prompt, SessionId};
 use rusqlite::{params, OptionalExtension as _, Row, Transaction};
+use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, time_text, UnknownWord};
 use crate::error::{not_found, DbError};
@@ -24,29 +26,66 @@ pub(crate) fn enqueue(
     if !exists {
         return Err(not_found(format!("session {session_id}")));
     }
-    let (word, prompt) = match action {
-        ControlAction::Interrupt => ("interrupt", None),
-        ControlAction::Resume { prompt } => ("resume", Some(prompt.as_str())),
-    };
+    let (word, prompt, detail) = encode(action)?;
     let id = transaction
         .prepare_cached(
-            "INSERT INTO control_requests (session_id, action, prompt, requested_at) \
-             VALUES (?1, ?2, ?3, ?4) RETURNING id",
+            "INSERT INTO control_requests (session_id, action, prompt, detail, requested_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
         )?
         .query_row(
-            params![session_id.to_string(), word, prompt, time_text(now)],
+            params![session_id.to_string(), word, prompt, detail, time_text(now)],
             |row| row.get(0),
         )?;
     Ok(ControlRequestId::from_value(id))
 }
 
+/// What an answer request carries besides its word.
+#[derive(Serialize, Deserialize)]
+struct AnswerDetail {
+    request_id: Option<String>,
+    answer: ApprovalAnswer,
+}
+
+/// An action as its word, its prompt column and its detail column (JSON).
+fn encode(action: &ControlAction) -> Result<(&'static str, Option<&str>, Option<String>), DbError> {
+    Ok(match action {
+        ControlAction::Interrupt { mode } => {
+            ("interrupt", None, Some(serde_json::to_string(mode)?))
+        }
+        ControlAction::Resume { prompt } => ("resume", Some(prompt.as_str()), None),
+        ControlAction::Answer { request_id, answer } => {
+            let detail = AnswerDetail {
+                request_id: request_id.clone(),
+                answer: answer.clone(),
+            };
+            ("answer", None, Some(serde_json::to_string(&detail)?))
+        }
+        ControlAction::Send { message } => ("send", Some(message.as_str()), None),
+        ControlAction::Close => ("close", None, None),
+    })
+}
+
 fn request_from_row(row: &Row<'_>) -> rusqlite::Result<ControlRequest> {
     let word: String = row.get(2)?;
     let action = match word.as_str() {
-        "interrupt" => ControlAction::Interrupt,
+        // A request stored before modes were (schema version 6) was graceful.
+        "interrupt" => ControlAction::Interrupt {
+            mode: codec::optional_json(row, 5)?.unwrap_or_default(),
+        },
         "resume" => ControlAction::Resume {
             prompt: codec::parsed(row, 3, Prompt::parse)?,
         },
+        "answer" => {
+            let detail: AnswerDetail = codec::json(row, 5)?;
+            ControlAction::Answer {
+                request_id: detail.request_id,
+                answer: detail.answer,
+            }
+        }
+        "send" => ControlAction::Send {
+            message: codec::parsed(row, 3, Prompt::parse)?,
+        },
+        "close" => ControlAction::Close,
         other => {
             return Err(codec::conversion_failure(2)(UnknownWord::new(
                 "control action",
@@ -73,7 +112,7 @@ pub(crate) fn claim(
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let requests = transaction
         .prepare_cached(
-            "SELECT c.id, c.session_id, c.action, c.prompt, c.requested_at \
+            "SELECT c.id, c.session_id, c.action, c.prompt, c.requested_at, c.detail \
              FROM control_requests c JOIN sessions s ON s.id = c.session_id \
              WHERE c.answered_at IS NULL AND c.claimed_by IS NULL AND s.owner_id = ?1 \
              ORDER BY c.id LIMIT ?2",

@@ -15,6 +15,7 @@ use crate::approval::{
 };
 use crate::ids::RunId;
 use crate::input::Prompt;
+use crate::interrupt::InterruptMode;
 use crate::session::{Run, RunKind, RunOutcome, RunUsage, Session, SessionStatus};
 
 /// Everything that moves a session.
@@ -26,6 +27,9 @@ pub enum LifecycleEvent {
     Spawned {
         /// Its process id.
         pid: u32,
+        /// The patience of an interrupt asked while it was starting (if one was): a
+        /// forced one stops the agent forcefully at once, never gracefully first.
+        interrupt_mode: InterruptMode,
     },
     /// The agent process could not be spawned.
     LaunchFailed {
@@ -91,9 +95,12 @@ pub enum LifecycleEvent {
         /// The request's id.
         request_id: String,
     },
-    /// The turn's `result` arrived: whatever is still pending is cleared; a kept-open run
-    /// becomes idle.
-    TurnEnded,
+    /// The turn's `result` arrived: its cost and usage count at once, whatever is still
+    /// pending is cleared, a kept-open run becomes idle.
+    TurnEnded {
+        /// What the turn's `result` line reported.
+        usage: RunUsage,
+    },
     /// The user closes a kept-open run between turns: its stdin is closed, it ends.
     CloseRequested,
 }
@@ -117,7 +124,7 @@ impl LifecycleEvent {
             Self::ApprovalAnswered { .. } => "approval_answered",
             Self::ApprovalDeadlinePassed { .. } => "approval_deadline_passed",
             Self::ApprovalCancelled { .. } => "approval_cancelled",
-            Self::TurnEnded => "turn_ended",
+            Self::TurnEnded { .. } => "turn_ended",
             Self::CloseRequested => "close_requested",
         }
     }
@@ -263,19 +270,26 @@ pub fn transition(
                 vec![Effect::Persist, Effect::Launch { mode }, Effect::Announce],
             )
         }
-        (S::Starting, LifecycleEvent::Spawned { pid }) => {
+        (S::Starting, LifecycleEvent::Spawned { pid, .. }) => {
             next.status = S::Running;
             let change = active_run.map(|run_id| RunChange::Spawned { run_id, pid: *pid });
             (change, announced())
         }
-        (S::Interrupting, LifecycleEvent::Spawned { pid }) => {
-            // Interrupted while it was starting: stop the agent as soon as it exists.
+        (
+            S::Interrupting,
+            LifecycleEvent::Spawned {
+                pid,
+                interrupt_mode,
+            },
+        ) => {
+            // Interrupted while it was starting: stop the agent as soon as it exists, and
+            // at once forcefully if the interrupt was forced.
             let change = active_run.map(|run_id| RunChange::Spawned { run_id, pid: *pid });
-            let effects = vec![
-                Effect::Persist,
-                Effect::Stop(StopMode::Graceful),
-                Effect::Announce,
-            ];
+            let stop = match interrupt_mode {
+                InterruptMode::Graceful => StopMode::Graceful,
+                InterruptMode::Immediate => StopMode::Forceful,
+            };
+            let effects = vec![Effect::Persist, Effect::Stop(stop), Effect::Announce];
             (change, effects)
         }
         (S::Starting | S::Interrupting, LifecycleEvent::LaunchFailed { message }) => {
@@ -453,18 +467,19 @@ pub fn transition(
             });
             (None, announced())
         }
-        (S::Running | S::NeedsApproval | S::Interrupting, LifecycleEvent::TurnEnded) => {
+        (S::Running | S::NeedsApproval | S::Interrupting, LifecycleEvent::TurnEnded { usage }) => {
             approval_change = clear_pending(&mut next, ApprovalClosing::Cleared);
-            let goes_idle = session.options.keep_open && session.status != S::Interrupting;
-            if goes_idle {
+            if session.options.keep_open && session.status != S::Interrupting {
                 next.status = S::Idle;
             }
-            if approval_change.is_none() && !goes_idle {
-                return Ok(unchanged(session));
-            }
+            // Counted as each turn ends, so a kept-open run's cost shows while it lives.
+            next.totals = session.totals.plus(usage);
             (None, announced())
         }
-        (S::Idle, LifecycleEvent::TurnEnded) => return Ok(unchanged(session)),
+        (S::Idle, LifecycleEvent::TurnEnded { usage }) => {
+            next.totals = session.totals.plus(usage);
+            (None, announced())
+        }
         (
             S::Queued
             | S::Starting
@@ -494,7 +509,7 @@ pub fn transition(
             S::Queued | S::Starting | S::Interrupted | S::Completed | S::Failed,
             LifecycleEvent::ApprovalRequested { .. }
             | LifecycleEvent::ApprovalCancelled { .. }
-            | LifecycleEvent::TurnEnded,
+            | LifecycleEvent::TurnEnded { .. },
         )
         | (
             S::Queued

@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::approval::ApprovalAnswer;
+use crate::interrupt::InterruptMode;
 use crate::session::FailureKind;
 use crate::testing::{epoch, run_id, sample_session};
 
@@ -23,7 +24,14 @@ fn events() -> Vec<LifecycleEvent> {
     };
     vec![
         LifecycleEvent::LaunchRequested,
-        LifecycleEvent::Spawned { pid: 4242 },
+        LifecycleEvent::Spawned {
+            pid: 4242,
+            interrupt_mode: InterruptMode::Graceful,
+        },
+        LifecycleEvent::Spawned {
+            pid: 4242,
+            interrupt_mode: InterruptMode::Immediate,
+        },
         LifecycleEvent::LaunchFailed {
             message: "claude not found".into(),
         },
@@ -64,7 +72,16 @@ fn events() -> Vec<LifecycleEvent> {
         LifecycleEvent::ApprovalCancelled {
             request_id: "r1".into(),
         },
-        LifecycleEvent::TurnEnded,
+        LifecycleEvent::TurnEnded {
+            usage: RunUsage {
+                cost_usd: 0.25,
+                input_tokens: 50,
+                output_tokens: 10,
+                num_turns: 1,
+                duration_ms: 400,
+                permission_denials: 0,
+            },
+        },
         LifecycleEvent::CloseRequested,
     ]
 }
@@ -72,6 +89,10 @@ fn events() -> Vec<LifecycleEvent> {
 fn event_label(event: &LifecycleEvent) -> String {
     match event {
         LifecycleEvent::RunExited { exit, .. } => format!("run_exited({})", exit.outcome.label()),
+        LifecycleEvent::Spawned {
+            interrupt_mode: InterruptMode::Immediate,
+            ..
+        } => "spawned(forced interrupt)".to_owned(),
         other => other.name().to_owned(),
     }
 }
@@ -336,13 +357,77 @@ fn a_kept_open_run_goes_idle_at_the_end_of_its_turn_and_runs_again_at_the_next()
     session.status = SessionStatus::Running;
     session.agent_established = true;
     session.options.keep_open = true;
-    let idle = transition(&session, LifecycleEvent::TurnEnded, epoch()).unwrap();
+    let idle = transition(&session, turn_ended(0.25), epoch()).unwrap();
     assert_eq!(idle.session.status, SessionStatus::Idle);
     assert_eq!(idle.effects, [Effect::Persist, Effect::Announce]);
     let again = transition(&idle.session, LifecycleEvent::AgentEstablished, epoch()).unwrap();
     assert_eq!(again.session.status, SessionStatus::Running);
     session.options.keep_open = false;
-    let unchanged = transition(&session, LifecycleEvent::TurnEnded, epoch()).unwrap();
-    assert_eq!(unchanged.session.status, SessionStatus::Running);
-    assert!(unchanged.effects.is_empty());
+    let still_running = transition(&session, turn_ended(0.25), epoch()).unwrap();
+    assert_eq!(still_running.session.status, SessionStatus::Running);
+}
+
+/// A turn's end reporting `cost_usd` and one turn.
+fn turn_ended(cost_usd: f64) -> LifecycleEvent {
+    LifecycleEvent::TurnEnded {
+        usage: RunUsage {
+            cost_usd,
+            num_turns: 1,
+            ..RunUsage::default()
+        },
+    }
+}
+
+#[test]
+fn each_turn_counts_its_cost_on_the_session_as_it_ends_stored_and_announced() {
+    let mut session = sample_session(1);
+    session.status = SessionStatus::Running;
+    session.options.keep_open = true;
+    let before = session.totals;
+
+    let first = transition(&session, turn_ended(0.25), epoch()).unwrap();
+    let second = transition(&first.session, turn_ended(0.5), epoch()).unwrap();
+
+    assert_eq!(first.session.totals.num_turns, before.num_turns + 1);
+    assert!((first.session.totals.cost_usd - (before.cost_usd + 0.25)).abs() < 1e-9);
+    assert_eq!(
+        second.session.status,
+        SessionStatus::Idle,
+        "a result while idle"
+    );
+    assert_eq!(second.session.totals.num_turns, before.num_turns + 2);
+    assert!((second.session.totals.cost_usd - (before.cost_usd + 0.75)).abs() < 1e-9);
+    assert_eq!(second.effects, [Effect::Persist, Effect::Announce]);
+}
+
+#[test]
+fn an_agent_spawned_after_a_forced_interrupt_is_stopped_forcefully_at_once() {
+    let mut session = sample_session(1);
+    session.status = SessionStatus::Interrupting;
+    let spawned = |interrupt_mode| LifecycleEvent::Spawned {
+        pid: 4242,
+        interrupt_mode,
+    };
+
+    let forced = transition(&session, spawned(InterruptMode::Immediate), epoch()).unwrap();
+    let graceful = transition(&session, spawned(InterruptMode::Graceful), epoch()).unwrap();
+
+    assert!(
+        forced.effects.contains(&Effect::Stop(StopMode::Forceful)),
+        "{:?}",
+        forced.effects
+    );
+    assert!(!forced.effects.contains(&Effect::Stop(StopMode::Graceful)));
+    assert!(graceful.effects.contains(&Effect::Stop(StopMode::Graceful)));
+    session.status = SessionStatus::Starting;
+    let running = transition(&session, spawned(InterruptMode::Immediate), epoch()).unwrap();
+    assert_eq!(
+        running.session.status,
+        SessionStatus::Running,
+        "no interrupt: nothing stopped"
+    );
+    assert!(!running
+        .effects
+        .iter()
+        .any(|effect| matches!(effect, Effect::Stop(_))));
 }

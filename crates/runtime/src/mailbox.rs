@@ -52,9 +52,15 @@ async fn carry_out(
     request: ControlRequest,
 ) {
     debug!(action = ?request.action, "carrying out a control request");
+    let id = request.session_id;
     let result = match request.action {
-        ControlAction::Interrupt => supervisor.interrupt(request.session_id).await,
-        ControlAction::Resume { prompt } => supervisor.resume(request.session_id, prompt).await,
+        ControlAction::Interrupt { mode } => supervisor.interrupt_in_mode(id, mode).await,
+        ControlAction::Resume { prompt } => supervisor.resume(id, prompt).await,
+        ControlAction::Answer { request_id, answer } => {
+            supervisor.answer(id, request_id, answer).await
+        }
+        ControlAction::Send { message } => supervisor.send(id, message).await,
+        ControlAction::Close => supervisor.close(id).await,
     };
     let answer = match result {
         Ok(session) => ControlAnswer::Succeeded {

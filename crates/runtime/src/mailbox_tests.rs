@@ -12,12 +12,12 @@ use lulu_domain::ports::{
     BroadcastUpdates, Clock, ControlAnswer, ControlStore, LocalSlots, OwnerLease,
 };
 use lulu_domain::testing::{
-    epoch, spec, wait_for_status, FakeLauncher, FakeRun, Journal, SequentialIds, StopResponse,
-    TestClock,
+    epoch, permission_request_event, spec, turn_result_event, wait_for_status, FakeLauncher,
+    FakeRun, Journal, SequentialIds, StopResponse, TestClock,
 };
 use lulu_domain::{
-    InterruptMode, OwnerId, Ports, Prompt, RunOutcome, Session, SessionStatus, SessionSupervisor,
-    SupervisorConfig,
+    ApprovalAnswer, InterruptMode, OwnerId, Ports, Prompt, RunOutcome, Session, SessionSpec,
+    SessionStatus, SessionSupervisor, SupervisorConfig,
 };
 
 use crate::fake_control::SharedDatabase;
@@ -40,7 +40,17 @@ fn requester_a() -> OwnerId {
 
 /// A supervisor over the shared sessions, with its own fake launcher.
 fn supervisor(database: &SharedDatabase) -> (SessionSupervisor, UnboundedReceiver<FakeRun>) {
-    let (launcher, launched) = FakeLauncher::new(StopResponse::ExitOnGraceful, Journal::default());
+    supervisor_of_runs(database, StopResponse::ExitOnGraceful, Journal::default())
+}
+
+/// A supervisor over the shared sessions whose runs answer stops per `stop_response` and
+/// note what they are asked in `journal`.
+fn supervisor_of_runs(
+    database: &SharedDatabase,
+    stop_response: StopResponse,
+    journal: Journal,
+) -> (SessionSupervisor, UnboundedReceiver<FakeRun>) {
+    let (launcher, launched) = FakeLauncher::new(stop_response, journal);
     let ports = Ports {
         store: database.sessions.clone(),
         launcher: Arc::new(launcher),
@@ -65,8 +75,17 @@ struct OtherOwner {
 
 impl OtherOwner {
     async fn running_one_session(database: &SharedDatabase) -> Self {
-        let (supervisor, mut launched) = supervisor(database);
-        let session = supervisor.start(spec("work")).await.expect("started");
+        let (supervisor, launched) = supervisor(database);
+        Self::running(database, supervisor, launched, spec("work")).await
+    }
+
+    async fn running(
+        database: &SharedDatabase,
+        supervisor: SessionSupervisor,
+        mut launched: UnboundedReceiver<FakeRun>,
+        spec: SessionSpec,
+    ) -> Self {
+        let session = supervisor.start(spec).await.expect("started");
         let run = launched.recv().await.expect("launched");
         wait_for_status(
             database.sessions.as_ref(),
@@ -306,4 +325,112 @@ async fn a_stopped_owner_is_reported_at_once_and_carries_the_request_out_once_co
     );
     let session = asker.session(owner.session.id).await.unwrap();
     assert_eq!(session.status, SessionStatus::Interrupted);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_forced_interrupt_asked_of_another_owner_stays_forced() {
+    let database = SharedDatabase::default();
+    // Only a forceful stop ends these runs: a graceful interrupt would wait out the grace.
+    let (supervisor, launched) =
+        supervisor_of_runs(&database, StopResponse::ExitOnForceful, Journal::default());
+    let owner = OtherOwner::running(&database, supervisor, launched, spec("work")).await;
+    let _serving = owner.serve().drop_guard();
+    let asker = requester(&database, &owner_alive());
+    let began = tokio::time::Instant::now();
+
+    let outcome = asker
+        .interrupt(owner.session.id, InterruptMode::Immediate)
+        .await
+        .expect("answered");
+
+    assert!(outcome.interrupted(), "{outcome:?}");
+    let grace = SupervisorConfig::default().interrupt.grace();
+    assert!(
+        began.elapsed() < grace,
+        "waited out the grace period ({grace:?}): {:?}",
+        began.elapsed()
+    );
+    assert_eq!(
+        owner.run.stops(),
+        vec![
+            lulu_domain::StopMode::Graceful,
+            lulu_domain::StopMode::Forceful
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn of_two_answers_asked_of_another_owner_exactly_one_wins_and_the_other_is_told_why() {
+    let database = SharedDatabase::default();
+    let owner = OtherOwner::running_one_session(&database).await;
+    let _serving = owner.serve().drop_guard();
+    let asker = requester(&database, &owner_alive());
+    let id = owner.session.id;
+    owner
+        .run
+        .emit(permission_request_event("toolu_1", "touch notes.md"))
+        .await;
+    wait_for_status(database.sessions.as_ref(), id, SessionStatus::NeedsApproval).await;
+
+    let answer = |answer: ApprovalAnswer| {
+        let asker = Arc::clone(&asker);
+        tokio::spawn(async move { asker.answer(id, None, answer).await })
+    };
+    let allow = answer(ApprovalAnswer::Allow);
+    let deny = answer(ApprovalAnswer::Deny { message: None });
+    let results = [
+        allow.await.expect("no panic"),
+        deny.await.expect("no panic"),
+    ];
+
+    let won: Vec<&Session> = results
+        .iter()
+        .filter_map(|result| result.as_ref().ok())
+        .collect();
+    assert_eq!(won.len(), 1, "{results:?}");
+    assert_eq!(won[0].status, SessionStatus::Running);
+    let lost = results
+        .iter()
+        .find_map(|result| result.as_ref().err())
+        .expect("one lost");
+    assert_eq!(lost.code(), "no_pending_approval", "{lost}");
+    assert!(lost.to_string().contains("already answered"), "{lost}");
+    assert_eq!(owner.run.answers().len(), 1, "{:?}", owner.run.answers());
+    assert!(database.letters().iter().all(|letter| letter.claimed));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_follow_up_and_a_close_asked_of_another_owner_reach_its_kept_open_run() {
+    let database = SharedDatabase::default();
+    let journal = Journal::default();
+    let (supervisor, launched) =
+        supervisor_of_runs(&database, StopResponse::ExitOnGraceful, journal.clone());
+    let mut kept_open = spec("work");
+    kept_open.options.keep_open = true;
+    let owner = OtherOwner::running(&database, supervisor, launched, kept_open).await;
+    let _serving = owner.serve().drop_guard();
+    let asker = requester(&database, &owner_alive());
+    let id = owner.session.id;
+    owner.run.emit(turn_result_event(0.01)).await;
+    wait_for_status(database.sessions.as_ref(), id, SessionStatus::Idle).await;
+
+    let message = Prompt::parse("now the changelog").expect("a prompt");
+    asker.send(id, message).await.expect("sent");
+    let closed = asker.close(id).await.expect("closed");
+
+    assert!(
+        journal.text().contains("send    now the changelog"),
+        "{}",
+        journal.text()
+    );
+    assert!(
+        journal.text().contains("close   stdin"),
+        "{}",
+        journal.text()
+    );
+    assert_eq!(closed.id, id);
+    wait_for_status(database.sessions.as_ref(), id, SessionStatus::Completed).await;
+    // Settled now: another close is refused with the owner's words, by this process.
+    let error = asker.close(id).await.expect_err("not idle");
+    assert_eq!(error.code(), "not_idle", "{error}");
 }

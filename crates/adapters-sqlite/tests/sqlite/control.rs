@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use lulu_adapters_sqlite::{ControlAction, ControlAnswer, OwnerLease};
 use lulu_domain::ports::{SessionStore as _, StoreError};
 use lulu_domain::testing::session_id;
-use lulu_domain::{Prompt, SessionStatus};
+use lulu_domain::{ApprovalAnswer, InterruptMode, Prompt, SessionStatus};
 
 use crate::fixture::{at, created, owner_id, TempDb};
 
@@ -20,7 +20,13 @@ async fn a_request_is_claimed_by_the_owner_only_once_and_answered_once() {
     };
 
     let interrupt = requester
-        .enqueue_control(session_id(1), ControlAction::Interrupt, at(1))
+        .enqueue_control(
+            session_id(1),
+            ControlAction::Interrupt {
+                mode: InterruptMode::Graceful,
+            },
+            at(1),
+        )
         .await
         .unwrap();
     let follow_up = requester
@@ -36,7 +42,12 @@ async fn a_request_is_claimed_by_the_owner_only_once_and_answered_once() {
     let claimed = owner.claim_controls(owner_id(1), 10, at(3)).await.unwrap();
     assert_eq!(claimed.len(), 2);
     assert_eq!(claimed[0].id, interrupt);
-    assert_eq!(claimed[0].action, ControlAction::Interrupt);
+    assert_eq!(
+        claimed[0].action,
+        ControlAction::Interrupt {
+            mode: InterruptMode::Graceful
+        }
+    );
     assert_eq!(claimed[0].requested_at, at(1));
     assert_eq!(claimed[1].action, resume);
     assert!(owner
@@ -80,7 +91,13 @@ async fn requests_for_missing_sessions_or_ids_are_not_found() {
     let db = TempDb::new();
     let store = db.open().await;
     let error = store
-        .enqueue_control(session_id(1), ControlAction::Interrupt, at(0))
+        .enqueue_control(
+            session_id(1),
+            ControlAction::Interrupt {
+                mode: InterruptMode::Graceful,
+            },
+            at(0),
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, StoreError::NotFound { .. }), "{error}");
@@ -108,7 +125,13 @@ async fn requests_for_sessions_without_a_live_owner_are_refused() {
         .unwrap();
     owner.save(&created(1)).await.unwrap();
     let request = owner
-        .enqueue_control(session_id(1), ControlAction::Interrupt, at(1))
+        .enqueue_control(
+            session_id(1),
+            ControlAction::Interrupt {
+                mode: InterruptMode::Graceful,
+            },
+            at(1),
+        )
         .await
         .unwrap();
 
@@ -141,7 +164,13 @@ async fn two_claimers_racing_never_claim_the_same_request() {
     let mut enqueued = BTreeSet::new();
     for n in 0..200 {
         let id = first
-            .enqueue_control(session_id(1), ControlAction::Interrupt, at(n))
+            .enqueue_control(
+                session_id(1),
+                ControlAction::Interrupt {
+                    mode: InterruptMode::Graceful,
+                },
+                at(n),
+            )
             .await
             .unwrap();
         enqueued.insert(id);
@@ -179,7 +208,13 @@ async fn only_a_request_no_owner_has_claimed_can_be_withdrawn() {
     let requester = db.open().await;
     owner.save(&created(1)).await.unwrap();
     let claimed = requester
-        .enqueue_control(session_id(1), ControlAction::Interrupt, at(1))
+        .enqueue_control(
+            session_id(1),
+            ControlAction::Interrupt {
+                mode: InterruptMode::Graceful,
+            },
+            at(1),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -191,7 +226,13 @@ async fn only_a_request_no_owner_has_claimed_can_be_withdrawn() {
         1
     );
     let unclaimed = requester
-        .enqueue_control(session_id(1), ControlAction::Interrupt, at(3))
+        .enqueue_control(
+            session_id(1),
+            ControlAction::Interrupt {
+                mode: InterruptMode::Graceful,
+            },
+            at(3),
+        )
         .await
         .unwrap();
 
@@ -214,4 +255,45 @@ async fn only_a_request_no_owner_has_claimed_can_be_withdrawn() {
             .is_empty(),
         "a withdrawn request is never carried out"
     );
+}
+
+#[tokio::test]
+async fn every_action_reaches_the_owner_as_it_was_asked() {
+    let db = TempDb::new();
+    let owner = db.open_owned_by(owner_id(1)).await;
+    let requester = db.open().await;
+    owner.save(&created(1)).await.unwrap();
+    let message = Prompt::parse("also update the changelog").unwrap();
+    let actions = vec![
+        ControlAction::Interrupt {
+            mode: InterruptMode::Immediate,
+        },
+        ControlAction::Interrupt {
+            mode: InterruptMode::Graceful,
+        },
+        ControlAction::Answer {
+            request_id: Some("toolu_01".into()),
+            answer: ApprovalAnswer::Deny {
+                message: Some("not that file".into()),
+            },
+        },
+        ControlAction::Answer {
+            request_id: None,
+            answer: ApprovalAnswer::AllowAlways,
+        },
+        ControlAction::Send { message },
+        ControlAction::Close,
+    ];
+    for (n, action) in actions.iter().enumerate() {
+        let n = i64::try_from(n).unwrap();
+        requester
+            .enqueue_control(session_id(1), action.clone(), at(n))
+            .await
+            .unwrap();
+    }
+
+    let claimed = owner.claim_controls(owner_id(1), 10, at(9)).await.unwrap();
+
+    let received: Vec<ControlAction> = claimed.into_iter().map(|request| request.action).collect();
+    assert_eq!(received, actions);
 }

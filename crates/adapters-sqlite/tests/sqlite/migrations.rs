@@ -74,3 +74,79 @@ async fn opening_an_up_to_date_file_again_changes_nothing() {
     assert_eq!(schema(&db), before);
     assert_eq!(schema_version(&db), SCHEMA_VERSION);
 }
+
+/// Takes a version 1 file to version 6 with the checked-in migrations, as a Lulu of that
+/// version left it.
+fn version_6_database() -> TempDb {
+    let db = v1_database();
+    let connection = raw(&db.path);
+    for sql in [
+        include_str!("../../migrations/0002_owners_mailbox_changes.sql"),
+        include_str!("../../migrations/0003_answer_codes_run_slots.sql"),
+        include_str!("../../migrations/0004_lost_events.sql"),
+        include_str!("../../migrations/0005_permission_denials.sql"),
+        include_str!("../../migrations/0006_approvals.sql"),
+    ] {
+        connection
+            .execute_batch(sql)
+            .expect("an old migration applies");
+    }
+    connection
+        .pragma_update(None, "user_version", 6)
+        .expect("version set");
+    db
+}
+
+#[tokio::test]
+async fn a_version_6_mailbox_keeps_its_requests_their_ids_and_a_graceful_interrupt() {
+    let db = version_6_database();
+    let parser = "11111111-1111-4111-8111-111111111111";
+    let owner = crate::fixture::owner_id(1);
+    {
+        let connection = raw(&db.path);
+        connection
+            .execute(
+                "UPDATE sessions SET owner_id = ?1 WHERE id = ?2",
+                [owner.to_string(), parser.to_owned()],
+            )
+            .unwrap();
+        connection
+            .execute_batch(&format!(
+                "INSERT INTO control_requests (session_id, action, requested_at) VALUES \
+                 ('{parser}', 'interrupt', '2026-01-01T00:00:00Z'), \
+                 ('{parser}', 'interrupt', '2026-01-01T00:00:01Z'); \
+                 DELETE FROM control_requests WHERE id = 2;"
+            ))
+            .unwrap();
+    }
+
+    let store = db.open_owned_by(owner).await;
+
+    assert_eq!(schema_version(&db), SCHEMA_VERSION);
+    let claimed = store
+        .claim_controls(owner, 10, crate::fixture::at(1))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "{claimed:?}");
+    assert_eq!(claimed[0].id.value(), 1);
+    assert_eq!(
+        claimed[0].action,
+        lulu_adapters_sqlite::ControlAction::Interrupt {
+            mode: lulu_domain::InterruptMode::Graceful
+        }
+    );
+    let next = store
+        .enqueue_control(
+            parser.parse().unwrap(),
+            lulu_adapters_sqlite::ControlAction::Close,
+            crate::fixture::at(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next.value(),
+        3,
+        "an id handed out before is never handed out again"
+    );
+    assert_eq!(integrity(&db.path), "ok");
+}

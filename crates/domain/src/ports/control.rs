@@ -8,8 +8,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::approval::ApprovalAnswer;
 use crate::ids::{ControlRequestId, OwnerId, RunId, SessionId};
 use crate::input::Prompt;
+use crate::interrupt::InterruptMode;
 use crate::ports::{ChangeCursor, Changes, StoreError};
 use crate::process::ProcessRecord;
 use crate::session::{Session, SessionStatus};
@@ -31,16 +33,35 @@ pub struct OwnerLease {
     pub expires_at: DateTime<Utc>,
 }
 
-/// What another process asks a session's owner to do.
+/// What another process asks a session's owner to do: every lifecycle operation on a live
+/// session, so a session owned by a process that cannot be reached otherwise is still
+/// interrupted, answered, sent to and closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ControlAction {
     /// Interrupt the running session.
-    Interrupt,
+    Interrupt {
+        /// With a grace period, or forcefully at once.
+        mode: InterruptMode,
+    },
     /// Continue it with a follow-up prompt.
     Resume {
         /// The follow-up prompt.
         prompt: Prompt,
     },
+    /// Answer a pending permission request.
+    Answer {
+        /// The request answered; the oldest pending one when `None`.
+        request_id: Option<String>,
+        /// The answer.
+        answer: ApprovalAnswer,
+    },
+    /// Write a follow-up message on the live run's stdin.
+    Send {
+        /// The message.
+        message: Prompt,
+    },
+    /// Close a kept-open run that is idle between turns.
+    Close,
 }
 
 /// A claimed control request, for its owner to carry out.

@@ -10,7 +10,7 @@ use crate::agent::AgentEvent;
 use crate::approval::{ApprovalAnswer, ApprovalRequest};
 use crate::ids::SessionId;
 use crate::lifecycle::LifecycleEvent;
-use crate::session::Session;
+use crate::session::{RunUsage, Session};
 
 impl SessionSupervisor {
     /// Answers a pending permission request of a session this supervisor runs: the named
@@ -93,7 +93,9 @@ impl SessionSupervisor {
                     request_id: request_id.clone(),
                 })
             }
-            AgentEvent::Result { .. } => Some(LifecycleEvent::TurnEnded),
+            AgentEvent::Result { usage, .. } => Some(LifecycleEvent::TurnEnded {
+                usage: usage.clone(),
+            }),
             // Every turn begins with it: the conversation exists, an idle run runs again.
             AgentEvent::Init { .. } => Some(LifecycleEvent::AgentEstablished),
             _ => None,
@@ -103,12 +105,20 @@ impl SessionSupervisor {
     /// Applies what the run's agent said that moves the session (its conversation began,
     /// a permission request came or went, a turn ended), in order; starts Lulu's deadline
     /// for each new request and the idle timeout of a kept-open run between turns.
+    ///
+    /// Returns the usage of the turns that ended without it being counted on the session
+    /// (their end could not be stored), for the run's end to count.
     pub(super) async fn apply_run_events(
         &self,
         live: &Arc<LiveSession>,
         events: Vec<LifecycleEvent>,
-    ) {
+    ) -> Option<RunUsage> {
+        let mut uncounted: Option<RunUsage> = None;
         for event in events {
+            let turn_usage = match &event {
+                LifecycleEvent::TurnEnded { usage } => Some(usage.clone()),
+                _ => None,
+            };
             let deadline = match (&event, self.inner.config.approval_timeout) {
                 (LifecycleEvent::ApprovalRequested { request }, Some(after)) => {
                     Some((request.request_id.clone(), after))
@@ -131,12 +141,23 @@ impl SessionSupervisor {
                         self.deny_when_unanswered(live, request_id, after);
                     }
                 }
-                Err(SupervisorError::Transition(refused)) => {
-                    warn!(%refused, "what the agent said does not apply");
+                Err(error) => {
+                    match error {
+                        SupervisorError::Transition(refused) => {
+                            warn!(%refused, "what the agent said does not apply");
+                        }
+                        error => {
+                            error!(%error, event = name, "could not record what the agent said");
+                        }
+                    }
+                    if let Some(usage) = turn_usage {
+                        uncounted =
+                            Some(uncounted.map_or(usage.clone(), |earlier| earlier.and(&usage)));
+                    }
                 }
-                Err(error) => error!(%error, event = name, "could not record what the agent said"),
             }
         }
+        uncounted
     }
 
     /// Denies the request once `after` has passed, if it is still pending then.

@@ -54,6 +54,27 @@ impl SessionSupervisor {
                 Whereabouts::LiveHere(_) => SupervisorError::OperationInProgress(id),
             });
         };
+        if mode == InterruptMode::Immediate {
+            // Known to the run before it is spawned: a forced interrupt of a starting
+            // session stops its agent forcefully as soon as it exists.
+            live.hurry();
+        }
+        let stopped = self.stop_live(id, &live, mode).await;
+        if stopped.is_err() {
+            // Whatever hurried this interrupt ends with it: the next one has its own mode.
+            live.unhurry();
+        }
+        stopped
+    }
+
+    /// The interrupt's steps on a session live here, its gate held: graceful, forceful
+    /// after the grace `mode` leaves, given up at the deadline.
+    async fn stop_live(
+        &self,
+        id: SessionId,
+        live: &LiveSession,
+        mode: InterruptMode,
+    ) -> Result<Session, SupervisorError> {
         let configured = self.inner.config.interrupt;
         let clock = &self.inner.ports.clock;
         let began = clock.monotonic();
@@ -80,7 +101,7 @@ impl SessionSupervisor {
                                 .nothing_left();
                             let session = state.clone();
                             drop(state);
-                            self.settle(&live, &session);
+                            self.settle(live, &session);
                             info!("queued session interrupted before it started");
                             return Ok(session);
                         }
@@ -93,7 +114,7 @@ impl SessionSupervisor {
                                 .apply(&mut state, LifecycleEvent::InterruptRequested)
                                 .await?;
                             drop(state);
-                            self.carry_out(&live, pending).await;
+                            self.carry_out(live, pending).await;
                         }
                         status @ (SessionStatus::Interrupting
                         | SessionStatus::Interrupted
@@ -121,10 +142,10 @@ impl SessionSupervisor {
                         .await?;
                     drop(state);
                     info!("graceful stop did not take effect in time; retrying forcefully");
-                    self.carry_out(&live, pending).await;
+                    self.carry_out(live, pending).await;
                     attempts += 1;
                 }
-                InterruptStep::GiveUp => return self.give_up(id, &live, policy.deadline()).await,
+                InterruptStep::GiveUp => return self.give_up(id, live, policy.deadline()).await,
             }
         }
     }

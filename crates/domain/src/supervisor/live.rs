@@ -153,6 +153,15 @@ impl LiveSession {
         *self.hurried.borrow()
     }
 
+    /// The patience of the interrupt in force: immediate once it was forced or hurried.
+    pub(crate) fn interrupt_mode(&self) -> crate::interrupt::InterruptMode {
+        if self.is_hurried() {
+            crate::interrupt::InterruptMode::Immediate
+        } else {
+            crate::interrupt::InterruptMode::Graceful
+        }
+    }
+
     /// Forgets a request to hurry (the interrupt it was for has ended).
     pub(crate) fn unhurry(&self) {
         self.hurried.send_replace(false);

@@ -7,7 +7,7 @@ use tracing::{error, info, warn, Instrument};
 
 use super::retry::Retries;
 use super::{LiveSession, Pending, SessionSupervisor, SupervisorError};
-use crate::agent::{AgentEvent, RunExit, RunUpdate, TranscriptEntry};
+use crate::agent::{RunExit, RunUpdate, TranscriptEntry};
 use crate::ids::RunId;
 use crate::input::Prompt;
 use crate::lifecycle::{transition, LifecycleEvent, StopMode};
@@ -62,7 +62,13 @@ impl SessionSupervisor {
                 } = handle;
                 live.attach(control);
                 match self
-                    .apply(&mut state, LifecycleEvent::Spawned { pid })
+                    .apply(
+                        &mut state,
+                        LifecycleEvent::Spawned {
+                            pid,
+                            interrupt_mode: live.interrupt_mode(),
+                        },
+                    )
                     .await
                 {
                     Ok(pending) => {
@@ -172,17 +178,6 @@ impl SessionSupervisor {
                     }
                     RunUpdate::Event(event) => {
                         streamed.clear();
-                        if let AgentEvent::Result {
-                            usage: reported, ..
-                        } = &event
-                        {
-                            // A run with follow-ups has a result per turn: all of them count.
-                            usage =
-                                Some(usage.map_or_else(
-                                    || reported.clone(),
-                                    |earlier| earlier.and(reported),
-                                ));
-                        }
                         lifecycle.extend(self.lifecycle_event_of(&event));
                         batch.push(TranscriptEntry {
                             run_id,
@@ -200,7 +195,13 @@ impl SessionSupervisor {
             self.store_batch(&live, batch).await;
             // In the order the agent said them (a turn's end, then the next turn's init),
             // and even when the lines were lost: the conversation exists, a request waits.
-            self.apply_run_events(&live, lifecycle).await;
+            // Each turn's usage counts as the turn ends; what could not be counted then
+            // counts with the run's end.
+            if let Some(uncounted) = self.apply_run_events(&live, lifecycle).await {
+                usage = Some(
+                    usage.map_or_else(|| uncounted.clone(), |earlier| earlier.and(&uncounted)),
+                );
+            }
             if !streamed.is_empty() {
                 self.inner.ports.updates.publish(SessionUpdate::TextDelta {
                     session_id: live.id,

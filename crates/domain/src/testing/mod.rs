@@ -147,6 +147,38 @@ pub fn approval_request(request_id: &str, command: &str) -> crate::approval::App
     }
 }
 
+/// The agent's `can_use_tool` request for `Bash` running `command`, as the adapter reports it.
+pub fn permission_request_event(request_id: &str, command: &str) -> crate::agent::AgentEvent {
+    crate::agent::AgentEvent::PermissionRequest {
+        request_id: request_id.into(),
+        tool_name: "Bash".into(),
+        input_json: format!(r#"{{"command":"{command}"}}"#),
+        description: Some("mock-requested command".into()),
+        blocked_path: Some("/srv/app/notes.md".into()),
+        suggestions_json: None,
+    }
+}
+
+/// A successful turn's `result` line: one turn, 100 tokens in, 10 out, costing `cost_usd`.
+pub fn turn_result_event(cost_usd: f64) -> crate::agent::AgentEvent {
+    crate::agent::AgentEvent::Result {
+        subtype: "success".into(),
+        is_error: false,
+        text: None,
+        errors: Vec::new(),
+        terminal_reason: Some("completed".into()),
+        usage: crate::session::RunUsage {
+            cost_usd,
+            input_tokens: 100,
+            output_tokens: 10,
+            num_turns: 1,
+            duration_ms: 5,
+            permission_denials: 0,
+        },
+        permission_denials: Vec::new(),
+    }
+}
+
 /// An ordered record of what fakes were asked to do, for step-by-step snapshots.
 #[derive(Debug, Clone, Default)]
 pub struct Journal {

@@ -6,6 +6,7 @@
 //! [`DaemonOptions::idle`] with no live run and no client, or on SIGTERM / SIGINT / a
 //! shutdown request, interrupting its live runs gracefully (they stay resumable).
 
+mod descriptors;
 mod feed;
 mod follow;
 pub mod lock;

@@ -56,6 +56,8 @@ pub async fn serve(
     config: RuntimeConfig,
     options: DaemonOptions,
 ) -> Result<DaemonExit, RuntimeError> {
+    // Before anything is started: what it inherited must not reach its runs.
+    super::descriptors::close_inherited();
     let Some(lock) = DaemonLock::try_acquire(&options.paths.lock)? else {
         info!(lock = %options.paths.lock.display(), "another daemon serves this database");
         return Ok(DaemonExit::AnotherRuns);

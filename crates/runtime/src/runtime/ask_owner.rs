@@ -15,6 +15,34 @@ use crate::owner::FrozenOwner;
 const STOPPED_OWNER_GRACE: Duration = Duration::from_secs(1);
 
 impl Runtime {
+    /// Does an operation on a live session: here when this process owns its run, else by
+    /// asking its owner through the mailbox (a process that shares the database but is
+    /// not reachable otherwise). A session whose owner died is recovered first, so the
+    /// refusal then says what it is now.
+    pub(super) async fn here_or_by_owner<F, Fut>(
+        &self,
+        id: SessionId,
+        action: ControlAction,
+        here: F,
+    ) -> Result<Session, RuntimeError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Session, SupervisorError>>,
+    {
+        if let Some(lost) = self.database_lost() {
+            return Err(lost);
+        }
+        match here().await {
+            Err(SupervisorError::NotOwnedHere { .. }) => {}
+            done => return Ok(done?),
+        }
+        self.recover().await?;
+        match here().await {
+            Err(SupervisorError::NotOwnedHere { .. }) => self.ask_owner(id, action).await,
+            done => Ok(done?),
+        }
+    }
+
     pub(super) async fn ask_owner(
         &self,
         id: SessionId,
@@ -107,10 +135,23 @@ impl Runtime {
     }
 }
 
-/// The error for a request its session settled before any owner took: nothing was done.
+/// The error for a request its session settled before any owner took: nothing was done,
+/// and what the session's owner would have said then.
 fn not_carried_out(id: SessionId, action: &ControlAction, status: SessionStatus) -> RuntimeError {
     match action {
-        ControlAction::Interrupt => SupervisorError::NotRunning { id, status }.into(),
+        ControlAction::Interrupt { .. } => SupervisorError::NotRunning { id, status }.into(),
+        ControlAction::Answer { request_id, .. } => SupervisorError::NoPendingApproval {
+            id,
+            request_id: request_id.clone(),
+        }
+        .into(),
+        ControlAction::Send { .. } => SupervisorError::NotAcceptingInput {
+            id,
+            status,
+            reason: "it has no live run; resume it to continue the conversation".to_owned(),
+        }
+        .into(),
+        ControlAction::Close => SupervisorError::NotIdle { id, status }.into(),
         ControlAction::Resume { .. } => RuntimeError::Refused {
             code: "not_carried_out".to_owned(),
             message: format!(

@@ -55,7 +55,7 @@ impl Runtime {
     /// Interrupts a session, wherever its owner is, and waits for the outcome.
     /// [`InterruptMode::Immediate`] skips the grace period (and hurries an interrupt of
     /// the session already under way here); a session another owner runs is asked
-    /// through the mailbox, which carries no mode: it gets a graceful interrupt.
+    /// through the mailbox, in the same mode.
     ///
     /// # Errors
     /// Not found, not running, another operation in flight, the interrupt timed out, or
@@ -78,7 +78,9 @@ impl Runtime {
             }
             .into());
         }
-        let session = self.ask_owner(id, ControlAction::Interrupt).await?;
+        let session = self
+            .ask_owner(id, ControlAction::Interrupt { mode })
+            .await?;
         Ok(InterruptOutcome::of(session))
     }
 }

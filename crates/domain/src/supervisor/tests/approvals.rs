@@ -47,16 +47,7 @@ fn supervisor(
     SessionSupervisor::new(ports, config)
 }
 
-fn permission_request(request_id: &str, command: &str) -> AgentEvent {
-    AgentEvent::PermissionRequest {
-        request_id: request_id.into(),
-        tool_name: "Bash".into(),
-        input_json: format!(r#"{{"command":"{command}"}}"#),
-        description: Some("mock-requested command".into()),
-        blocked_path: Some("/srv/app/notes.md".into()),
-        suggestions_json: None,
-    }
-}
+use crate::testing::permission_request_event as permission_request;
 
 struct Fakes {
     supervisor: SessionSupervisor,

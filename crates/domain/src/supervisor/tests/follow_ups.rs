@@ -8,7 +8,7 @@ use tokio::time::timeout;
 use super::*;
 use crate::agent::AgentEvent;
 use crate::ports::{BroadcastUpdates, LocalSlots, SessionStore};
-use crate::session::{RunOutcome, RunUsage};
+use crate::session::RunOutcome;
 use crate::testing::{
     spec, wait_for_status, FakeLauncher, Journal, MemoryStore, SequentialIds, StopResponse,
     TestClock,
@@ -16,24 +16,7 @@ use crate::testing::{
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
-fn result(cost_usd: f64) -> AgentEvent {
-    AgentEvent::Result {
-        subtype: "success".into(),
-        is_error: false,
-        text: None,
-        errors: Vec::new(),
-        terminal_reason: Some("completed".into()),
-        usage: RunUsage {
-            cost_usd,
-            input_tokens: 100,
-            output_tokens: 10,
-            num_turns: 1,
-            duration_ms: 5,
-            permission_denials: 0,
-        },
-        permission_denials: Vec::new(),
-    }
-}
+use crate::testing::turn_result_event as result;
 
 #[tokio::test(start_paused = true)]
 async fn a_follow_up_reaches_the_live_run_every_turn_counts_and_a_settled_session_refuses_one() {
@@ -132,6 +115,18 @@ fn init() -> AgentEvent {
     }
 }
 
+/// Starts a kept-open session and returns it with its run.
+async fn start_kept_open(
+    supervisor: &SessionSupervisor,
+    launched: &mut tokio::sync::mpsc::UnboundedReceiver<crate::testing::FakeRun>,
+) -> (crate::ids::SessionId, crate::testing::FakeRun) {
+    let mut asked = spec("SAY first");
+    asked.options.keep_open = true;
+    let id = supervisor.start(asked).await.unwrap().id;
+    let run = timeout(PATIENCE, launched.recv()).await.unwrap().unwrap();
+    (id, run)
+}
+
 async fn becomes(store: &MemoryStore, id: crate::ids::SessionId, status: SessionStatus) {
     timeout(PATIENCE, wait_for_status(store, id, status))
         .await
@@ -142,10 +137,7 @@ async fn becomes(store: &MemoryStore, id: crate::ids::SessionId, status: Session
 async fn a_kept_open_run_idles_between_turns_takes_a_follow_up_and_ends_when_closed() {
     let store = MemoryStore::default();
     let (supervisor, mut launched) = kept_open(&store, None);
-    let mut asked = spec("SAY first");
-    asked.options.keep_open = true;
-    let id = supervisor.start(asked).await.unwrap().id;
-    let run = timeout(PATIENCE, launched.recv()).await.unwrap().unwrap();
+    let (id, run) = start_kept_open(&supervisor, &mut launched).await;
     run.emit(init()).await;
     run.emit(result(0.25)).await;
     becomes(&store, id, SessionStatus::Idle).await;
@@ -179,10 +171,7 @@ async fn a_kept_open_run_idle_past_the_timeout_is_closed() {
     let store = MemoryStore::default();
     let after = Duration::from_secs(30 * 60);
     let (supervisor, mut launched) = kept_open(&store, Some(after));
-    let mut asked = spec("SAY first");
-    asked.options.keep_open = true;
-    let id = supervisor.start(asked).await.unwrap().id;
-    let run = timeout(PATIENCE, launched.recv()).await.unwrap().unwrap();
+    let (id, run) = start_kept_open(&supervisor, &mut launched).await;
     run.emit(init()).await;
     let before_idle = tokio::time::Instant::now();
     run.emit(result(0.25)).await;
@@ -207,10 +196,7 @@ async fn a_kept_open_run_idle_past_the_timeout_is_closed() {
 async fn a_turn_end_and_the_next_turn_read_together_leave_a_kept_open_run_running() {
     let store = MemoryStore::default();
     let (supervisor, mut launched) = kept_open(&store, None);
-    let mut asked = spec("SAY first");
-    asked.options.keep_open = true;
-    let id = supervisor.start(asked).await.unwrap().id;
-    let run = timeout(PATIENCE, launched.recv()).await.unwrap().unwrap();
+    let (id, run) = start_kept_open(&supervisor, &mut launched).await;
     becomes(&store, id, SessionStatus::Running).await;
 
     // A follow-up queued while the first turn streamed: its turn starts right away.
@@ -225,4 +211,43 @@ async fn a_turn_end_and_the_next_turn_read_together_leave_a_kept_open_run_runnin
     );
     run.emit(result(0.25)).await;
     becomes(&store, id, SessionStatus::Idle).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_kept_open_run_counts_each_turn_as_it_ends_stored_and_announced_and_never_twice() {
+    let store = MemoryStore::default();
+    let (supervisor, mut launched) = kept_open(&store, None);
+    let mut updates = supervisor.subscribe();
+    let (id, run) = start_kept_open(&supervisor, &mut launched).await;
+    run.emit(init()).await;
+
+    run.emit(result(0.25)).await;
+    becomes(&store, id, SessionStatus::Idle).await;
+
+    let stored = store.session(id).await.unwrap().unwrap();
+    assert_eq!(stored.totals.num_turns, 1, "stored while the run lives");
+    assert!((stored.totals.cost_usd - 0.25).abs() < 1e-9);
+    let announced = loop {
+        match timeout(PATIENCE, updates.recv()).await.unwrap().unwrap() {
+            crate::ports::SessionUpdate::Session(session)
+                if session.status == SessionStatus::Idle =>
+            {
+                break session;
+            }
+            _ => {}
+        }
+    };
+    assert_eq!(
+        announced.totals, stored.totals,
+        "announced with the turn counted"
+    );
+    supervisor.close(id).await.unwrap();
+    let settled = timeout(PATIENCE, supervisor.wait_until_settled(id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        settled.totals, stored.totals,
+        "counted once, not again at the end"
+    );
 }

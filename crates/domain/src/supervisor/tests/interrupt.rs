@@ -1,6 +1,7 @@
 //! Interrupts: graceful, forceful, given up, while starting or queued, and immediate.
 
 use super::*;
+use crate::InterruptMode;
 
 #[tokio::test(start_paused = true)]
 async fn interrupt_of_one_session_leaves_the_other_running() {
@@ -57,6 +58,19 @@ impl crate::ports::AgentLauncher for SlowLauncher {
 
 #[tokio::test(start_paused = true)]
 async fn an_interrupt_while_the_agent_starts_stops_it_as_soon_as_it_exists() {
+    let stops = interrupt_while_starting(InterruptMode::Graceful).await;
+    assert_eq!(stops, vec![StopMode::Graceful]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_forced_interrupt_while_the_agent_starts_stops_it_forcefully_and_never_gracefully() {
+    let stops = interrupt_while_starting(InterruptMode::Immediate).await;
+    assert_eq!(stops, vec![StopMode::Forceful]);
+}
+
+/// Interrupts (in `mode`) a session whose agent is still starting, lets the agent start,
+/// and returns the stops it got (its run exits at the first).
+async fn interrupt_while_starting(mode: InterruptMode) -> Vec<StopMode> {
     let (updates, receiver) = mpsc::channel(8);
     let stops: Arc<Mutex<Vec<StopMode>>> = Arc::default();
     let mut control = MockRunControl::new();
@@ -98,7 +112,7 @@ async fn an_interrupt_while_the_agent_starts_stops_it_as_soon_as_it_exists() {
 
     let interrupt = tokio::spawn({
         let supervisor = supervisor.clone();
-        async move { supervisor.interrupt(id).await }
+        async move { supervisor.interrupt_in_mode(id, mode).await }
     });
     timeout(
         PATIENCE,
@@ -115,10 +129,11 @@ async fn an_interrupt_while_the_agent_starts_stops_it_as_soon_as_it_exists() {
         .unwrap()
         .expect("interrupted");
     assert_eq!(interrupted.status, SessionStatus::Interrupted);
-    assert_eq!(*stops.lock().unwrap(), vec![StopMode::Graceful]);
     let runs = store.runs(id).await.unwrap();
     assert_eq!(runs[0].pid, Some(4242), "the spawned agent is on record");
     drop(updates);
+    let stops = stops.lock().unwrap().clone();
+    stops
 }
 
 #[tokio::test(start_paused = true)]
