@@ -57,10 +57,15 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0006_approvals.sql"),
         rebuilds_tables: true,
     },
+    Migration {
+        version: 7,
+        sql: include_str!("../migrations/0007_run_options_and_agent.sql"),
+        rebuilds_tables: false,
+    },
 ];
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Reads the file's schema version.
 pub(crate) fn schema_version(connection: &Connection) -> rusqlite::Result<u32> {

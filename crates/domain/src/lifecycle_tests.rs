@@ -45,6 +45,7 @@ fn events() -> Vec<LifecycleEvent> {
         LifecycleEvent::ResumeRequested {
             run_id: run_id(9),
             prompt: Prompt::parse("and now the docs").unwrap(),
+            overrides: OptionOverrides::default(),
         },
         LifecycleEvent::OwnerLost {
             reason: "owner process 77 died".into(),
@@ -212,6 +213,7 @@ fn resume_keeps_the_row_and_counts() {
         LifecycleEvent::ResumeRequested {
             run_id: run_id(2),
             prompt,
+            overrides: OptionOverrides::default(),
         },
         now,
     )
@@ -236,6 +238,7 @@ fn a_never_established_conversation_is_launched_fresh_with_the_same_id() {
         LifecycleEvent::ResumeRequested {
             run_id: run_id(2),
             prompt,
+            overrides: OptionOverrides::default(),
         },
         epoch(),
     )
@@ -345,4 +348,35 @@ fn a_kept_open_run_goes_idle_at_the_end_of_its_turn_and_runs_again_at_the_next()
     let unchanged = transition(&session, LifecycleEvent::TurnEnded, epoch()).unwrap();
     assert_eq!(unchanged.session.status, SessionStatus::Running);
     assert!(unchanged.effects.is_empty());
+}
+
+#[test]
+fn a_resume_runs_with_its_overrides_and_the_session_keeps_its_options() {
+    let mut session = sample_session(1);
+    session.status = SessionStatus::Completed;
+    session.options.model = Some("sonnet".into());
+    session.options.allowed_tools = vec!["Read".into()];
+    let overrides = OptionOverrides {
+        allowed_tools: Some(vec!["Bash".into()]),
+        max_turns: Some(2),
+        ..OptionOverrides::default()
+    };
+    let next = transition(
+        &session,
+        LifecycleEvent::ResumeRequested {
+            run_id: run_id(2),
+            prompt: Prompt::parse("run the tests").unwrap(),
+            overrides,
+        },
+        epoch(),
+    )
+    .unwrap();
+
+    assert_eq!(next.session.options, session.options, "kept for later runs");
+    let Some(RunChange::Created(run)) = next.run_change else {
+        panic!("a resume adds a run: {:?}", next.run_change)
+    };
+    assert_eq!(run.options.model.as_deref(), Some("sonnet"));
+    assert_eq!(run.options.allowed_tools, ["Bash"]);
+    assert_eq!(run.options.max_turns, Some(2));
 }

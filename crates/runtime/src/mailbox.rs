@@ -54,7 +54,13 @@ async fn carry_out(
     debug!(action = ?request.action, "carrying out a control request");
     let result = match request.action {
         ControlAction::Interrupt => supervisor.interrupt(request.session_id).await,
-        ControlAction::Resume { prompt } => supervisor.resume(request.session_id, prompt).await,
+        ControlAction::Resume { prompt } => {
+            // A resume through the mailbox carries no option overrides (see `Runtime::resume`).
+            let overrides = lulu_domain::OptionOverrides::default();
+            supervisor
+                .resume(request.session_id, prompt, overrides)
+                .await
+        }
     };
     let answer = match result {
         Ok(session) => ControlAnswer::Succeeded {
