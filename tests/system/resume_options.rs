@@ -122,7 +122,7 @@ fn a_resume_runs_with_the_options_given_and_a_later_one_with_the_sessions_own() 
     let shown = sandbox.ok(&["show", &id]);
     assert!(
         shown.contains(
-            "claude-second · Claude Code 2.1.197 · model=claude-second permission-mode=acceptEdits max-turns=2 allowed-tools=Bash disallowed-tools=WebFetch"
+            "agent    claude-second · Claude Code 2.1.197\n   options  model=claude-second permission-mode=acceptEdits max-turns=2 allowed-tools=Bash disallowed-tools=WebFetch\n"
         ),
         "{shown}"
     );

@@ -179,8 +179,8 @@ fn describe_options(options: &lulu_domain::AgentOptions) -> String {
     parts.join(" ")
 }
 
-/// Each run in three lines: when, how long and how it ended; its prompt; the agent it
-/// ran and the options it used.
+/// Each run in four lines: when, how long and how it ended; its prompt; the agent it
+/// ran; the options it used.
 fn run_list<Tz: TimeZone>(runs: &[Run], times: &Times<Tz>) -> String {
     let mut out = paint(BOLD, "Runs");
     out.push('\n');
@@ -190,10 +190,15 @@ fn run_list<Tz: TimeZone>(runs: &[Run], times: &Times<Tz>) -> String {
             let took = (ended - run.started_at).num_milliseconds().max(0);
             facts.push(format!("took {}", duration_ms(took.unsigned_abs())));
         }
+        let unfinished = if run.pid.is_some() {
+            "running"
+        } else {
+            "not started"
+        };
         facts.push(
             run.outcome
                 .as_ref()
-                .map_or("not ended", lulu_domain::RunOutcome::label)
+                .map_or(unfinished, lulu_domain::RunOutcome::label)
                 .to_owned(),
         );
         if let Some(code) = run.exit_code {
@@ -211,14 +216,15 @@ fn run_list<Tz: TimeZone>(runs: &[Run], times: &Times<Tz>) -> String {
             facts.join(" · ")
         );
         let _ = writeln!(out, "   » {}", one_line(run.prompt.as_str(), 90));
-        let agent = reported_agent(run).unwrap_or_else(|| "agent not reported".to_owned());
+        let agent = reported_agent(run).unwrap_or_else(|| "not reported".to_owned());
         let options = safe_line(&describe_options(&run.options)).into_owned();
         let options = if options.is_empty() {
-            "default options".to_owned()
+            "the agent's defaults".to_owned()
         } else {
             options
         };
-        let _ = writeln!(out, "   {}", paint(DIM, &format!("{agent} · {options}")));
+        let _ = writeln!(out, "   {}", paint(DIM, &format!("agent    {agent}")));
+        let _ = writeln!(out, "   {}", paint(DIM, &format!("options  {options}")));
     }
     out
 }
