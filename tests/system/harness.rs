@@ -28,7 +28,7 @@ pub use crate::processes::{
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
 /// The daemon protocol this build speaks (`lulu_runtime::protocol::PROTOCOL_VERSION`).
-pub const PROTOCOL: u32 = 3;
+pub const PROTOCOL: u32 = 4;
 
 /// The `lulu` binary under test, built from the sources this test run was built from.
 ///
@@ -507,9 +507,10 @@ pub fn redact(text: &str) -> String {
     let time = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z").unwrap();
     let ago = regex::Regex::new(r"(just now|\d+ (s|min|h|d) ago)").unwrap();
     let money = regex::Regex::new(r"\d+\.\d+ s\b|\d+ ms\b").unwrap();
-    let pid =
-        regex::Regex::new(r#""pid": \d+| +\d{1,7}(  (completed|interrupted|failed|running))"#)
-            .unwrap();
+    let pid = regex::Regex::new(
+        r#""pid": \d+|\bpid \d+| +\d{1,7}(  (completed|interrupted|failed|running))"#,
+    )
+    .unwrap();
     let sandbox = regex::Regex::new(r#"[^\s"]*lulu-system-[A-Za-z0-9]+"#).unwrap();
     let text = sandbox.replace_all(text, "[sandbox]");
     let text = uuid.replace_all(&text, "[id]");
@@ -520,6 +521,7 @@ pub fn redact(text: &str) -> String {
     pid.replace_all(&text, |caps: &regex::Captures<'_>| match caps.get(1) {
         // The padding goes too: pids of different widths read the same.
         Some(rest) => format!("  [pid]{}", rest.as_str()),
+        None if caps[0].starts_with("pid") => "pid [pid]".to_owned(),
         None => "\"pid\": [pid]".to_owned(),
     })
     .into_owned()

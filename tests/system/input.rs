@@ -54,23 +54,6 @@ fn a_mistyped_flag_is_a_usage_error_that_suggests_the_right_one() {
 }
 
 #[test]
-fn resume_refuses_agent_options_instead_of_sending_them_to_the_agent() {
-    let sandbox = Sandbox::new();
-    let first = sandbox.ok(&["run", "SAY hello"]);
-    let id = first.lines().next().unwrap().to_owned();
-
-    let output = sandbox.run(&["resume", &id, "--allowed-tools", "Bash", "SAY again"]);
-
-    assert_eq!(output.status.code(), Some(2), "{output:?}");
-    let session = sandbox.show(&id);
-    assert_eq!(
-        session["runs"].as_array().unwrap().len(),
-        1,
-        "no run started"
-    );
-}
-
-#[test]
 fn after_a_double_dash_everything_is_prompt_text() {
     let sandbox = Sandbox::new();
 

@@ -23,6 +23,7 @@ mod output;
 mod outside_reader;
 mod owners;
 mod processes;
+mod resume_options;
 mod secrets;
 mod terminal;
 mod watch;

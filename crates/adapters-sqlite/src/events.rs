@@ -1,7 +1,7 @@
 //! Transcripts: each batch of lines is appended in the caller's one transaction, and read
 //! back by pages of `(run, seq > after)` along the `(run_key, seq)` index.
 
-use lulu_domain::{RunId, TranscriptEntry};
+use lulu_domain::{ReportedAgent, RunId, TranscriptEntry};
 use rusqlite::{params, ErrorCode, Transaction};
 
 use crate::codec::{self, time_text};
@@ -16,19 +16,27 @@ pub(crate) struct EventRow {
     at: String,
     kind: &'static str,
     json: String,
+    /// The model and CLI version, on the run's first `init` line of the batch.
+    agent: Option<(String, String)>,
 }
 
 /// Encodes entries for [`append`].
 pub(crate) fn encode(entries: &[TranscriptEntry]) -> Result<Vec<EventRow>, DbError> {
+    let reported = ReportedAgent::first_of_each_run(entries);
     entries
         .iter()
         .map(|entry| {
+            let agent = reported
+                .iter()
+                .find(|agent| agent.run_id == entry.run_id && agent.seq == entry.seq)
+                .map(|agent| (agent.model.to_owned(), agent.cli_version.to_owned()));
             Ok(EventRow {
                 run_id: entry.run_id,
                 seq: entry.seq,
                 at: time_text(entry.at),
                 kind: entry.event.kind(),
                 json: serde_json::to_string(&entry.event)?,
+                agent,
             })
         })
         .collect()
@@ -60,6 +68,13 @@ pub(crate) fn append(transaction: &Transaction<'_>, rows: &[EventRow]) -> Result
         insert
             .execute(params![key, row.seq, row.at, row.kind, row.json])
             .map_err(|error| duplicate_line(error, row))?;
+        if let Some((model, cli_version)) = &row.agent {
+            transaction
+                .prepare_cached(
+                    "UPDATE runs SET model = ?2, cli_version = ?3 WHERE key = ?1 AND model IS NULL",
+                )?
+                .execute(params![key, model, cli_version])?;
+        }
     }
     let mut progress = transaction.prepare_cached(
         "UPDATE runs SET last_seq = max(coalesce(last_seq, -1), ?2), change_seq = ?3 \

@@ -222,8 +222,8 @@ fn insert_run(transaction: &Transaction<'_>, run: &Run) -> Result<(), DbError> {
     transaction
         .prepare_cached(
             "INSERT INTO runs (id, session_id, kind, prompt, pid, started_at, ended_at, outcome, \
-                 exit_code)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 exit_code, options, model, cli_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?
         .execute(params![
             run.id.to_string(),
@@ -238,6 +238,9 @@ fn insert_run(transaction: &Transaction<'_>, run: &Run) -> Result<(), DbError> {
                 .map(serde_json::to_string)
                 .transpose()?,
             run.exit_code,
+            serde_json::to_string(&run.options)?,
+            run.model,
+            run.cli_version,
         ])?;
     Ok(())
 }
@@ -320,8 +323,10 @@ pub(crate) fn runs(
     session_id: SessionId,
 ) -> Result<Vec<Run>, DbError> {
     let mut statement = transaction.prepare_cached(
-        "SELECT id, session_id, kind, prompt, pid, started_at, ended_at, outcome, exit_code \
-         FROM runs WHERE session_id = ?1 ORDER BY started_at, key",
+        "SELECT r.id, r.session_id, r.kind, r.prompt, r.pid, r.started_at, r.ended_at, \
+                r.outcome, r.exit_code, coalesce(r.options, s.options), r.model, r.cli_version \
+         FROM runs r JOIN sessions s ON s.id = r.session_id \
+         WHERE r.session_id = ?1 ORDER BY r.started_at, r.key",
     )?;
     let rows = statement.query_map([session_id.to_string()], |row| {
         Ok(Run {
@@ -334,6 +339,9 @@ pub(crate) fn runs(
             ended_at: codec::optional_time(row, 6)?,
             outcome: codec::optional_json(row, 7)?,
             exit_code: row.get(8)?,
+            options: codec::json(row, 9)?,
+            model: row.get(10)?,
+            cli_version: row.get(11)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -63,9 +63,9 @@ pub enum Command {
     Daemon(DaemonArgs),
 }
 
-/// Options passed through to the agent.
+/// The agent options a run is launched with that a resume may change for its run.
 #[derive(Debug, Clone, Default, Args)]
-pub struct AgentArgs {
+pub struct RunOptionArgs {
     /// Model for the agent (passed as --model).
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
@@ -81,6 +81,14 @@ pub struct AgentArgs {
     /// Stop after this many agent turns.
     #[arg(long, value_name = "N")]
     pub max_turns: Option<u32>,
+}
+
+/// Options passed through to the agent.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AgentArgs {
+    /// The options a resume may change too.
+    #[command(flatten)]
+    pub run: RunOptionArgs,
     /// Text appended to the agent's system prompt.
     #[arg(long, value_name = "TEXT")]
     pub append_system_prompt: Option<String>,
@@ -252,8 +260,8 @@ pub struct InterruptArgs {
     pub force: bool,
 }
 
-/// `lulu resume`. It takes no agent options: a resume continues the conversation under
-/// the options the session was started with (`lulu show ID` lists them).
+/// `lulu resume`. The run uses the session's agent options; the ones given here replace
+/// them for this run only (`lulu show ID` lists what each run used).
 #[derive(Debug, Clone, Args)]
 pub struct ResumeArgs {
     /// Session id, or a unique prefix of at least 4 characters (with `--last`, the
@@ -276,9 +284,16 @@ pub struct ResumeArgs {
     #[arg(long, conflicts_with = "detach")]
     pub json: bool,
     /// The follow-up prompt (the words are joined with spaces; after `--` everything is
-    /// prompt text; a lone `-` reads it from stdin). The session's agent options carry over.
+    /// prompt text; a lone `-` reads it from stdin).
     #[arg(required_unless_present = "last", num_args = 1.., value_name = "PROMPT")]
     pub prompt: Vec<String>,
+    /// Options for this run only, each in place of the session's (a list replaces the
+    /// session's whole list); later resumes go back to the session's.
+    #[command(
+        flatten,
+        next_help_heading = "Options for this run (each replaces the session's; `lulu show` lists what each run used)"
+    )]
+    pub options: RunOptionArgs,
 }
 
 impl ResumeArgs {
@@ -402,7 +417,7 @@ mod tests {
     fn options_are_options_before_and_after_the_prompt() {
         let run = parse_run(&["lulu", "run", "SAY", "a", "--detach", "--model", "m"]);
         assert!(run.detach);
-        assert_eq!(run.agent.model.as_deref(), Some("m"));
+        assert_eq!(run.agent.run.model.as_deref(), Some("m"));
         assert_eq!(run.prompt.join(" "), "SAY a");
         assert!(
             parse_run(&["lulu", "run", "-d", "SAY", "a"]).detach,
@@ -439,17 +454,32 @@ mod tests {
     }
 
     #[test]
-    fn resume_takes_no_agent_options() {
-        let error = Cli::try_parse_from([
+    fn resume_takes_the_run_options_but_not_the_sessions_own() {
+        let cli = Cli::try_parse_from([
             "lulu",
             "resume",
             "a0000001",
             "--allowed-tools",
             "Bash",
             "go on",
+            "--model",
+            "opus",
+            "--max-turns",
+            "3",
         ])
-        .unwrap_err();
-        assert_eq!(error.exit_code(), 2);
+        .unwrap();
+        let Some(Command::Resume(resume)) = cli.command else {
+            panic!("parsed as resume")
+        };
+        assert_eq!(resume.options.allowed_tools, ["Bash"]);
+        assert_eq!(resume.options.model.as_deref(), Some("opus"));
+        assert_eq!(resume.options.max_turns, Some(3));
+        assert_eq!(resume.prompt, ["go on"]);
+        for fixed in ["--add-dir", "--append-system-prompt", "--cwd", "--title"] {
+            let error = Cli::try_parse_from(["lulu", "resume", "a0000001", fixed, "x", "go on"])
+                .unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{fixed}");
+        }
     }
 
     #[test]
@@ -465,7 +495,7 @@ mod tests {
             "/tmp",
             "go",
         ]);
-        assert_eq!(run.agent.allowed_tools, ["Bash", "Read"]);
+        assert_eq!(run.agent.run.allowed_tools, ["Bash", "Read"]);
         assert_eq!(run.agent.add_dirs, [PathBuf::from("/tmp")]);
     }
 

@@ -163,19 +163,26 @@ pub async fn interrupt_session(
     )
 }
 
-/// Continues a settled session with a follow-up prompt: same session, one more run.
-#[tauri::command]
+/// Continues a settled session with a follow-up prompt: same session, one more run. The
+/// options given (all optional; `permission_mode` and `allowed_tools` named as in the
+/// new-session input) replace the session's for this run only.
+#[tauri::command(rename_all = "snake_case")]
 pub async fn resume_session(
     state: AppStateArg<'_>,
     id: String,
     prompt: String,
+    model: Option<String>,
+    permission_mode: Option<String>,
+    allowed_tools: Option<Vec<String>>,
 ) -> Result<Session, CommandError> {
+    let options = crate::input::resume_overrides(model, permission_mode, allowed_tools)?;
     let prompt = Prompt::parse(prompt)?;
     let session = existing(&state, &id).await?;
     check_launch(&state, session.cwd.as_str())?;
     let request = Request::Resume {
         id: session.id,
         prompt: prompt.into(),
+        options,
     };
     session_of(state.ask_daemon(&request).await?)
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use lulu_domain::{AgentOptions, Prompt, SessionTitle, WorkingDir};
+use lulu_domain::{AgentOptions, OptionOverrides, Prompt, SessionTitle, WorkingDir};
 use lulu_runtime::protocol::Request;
 
 use crate::error::CommandError;
@@ -33,43 +33,9 @@ pub fn start_request(state: &AppState, input: StartInput) -> Result<Request, Com
     let title = blank_to_none(input.title)
         .map(|title| SessionTitle::parse(&title))
         .transpose()?;
-    let model = blank_to_none(input.model);
-    if let Some(model) = &model {
-        if model.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(CommandError::input(
-                "model",
-                "bad_option",
-                format!("`{model}` is not a model name: a model name has no spaces"),
-            ));
-        }
-    }
-    let permission_mode = blank_to_none(input.permission_mode);
-    if let Some(mode) = &permission_mode {
-        if !PERMISSION_MODES.contains(&mode.as_str()) {
-            return Err(CommandError::input(
-                "permission_mode",
-                "bad_option",
-                format!(
-                    "`{mode}` is not a permission mode: use one of {}",
-                    PERMISSION_MODES.join(", ")
-                ),
-            ));
-        }
-    }
-    let mut allowed_tools = Vec::new();
-    for tool in input.allowed_tools {
-        let tool = tool.trim();
-        if tool.chars().any(char::is_control) {
-            return Err(CommandError::input(
-                "allowed_tools",
-                "bad_option",
-                "a tool pattern cannot hold control characters",
-            ));
-        }
-        if !tool.is_empty() {
-            allowed_tools.push(tool.to_owned());
-        }
-    }
+    let model = checked_model(input.model)?;
+    let permission_mode = checked_permission_mode(input.permission_mode)?;
+    let allowed_tools = checked_tools(input.allowed_tools)?;
     check_launch(state, cwd.as_str())?;
     let options = AgentOptions {
         model,
@@ -84,6 +50,72 @@ pub fn start_request(state: &AppState, input: StartInput) -> Result<Request, Com
         prompt: prompt.into(),
         options,
     })
+}
+
+/// The options a resume gives its run in place of the session's, checked like the
+/// new-session form's (blank fields and an empty tool list override nothing).
+pub fn resume_overrides(
+    model: Option<String>,
+    permission_mode: Option<String>,
+    allowed_tools: Option<Vec<String>>,
+) -> Result<OptionOverrides, CommandError> {
+    let allowed_tools = checked_tools(allowed_tools.unwrap_or_default())?;
+    let overrides = OptionOverrides {
+        model: checked_model(model)?,
+        permission_mode: checked_permission_mode(permission_mode)?,
+        allowed_tools: (!allowed_tools.is_empty()).then_some(allowed_tools),
+        ..OptionOverrides::default()
+    };
+    Ok(overrides.validate()?)
+}
+
+fn checked_model(model: Option<String>) -> Result<Option<String>, CommandError> {
+    let model = blank_to_none(model);
+    if let Some(model) = &model {
+        if model.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(CommandError::input(
+                "model",
+                "bad_option",
+                format!("`{model}` is not a model name: a model name has no spaces"),
+            ));
+        }
+    }
+    Ok(model)
+}
+
+fn checked_permission_mode(mode: Option<String>) -> Result<Option<String>, CommandError> {
+    let mode = blank_to_none(mode);
+    if let Some(mode) = &mode {
+        if !PERMISSION_MODES.contains(&mode.as_str()) {
+            return Err(CommandError::input(
+                "permission_mode",
+                "bad_option",
+                format!(
+                    "`{mode}` is not a permission mode: use one of {}",
+                    PERMISSION_MODES.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(mode)
+}
+
+fn checked_tools(tools: Vec<String>) -> Result<Vec<String>, CommandError> {
+    let mut checked = Vec::new();
+    for tool in tools {
+        let tool = tool.trim();
+        if tool.chars().any(char::is_control) {
+            return Err(CommandError::input(
+                "allowed_tools",
+                "bad_option",
+                "a tool pattern cannot hold control characters",
+            ));
+        }
+        if !tool.is_empty() {
+            checked.push(tool.to_owned());
+        }
+    }
+    Ok(checked)
 }
 
 /// Refuses a directory or agent binary a run could not start with.

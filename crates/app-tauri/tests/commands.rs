@@ -351,21 +351,31 @@ fn interrupt_then_resume_keeps_one_session_and_counts_the_resume() {
         Some("prompt"),
         "the prompt is empty",
     );
+    assert_error(
+        &app.err(
+            "resume_session",
+            json!({"id": id, "prompt": "SAY done", "permission_mode": "yolo"}),
+        ),
+        "bad_option",
+        Some("permission_mode"),
+        "not a permission mode",
+    );
     assert_eq!(
         app.ok("get_session", json!({"id": id}))["session"]["resume_count"],
         0
     );
-    let resumed = app.ok("resume_session", json!({"id": id, "prompt": "SAY done"}));
+    let resumed = app.ok(
+        "resume_session",
+        json!({"id": id, "prompt": "SAY done", "model": "claude-override"}),
+    );
     assert_eq!(resumed["id"], id);
     let done = app.wait_status(&id, "completed");
     assert_eq!(done["resume_count"], 1);
-    assert_eq!(
-        app.ok("get_session", json!({"id": id}))["runs"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    let runs = app.ok("get_session", json!({"id": id}))["runs"].clone();
+    assert_eq!(runs.as_array().unwrap().len(), 2);
+    assert_eq!(runs[1]["options"]["model"], "claude-override");
+    assert_eq!(runs[1]["model"], "claude-override", "the agent ran it");
+    assert_eq!(runs[0]["options"]["model"], serde_json::Value::Null);
     assert_eq!(
         app.ok("list_sessions", json!({})).as_array().unwrap().len(),
         1

@@ -184,6 +184,41 @@ pub struct TranscriptEntry {
     pub event: AgentEvent,
 }
 
+/// What a run's agent said it is: the model and the Claude Code CLI version of its
+/// `system/init` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportedAgent<'a> {
+    /// The run.
+    pub run_id: RunId,
+    /// The `init` line's position in the run.
+    pub seq: u64,
+    /// The model.
+    pub model: &'a str,
+    /// The CLI version.
+    pub cli_version: &'a str,
+}
+
+impl<'a> ReportedAgent<'a> {
+    /// For each run with an `init` line in `entries`, its first one, in order: what a
+    /// store records on the run (unless it recorded one already).
+    pub fn first_of_each_run(entries: &'a [TranscriptEntry]) -> Vec<Self> {
+        let mut reported: Vec<Self> = Vec::new();
+        for entry in entries {
+            if let AgentEvent::Init { model, version, .. } = &entry.event {
+                if !reported.iter().any(|seen| seen.run_id == entry.run_id) {
+                    reported.push(Self {
+                        run_id: entry.run_id,
+                        seq: entry.seq,
+                        model,
+                        cli_version: version,
+                    });
+                }
+            }
+        }
+        reported
+    }
+}
+
 /// How an agent process ended, as the launcher observed and classified it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunExit {

@@ -236,10 +236,70 @@ pub struct AgentOptions {
 impl AgentOptions {
     /// Checks the options that have rules of their own.
     pub fn validate(self) -> Result<Self, InputError> {
-        if self.max_turns == Some(0) {
-            return Err(InputError::ZeroMaxTurns);
-        }
+        check_max_turns(self.max_turns)?;
         Ok(self)
+    }
+}
+
+/// `--max-turns` must allow at least one turn.
+fn check_max_turns(max_turns: Option<u32>) -> Result<(), InputError> {
+    if max_turns == Some(0) {
+        return Err(InputError::ZeroMaxTurns);
+    }
+    Ok(())
+}
+
+/// The run options a resume may change for its run: each one given replaces the session's
+/// value for that run only (the session keeps its own options for later resumes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OptionOverrides {
+    /// `--model`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// `--permission-mode`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission_mode: Option<String>,
+    /// `--allowedTools`: the whole list for this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_tools: Option<Vec<String>>,
+    /// `--disallowedTools`: the whole list for this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disallowed_tools: Option<Vec<String>>,
+    /// `--max-turns` (at least 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_turns: Option<u32>,
+}
+
+impl OptionOverrides {
+    /// Checks the options that have rules of their own (the same rules as [`AgentOptions`]).
+    pub fn validate(self) -> Result<Self, InputError> {
+        check_max_turns(self.max_turns)?;
+        Ok(self)
+    }
+
+    /// True when nothing is overridden.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// `options` with every given option replaced.
+    #[must_use]
+    pub fn applied_to(&self, options: &AgentOptions) -> AgentOptions {
+        let mut merged = options.clone();
+        let Self {
+            model,
+            permission_mode,
+            allowed_tools,
+            disallowed_tools,
+            max_turns,
+        } = self.clone();
+        merged.model = model.or(merged.model);
+        merged.permission_mode = permission_mode.or(merged.permission_mode);
+        merged.allowed_tools = allowed_tools.unwrap_or(merged.allowed_tools);
+        merged.disallowed_tools = disallowed_tools.unwrap_or(merged.disallowed_tools);
+        merged.max_turns = max_turns.or(merged.max_turns);
+        merged
     }
 }
 
@@ -321,6 +381,42 @@ mod tests {
             WorkingDir::parse("srv/app"),
             Err(InputError::RelativeWorkingDir("srv/app".into()))
         );
+    }
+
+    #[test]
+    fn overrides_replace_only_what_they_name() {
+        let session = AgentOptions {
+            model: Some("sonnet".into()),
+            allowed_tools: vec!["Read".into()],
+            disallowed_tools: vec!["WebFetch".into()],
+            max_turns: Some(3),
+            add_dirs: vec!["/srv/docs".into()],
+            keep_open: true,
+            ..AgentOptions::default()
+        };
+        let overrides = OptionOverrides {
+            model: Some("opus".into()),
+            permission_mode: Some("acceptEdits".into()),
+            allowed_tools: Some(vec!["Bash".into(), "Edit".into()]),
+            ..OptionOverrides::default()
+        };
+        let merged = overrides.applied_to(&session);
+        assert_eq!(
+            merged,
+            AgentOptions {
+                model: Some("opus".into()),
+                permission_mode: Some("acceptEdits".into()),
+                allowed_tools: vec!["Bash".into(), "Edit".into()],
+                ..session.clone()
+            }
+        );
+        assert_eq!(OptionOverrides::default().applied_to(&session), session);
+        assert!(OptionOverrides::default().is_empty() && !overrides.is_empty());
+        let zero = OptionOverrides {
+            max_turns: Some(0),
+            ..OptionOverrides::default()
+        };
+        assert_eq!(zero.validate(), Err(InputError::ZeroMaxTurns));
     }
 
     #[test]

@@ -23,10 +23,13 @@ pub mod supervisor;
 #[cfg(any(test, feature = "mocks"))]
 pub mod testing;
 
-pub use agent::{AgentEvent, PermissionDenial, RunExit, RunUpdate, TranscriptEntry};
+pub use agent::{AgentEvent, PermissionDenial, ReportedAgent, RunExit, RunUpdate, TranscriptEntry};
 pub use approval::{ApprovalAnswer, ApprovalChange, ApprovalClosing, ApprovalRequest};
 pub use ids::{ControlRequestId, InvalidId, OwnerId, RunId, SessionId};
-pub use input::{is_terminal_control, AgentOptions, InputError, Prompt, SessionTitle, WorkingDir};
+pub use input::{
+    is_terminal_control, AgentOptions, InputError, OptionOverrides, Prompt, SessionTitle,
+    WorkingDir,
+};
 pub use interrupt::{InterruptMode, InterruptPolicy, InterruptStep};
 pub use lifecycle::{
     transition, ConversationMode, Effect, LifecycleEvent, RunChange, StopMode, Transition,

@@ -14,7 +14,7 @@ use crate::approval::{
     approval_timeout_message, ApprovalAnswer, ApprovalChange, ApprovalClosing, ApprovalRequest,
 };
 use crate::ids::RunId;
-use crate::input::Prompt;
+use crate::input::{OptionOverrides, Prompt};
 use crate::interrupt::InterruptMode;
 use crate::session::{Run, RunKind, RunOutcome, RunUsage, Session, SessionStatus};
 
@@ -60,6 +60,8 @@ pub enum LifecycleEvent {
         run_id: RunId,
         /// The follow-up prompt.
         prompt: Prompt,
+        /// Options that differ for this run from the session's.
+        overrides: OptionOverrides,
     },
     /// The process that owned the session died; recovery stopped whatever was left.
     OwnerLost {
@@ -151,6 +153,7 @@ pub enum ConversationMode {
 }
 
 /// A change to the run history that must be stored with the session, in one transaction.
+#[allow(clippy::large_enum_variant)] // one per transition, never held in bulk
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunChange {
     /// A new run was requested.
@@ -386,14 +389,26 @@ pub fn transition(
         }
         (
             S::Interrupted | S::Completed | S::Failed,
-            LifecycleEvent::ResumeRequested { run_id, prompt },
+            LifecycleEvent::ResumeRequested {
+                run_id,
+                prompt,
+                overrides,
+            },
         ) => {
             next.status = S::Queued;
             next.resume_count = session.resume_count + 1;
             next.active_run_id = Some(*run_id);
             next.last_resume_at = Some(now);
             next.last_error = None;
-            let run = Run::requested(*run_id, session.id, RunKind::Resume, prompt.clone(), now);
+            // The overrides are the run's: the session keeps its own options.
+            let run = Run::requested(
+                *run_id,
+                session.id,
+                RunKind::Resume,
+                prompt.clone(),
+                overrides.applied_to(&session.options),
+                now,
+            );
             (Some(RunChange::Created(run)), announced())
         }
         (

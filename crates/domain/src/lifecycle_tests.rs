@@ -53,6 +53,7 @@ fn events() -> Vec<LifecycleEvent> {
         LifecycleEvent::ResumeRequested {
             run_id: run_id(9),
             prompt: Prompt::parse("and now the docs").unwrap(),
+            overrides: OptionOverrides::default(),
         },
         LifecycleEvent::OwnerLost {
             reason: "owner process 77 died".into(),
@@ -233,6 +234,7 @@ fn resume_keeps_the_row_and_counts() {
         LifecycleEvent::ResumeRequested {
             run_id: run_id(2),
             prompt,
+            overrides: OptionOverrides::default(),
         },
         now,
     )
@@ -257,6 +259,7 @@ fn a_never_established_conversation_is_launched_fresh_with_the_same_id() {
         LifecycleEvent::ResumeRequested {
             run_id: run_id(2),
             prompt,
+            overrides: OptionOverrides::default(),
         },
         epoch(),
     )
@@ -430,4 +433,35 @@ fn an_agent_spawned_after_a_forced_interrupt_is_stopped_forcefully_at_once() {
         .effects
         .iter()
         .any(|effect| matches!(effect, Effect::Stop(_))));
+}
+
+#[test]
+fn a_resume_runs_with_its_overrides_and_the_session_keeps_its_options() {
+    let mut session = sample_session(1);
+    session.status = SessionStatus::Completed;
+    session.options.model = Some("sonnet".into());
+    session.options.allowed_tools = vec!["Read".into()];
+    let overrides = OptionOverrides {
+        allowed_tools: Some(vec!["Bash".into()]),
+        max_turns: Some(2),
+        ..OptionOverrides::default()
+    };
+    let next = transition(
+        &session,
+        LifecycleEvent::ResumeRequested {
+            run_id: run_id(2),
+            prompt: Prompt::parse("run the tests").unwrap(),
+            overrides,
+        },
+        epoch(),
+    )
+    .unwrap();
+
+    assert_eq!(next.session.options, session.options, "kept for later runs");
+    let Some(RunChange::Created(run)) = next.run_change else {
+        panic!("a resume adds a run: {:?}", next.run_change)
+    };
+    assert_eq!(run.options.model.as_deref(), Some("sonnet"));
+    assert_eq!(run.options.allowed_tools, ["Bash"]);
+    assert_eq!(run.options.max_turns, Some(2));
 }

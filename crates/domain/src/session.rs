@@ -235,7 +235,14 @@ impl Session {
         let title = spec
             .title
             .unwrap_or_else(|| SessionTitle::from_prompt(&spec.prompt));
-        let run = Run::requested(run_id, id, RunKind::Start, spec.prompt.clone(), now);
+        let run = Run::requested(
+            run_id,
+            id,
+            RunKind::Start,
+            spec.prompt.clone(),
+            spec.options.clone(),
+            now,
+        );
         let session = Self {
             id,
             title,
@@ -359,6 +366,15 @@ pub struct Run {
     pub outcome: Option<RunOutcome>,
     /// The process exit code (`128 + n` for death by signal `n`).
     pub exit_code: Option<i32>,
+    /// The options this run was launched with: the session's, with a resume's overrides.
+    #[serde(default)]
+    pub options: AgentOptions,
+    /// The model the agent said it runs (its first `system/init` of the run).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The Claude Code CLI version the agent said it is (same line).
+    #[serde(default)]
+    pub cli_version: Option<String>,
 }
 
 impl Run {
@@ -368,6 +384,7 @@ impl Run {
         session_id: SessionId,
         kind: RunKind,
         prompt: Prompt,
+        options: AgentOptions,
         now: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -380,6 +397,9 @@ impl Run {
             ended_at: None,
             outcome: None,
             exit_code: None,
+            options,
+            model: None,
+            cli_version: None,
         }
     }
 }

@@ -55,7 +55,11 @@ async fn carry_out(
     let id = request.session_id;
     let result = match request.action {
         ControlAction::Interrupt { mode } => supervisor.interrupt_in_mode(id, mode).await,
-        ControlAction::Resume { prompt } => supervisor.resume(id, prompt).await,
+        ControlAction::Resume { prompt } => {
+            // A resume through the mailbox carries no option overrides (see `Runtime::resume`).
+            let overrides = lulu_domain::OptionOverrides::default();
+            supervisor.resume(id, prompt, overrides).await
+        }
         ControlAction::Answer { request_id, answer } => {
             supervisor.answer(id, request_id, answer).await
         }

@@ -216,7 +216,11 @@ async fn a_request_the_owner_refuses_comes_back_with_the_owners_code_and_words()
     let prompt = Prompt::parse("and then?").expect("a prompt");
 
     let error = asker
-        .resume(owner.session.id, prompt)
+        .resume(
+            owner.session.id,
+            prompt,
+            lulu_domain::OptionOverrides::default(),
+        )
         .await
         .expect_err("a running session cannot be resumed");
 

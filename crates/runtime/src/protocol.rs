@@ -11,13 +11,14 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use lulu_domain::{
-    AgentOptions, ApprovalAnswer, RunId, Session, SessionId, SessionStatus, TranscriptEntry,
+    AgentOptions, ApprovalAnswer, OptionOverrides, RunId, Session, SessionId, SessionStatus,
+    TranscriptEntry,
 };
 
 pub use crate::runtime::InterruptOutcome;
 
 /// The version of this protocol; a daemon and a client of different versions refuse each other.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// This Lulu's version, told in the hello.
 pub const LULU_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -66,6 +67,9 @@ pub enum Request {
         id: SessionId,
         /// The follow-up prompt.
         prompt: String,
+        /// Options that differ for this run from the session's (since protocol 4).
+        #[serde(default, skip_serializing_if = "OptionOverrides::is_empty")]
+        options: OptionOverrides,
     },
     /// Interrupt a session (wherever its owner is) and wait for the outcome, answered
     /// with [`Response::InterruptOutcome`].
@@ -276,6 +280,7 @@ mod tests {
         let request = Request::Resume {
             id: lulu_domain::testing::session_id(1),
             prompt: "go on".into(),
+            options: OptionOverrides::default(),
         };
         let json = serde_json::to_string(&request).unwrap();
         assert_eq!(
@@ -283,6 +288,21 @@ mod tests {
             r#"{"request":"resume","id":"a0000001-0000-0000-0000-000000000000","prompt":"go on"}"#
         );
         assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), request);
+        let overriding = Request::Resume {
+            id: lulu_domain::testing::session_id(1),
+            prompt: "go on".into(),
+            options: OptionOverrides {
+                allowed_tools: Some(vec!["Bash".into()]),
+                max_turns: Some(3),
+                ..OptionOverrides::default()
+            },
+        };
+        let json = serde_json::to_string(&overriding).unwrap();
+        assert_eq!(
+            json,
+            r#"{"request":"resume","id":"a0000001-0000-0000-0000-000000000000","prompt":"go on","options":{"allowed_tools":["Bash"],"max_turns":3}}"#
+        );
+        assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), overriding);
         let deny = Request::Answer {
             id: lulu_domain::testing::session_id(1),
             request_id: Some("r1".into()),

@@ -189,6 +189,7 @@ pub fn resume_run(n: u32, k: u32) -> Run {
         session_id(n),
         RunKind::Resume,
         lulu_domain::Prompt::parse("and now the docs").expect("not blank"),
+        lulu_domain::AgentOptions::default(),
         at(i64::from(k) * 1000),
     )
 }

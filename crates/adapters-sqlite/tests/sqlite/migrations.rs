@@ -40,7 +40,15 @@ async fn a_version_1_file_is_migrated_to_the_current_version_keeping_its_rows() 
     assert_eq!(session.title.as_str(), "Fix the parser");
     assert_eq!(session.options.model.as_deref(), Some("opus"));
     assert_eq!(session.totals.input_tokens, 19_458);
-    assert_eq!(store.runs(parser).await.unwrap().len(), 2);
+    let runs = store.runs(parser).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert!(
+        runs.iter().all(|run| run.options == session.options),
+        "older runs used their session's options"
+    );
+    assert_eq!(runs[0].model.as_deref(), Some("opus"), "from its init line");
+    assert_eq!(runs[0].cli_version.as_deref(), Some("2.1.0"));
+    assert_eq!(runs[1].model, None, "its transcript has no init line");
     let first_run: RunId = "11111111-aaaa-4aaa-8aaa-aaaaaaaaaaaa".parse().unwrap();
     let transcript = store.events_after(first_run, None, 10).await.unwrap();
     assert_eq!(transcript.len(), 2);

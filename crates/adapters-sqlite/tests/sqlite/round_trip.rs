@@ -95,6 +95,62 @@ fn every_option() -> AgentOptions {
 }
 
 #[tokio::test]
+async fn each_run_keeps_its_options_and_the_agent_its_first_init_reported() {
+    let db = TempDb::new();
+    let (mut session, mut first_run) = new_session(1);
+    session.options = every_option();
+    first_run.options = every_option();
+    let mut second_run = resume_run(1, 1);
+    second_run.options = AgentOptions {
+        model: Some("haiku".into()),
+        ..every_option()
+    };
+    let init = |run_id, seq, model: &str| TranscriptEntry {
+        run_id,
+        seq,
+        at: at(100),
+        event: AgentEvent::Init {
+            model: model.into(),
+            cwd: "/srv/app".into(),
+            version: "2.1.197".into(),
+            tools: Vec::new(),
+        },
+    };
+    {
+        let store = db.open().await;
+        for run in [&first_run, &second_run] {
+            let write = SessionWrite {
+                session: session.clone(),
+                run_change: Some(RunChange::Created(run.clone())),
+                approval_change: None,
+            };
+            store.save(&write).await.unwrap();
+        }
+        let second_turn = init(first_run.id, 1, "claude-later");
+        store
+            .append_events(&[init(first_run.id, 0, "claude-sonnet"), second_turn])
+            .await
+            .unwrap();
+        store
+            .append_events(&[init(first_run.id, 2, "claude-latest")])
+            .await
+            .unwrap();
+    }
+
+    let runs = db.open().await.runs(session.id).await.unwrap();
+
+    assert_eq!(runs[0].options, first_run.options);
+    assert_eq!(runs[1].options, second_run.options);
+    assert_eq!(
+        runs[0].model.as_deref(),
+        Some("claude-sonnet"),
+        "the first init"
+    );
+    assert_eq!(runs[0].cli_version.as_deref(), Some("2.1.197"));
+    assert_eq!(runs[1].model, None, "its agent said nothing yet");
+}
+
+#[tokio::test]
 async fn every_domain_type_comes_back_unchanged_after_reopening_the_file() {
     let db = TempDb::new();
     let (mut session, first_run) = new_session(1);

@@ -13,7 +13,7 @@ use super::Context;
 use crate::args::{ListArgs, ShowArgs};
 use crate::render::json::SessionJson;
 use crate::render::notes::getting_started;
-use crate::render::sessions::session_details;
+use crate::render::sessions::{session_details, Times};
 use crate::render::table::{list_footer, nothing_listed, session_rows, session_table, Fit};
 
 /// How many sessions `list` shows on a terminal without `--limit` or `--all`.
@@ -170,11 +170,19 @@ pub async fn show(context: &Context, args: &ShowArgs) -> anyhow::Result<ExitCode
     if args.json {
         print_json(&SessionJson::with_runs(&details.session, &details.runs))?;
     } else {
+        let times = if std::io::stdout().is_terminal() {
+            Times::Local {
+                now: chrono::Utc::now(),
+                zone: chrono::Local,
+            }
+        } else {
+            Times::Exact
+        };
         let mut out = anstream::stdout().lock();
         write!(
             out,
             "{}",
-            session_details(&details.session, &details.runs, chrono::Utc::now())
+            session_details(&details.session, &details.runs, &times)
         )?;
     }
     Ok(ExitCode::SUCCESS)

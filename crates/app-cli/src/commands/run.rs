@@ -6,11 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use lulu_domain::{AgentOptions, Prompt, SessionSpec, SessionTitle, WorkingDir};
+use lulu_domain::{AgentOptions, OptionOverrides, Prompt, SessionSpec, SessionTitle, WorkingDir};
 use lulu_runtime::protocol::{Request, Response};
 
 use super::{foreground, Context};
-use crate::args::{AgentArgs, ResumeArgs, RunArgs};
+use crate::args::{AgentArgs, ResumeArgs, RunArgs, RunOptionArgs};
 
 /// `lulu run`. Everything the user typed is checked first (exit 2, nothing stored).
 pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -33,21 +33,19 @@ pub async fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
 /// binary can be used are checked before a run is added to its history.
 pub async fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitCode> {
     let (target, words) = args.target_and_prompt();
+    let overrides = option_overrides(&args.options)?;
     let prompt = Prompt::parse(prompt_text(&words)?)?;
     let runtime = context.open().await?;
     let id = super::resolve_or_newest(&runtime, target).await?;
     check_launch(context, &runtime.session(id).await?.cwd)?;
-    if args.detach {
-        let request = Request::Resume {
-            id,
-            prompt: prompt.into(),
-        };
-        return detached(context, &request).await;
-    }
     let request = Request::Resume {
         id,
         prompt: prompt.into(),
+        options: overrides,
     };
+    if args.detach {
+        return detached(context, &request).await;
+    }
     foreground::start_and_follow(
         context,
         Some(&runtime),
@@ -129,17 +127,27 @@ fn agent_options(args: &AgentArgs) -> anyhow::Result<AgentOptions> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let options = AgentOptions {
-        model: args.model.clone(),
-        permission_mode: args.permission_mode.clone(),
-        allowed_tools: args.allowed_tools.clone(),
-        disallowed_tools: args.disallowed_tools.clone(),
-        max_turns: args.max_turns,
         append_system_prompt: args.append_system_prompt.clone(),
         add_dirs,
-        extra_args: Vec::new(),
-        keep_open: false,
+        ..AgentOptions::default()
     };
-    Ok(options.validate()?)
+    Ok(option_overrides(&args.run)?
+        .applied_to(&options)
+        .validate()?)
+}
+
+/// The run options typed for `run` or `resume`, checked the same way for both (a list
+/// typed nowhere is no override).
+fn option_overrides(args: &RunOptionArgs) -> anyhow::Result<OptionOverrides> {
+    let list = |values: &[String]| (!values.is_empty()).then(|| values.to_vec());
+    let overrides = OptionOverrides {
+        model: args.model.clone(),
+        permission_mode: args.permission_mode.clone(),
+        allowed_tools: list(&args.allowed_tools),
+        disallowed_tools: list(&args.disallowed_tools),
+        max_turns: args.max_turns,
+    };
+    Ok(overrides.validate()?)
 }
 
 fn spec(

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use lulu_domain::{Run, Session, TranscriptEntry};
+use lulu_domain::{AgentOptions, Run, Session, TranscriptEntry};
 
 use super::text::timestamp;
 
@@ -59,6 +59,12 @@ pub struct RunJson {
     ended_at: Option<String>,
     outcome: Option<&'static str>,
     exit_code: Option<i32>,
+    /// The options the run was launched with (the session's, with a resume's overrides).
+    options: AgentOptions,
+    /// The model its agent said it runs, once it said so.
+    model: Option<String>,
+    /// The Claude Code CLI version its agent said it is.
+    cli_version: Option<String>,
 }
 
 /// One transcript line in `logs --json` (one JSON object per line): `run_id`, `seq`,
@@ -150,6 +156,9 @@ impl RunJson {
             ended_at: time(run.ended_at),
             outcome: run.outcome.as_ref().map(lulu_domain::RunOutcome::label),
             exit_code: run.exit_code,
+            options: run.options.clone(),
+            model: run.model.clone(),
+            cli_version: run.cli_version.clone(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod live;
 pub mod notes;
 pub mod safe;
 pub mod sessions;
+pub mod state;
 pub mod style;
 pub mod table;
 pub mod text;

@@ -2,16 +2,40 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 
 use lulu_domain::{Run, Session};
 
 use super::safe::safe_line;
-use super::style::{self, paint, BOLD, ERROR, WARN};
-use super::text::{age, cut, money, one_line, timestamp};
+use super::state::conversation_state;
+use super::style::{self, paint, BOLD, DIM, ERROR, WARN};
+use super::text::{cut, duration_ms, local_time, money, one_line, timestamp};
 
-/// `show`: every field, then the run history.
-pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> String {
+/// How `show` writes times.
+#[derive(Debug, Clone)]
+pub enum Times<Tz> {
+    /// For people on a terminal: how long ago, and the clock time in `zone`.
+    Local {
+        /// The time now.
+        now: DateTime<Utc>,
+        /// The zone clock times are told in (the local one).
+        zone: Tz,
+    },
+    /// RFC 3339 UTC, for programs reading a pipe.
+    Exact,
+}
+
+impl<Tz: TimeZone> Times<Tz> {
+    fn at(&self, at: DateTime<Utc>) -> String {
+        match self {
+            Self::Local { now, zone } => local_time(at, *now, zone),
+            Self::Exact => timestamp(at),
+        }
+    }
+}
+
+/// `show`: every field, where the conversation stands, then what each run used and did.
+pub fn session_details<Tz: TimeZone>(session: &Session, runs: &[Run], times: &Times<Tz>) -> String {
     let mut out = String::new();
     let mut field = |name: &str, value: String| {
         let _ = writeln!(out, "{}  {value}", paint(BOLD, &format!("{name:<12}")));
@@ -22,32 +46,37 @@ pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> S
         "Status",
         paint(style::status(session.status), &session.status.label()),
     );
+    let state = conversation_state(session, runs);
+    field("Conversation", state.what);
+    if let Some(next) = state.next {
+        field("Next", next);
+    }
     for request in &session.pending_approvals {
         field("Asks", safe_line(&request.summary()).into_owned());
     }
     field("Directory", safe_line(session.cwd.as_str()).into_owned());
-    field("Created", timestamp(session.created_at));
     field(
-        "Updated",
-        format!(
-            "{} ({})",
-            timestamp(session.updated_at),
-            age(session.updated_at, now)
-        ),
+        "Agent",
+        runs.iter()
+            .rev()
+            .find_map(reported_agent)
+            .unwrap_or_else(|| "not reported yet (it says so when a run starts)".to_owned()),
     );
+    field("Created", times.at(session.created_at));
+    field("Updated", times.at(session.updated_at));
     field(
         "Resumed",
         match session.last_resume_at {
             Some(at) => {
-                let times = if session.resume_count == 1 {
+                let times_word = if session.resume_count == 1 {
                     "time"
                 } else {
                     "times"
                 };
                 format!(
-                    "{} {times}, last at {}",
+                    "{} {times_word}, last {}",
                     session.resume_count,
-                    timestamp(at)
+                    times.at(at)
                 )
             }
             None => "never".to_owned(),
@@ -58,15 +87,6 @@ pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> S
         session
             .active_run_id
             .map_or_else(|| "-".to_owned(), |id| id.to_string()),
-    );
-    field(
-        "Conversation",
-        if session.agent_established {
-            "established (resumes use --resume)"
-        } else {
-            "not established yet"
-        }
-        .to_owned(),
     );
     let totals = session.totals;
     field(
@@ -107,8 +127,15 @@ pub fn session_details(session: &Session, runs: &[Run], now: DateTime<Utc>) -> S
         field("Options", options);
     }
     out.push('\n');
-    out.push_str(&run_table(runs));
+    out.push_str(&run_list(runs, times));
     out
+}
+
+/// `claude-opus-4-8 · Claude Code 2.1.197`, once the run's agent said it.
+fn reported_agent(run: &Run) -> Option<String> {
+    let model = run.model.as_deref()?;
+    let version = run.cli_version.as_deref().unwrap_or("?");
+    Some(safe_line(&format!("{model} · Claude Code {version}")).into_owned())
 }
 
 /// How many tool calls needed approval and were refused, if any.
@@ -152,33 +179,52 @@ fn describe_options(options: &lulu_domain::AgentOptions) -> String {
     parts.join(" ")
 }
 
-fn run_table(runs: &[Run]) -> String {
-    let mut out = paint(
-        BOLD,
-        &format!(
-            "{:<3} {:<8}  {:<6}  {:<20}  {:<20}  {:>7}  {:<22}  {:>4}  PROMPT",
-            "#", "RUN", "KIND", "STARTED", "ENDED", "PID", "OUTCOME", "EXIT"
-        ),
-    );
+/// Each run in four lines: when, how long and how it ended; its prompt; the agent it
+/// ran; the options it used.
+fn run_list<Tz: TimeZone>(runs: &[Run], times: &Times<Tz>) -> String {
+    let mut out = paint(BOLD, "Runs");
     out.push('\n');
     for (index, run) in runs.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "{:<3} {:<8}  {:<6}  {:<20}  {:<20}  {:>7}  {:<22}  {:>4}  {}",
-            index + 1,
-            run.id.short(),
-            run.kind.as_str(),
-            timestamp(run.started_at),
-            run.ended_at.map_or_else(|| "-".to_owned(), timestamp),
-            run.pid
-                .map_or_else(|| "-".to_owned(), |pid| pid.to_string()),
+        let mut facts = vec![times.at(run.started_at)];
+        if let Some(ended) = run.ended_at {
+            let took = (ended - run.started_at).num_milliseconds().max(0);
+            facts.push(format!("took {}", duration_ms(took.unsigned_abs())));
+        }
+        let unfinished = if run.pid.is_some() {
+            "running"
+        } else {
+            "not started"
+        };
+        facts.push(
             run.outcome
                 .as_ref()
-                .map_or("running", lulu_domain::RunOutcome::label),
-            run.exit_code
-                .map_or_else(|| "-".to_owned(), |code| code.to_string()),
-            one_line(run.prompt.as_str(), 50),
+                .map_or(unfinished, lulu_domain::RunOutcome::label)
+                .to_owned(),
         );
+        if let Some(code) = run.exit_code {
+            facts.push(format!("exit {code}"));
+        }
+        if let Some(pid) = run.pid {
+            facts.push(format!("pid {pid}"));
+        }
+        let _ = writeln!(
+            out,
+            "{:<3}{:<7} {}  {}",
+            index + 1,
+            run.kind.as_str(),
+            paint(BOLD, &run.id.short()),
+            facts.join(" · ")
+        );
+        let _ = writeln!(out, "   » {}", one_line(run.prompt.as_str(), 90));
+        let agent = reported_agent(run).unwrap_or_else(|| "not reported".to_owned());
+        let options = safe_line(&describe_options(&run.options)).into_owned();
+        let options = if options.is_empty() {
+            "the agent's defaults".to_owned()
+        } else {
+            options
+        };
+        let _ = writeln!(out, "   {}", paint(DIM, &format!("agent    {agent}")));
+        let _ = writeln!(out, "   {}", paint(DIM, &format!("options  {options}")));
     }
     out
 }

@@ -3,16 +3,17 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use chrono::Duration;
+use chrono::{Duration, Utc};
 
 use lulu_domain::testing::{epoch, run_id, sample_session};
 use lulu_domain::{
-    AgentEvent, FailureKind, PermissionDenial, Prompt, Run, RunKind, RunOutcome, RunUsage, Session,
-    SessionStatus, TranscriptEntry,
+    AgentEvent, FailureKind, OptionOverrides, PermissionDenial, Prompt, Run, RunKind, RunOutcome,
+    RunUsage, Session, SessionStatus, TranscriptEntry,
 };
 
 use super::json::{EntryJson, SessionJson};
-use super::sessions::session_details;
+use super::sessions::{session_details, Times};
+use super::state::conversation_state;
 use super::transcript::{event_line, final_line, run_header};
 
 fn plain(text: &str) -> String {
@@ -34,24 +35,35 @@ fn history() -> (Session, Vec<Run>) {
         ended_at: Some(epoch() + Duration::minutes(2)),
         outcome: Some(RunOutcome::Interrupted),
         exit_code: Some(0),
+        model: Some("claude-sonnet-4-6".into()),
+        cli_version: Some("2.1.197".into()),
         ..Run::requested(
             run_id(1),
             session.id,
             RunKind::Start,
             session.prompt.clone(),
+            session.options.clone(),
             epoch(),
         )
+    };
+    let overridden = OptionOverrides {
+        model: Some("opus".into()),
+        permission_mode: Some("acceptEdits".into()),
+        ..OptionOverrides::default()
     };
     let second = Run {
         pid: Some(4300),
         ended_at: Some(epoch() + Duration::minutes(11)),
         outcome: Some(RunOutcome::Completed),
         exit_code: Some(0),
+        model: Some("claude-opus-4-8".into()),
+        cli_version: Some("2.1.197".into()),
         ..Run::requested(
             run_id(2),
             session.id,
             RunKind::Resume,
             Prompt::parse("Carry on,\nbut keep the public API").unwrap(),
+            overridden.applied_to(&session.options),
             epoch() + Duration::minutes(10),
         )
     };
@@ -162,14 +174,80 @@ fn transcript() -> Vec<AgentEvent> {
     ]
 }
 
+/// `show` on a terminal one hour east of UTC, 15 minutes after the session began.
+fn on_a_terminal() -> Times<chrono::FixedOffset> {
+    Times::Local {
+        now: epoch() + Duration::minutes(15),
+        zone: chrono::FixedOffset::east_opt(3600).unwrap(),
+    }
+}
+
 #[test]
 fn show_details_with_run_history() {
     let (session, runs) = history();
-    insta::assert_snapshot!(plain(&session_details(
+    insta::assert_snapshot!(plain(&session_details(&session, &runs, &on_a_terminal())));
+}
+
+#[test]
+fn show_details_piped_give_exact_utc_times() {
+    let (session, runs) = history();
+    let shown = plain(&session_details(&session, &runs, &Times::<Utc>::Exact));
+    assert!(
+        shown.contains("Created       2026-01-01T00:00:00Z\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("b0000002  2026-01-01T00:10:00Z · took 1 min 00 s"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn the_conversation_state_in_plain_words() {
+    let (mut session, mut runs) = history();
+    let mut lines = Vec::new();
+    let mut say = |what: &str, session: &Session, runs: &[Run]| {
+        let state = conversation_state(session, runs);
+        lines.push(format!(
+            "{what}\n  {}\n  {}",
+            state.what,
+            state.next.unwrap_or_default()
+        ));
+    };
+    for status in SessionStatus::ALL {
+        session.status = status;
+        say(status.as_str(), &session, &runs);
+    }
+    for kind in [
+        FailureKind::ApiError,
+        FailureKind::Crashed,
+        FailureKind::LaunchFailed,
+        FailureKind::InvalidArguments,
+        FailureKind::ConversationNotFound,
+        FailureKind::SessionIdInUse,
+    ] {
+        session.status = SessionStatus::Failed;
+        runs[1].outcome = Some(RunOutcome::Failed {
+            kind,
+            message: "x".into(),
+        });
+        say(&format!("failed {}", kind.as_str()), &session, &runs);
+    }
+    session.agent_established = false;
+    say(
+        "failed, never launched",
         &session,
-        &runs,
-        epoch() + Duration::minutes(15)
-    )));
+        &runs[..1]
+            .iter()
+            .map(|run| Run {
+                pid: None,
+                ..run.clone()
+            })
+            .collect::<Vec<_>>(),
+    );
+    session.status = SessionStatus::Interrupted;
+    say("interrupted, no init", &session, &runs);
+    insta::assert_snapshot!(lines.join("\n"));
 }
 
 #[test]
@@ -264,6 +342,9 @@ fn hostile_session() -> (Session, Vec<Run>) {
         .into_iter()
         .map(|run| Run {
             prompt: prompt.clone(),
+            options: session.options.clone(),
+            model: Some(HOSTILE.into()),
+            cli_version: Some(HOSTILE.into()),
             ..run
         })
         .collect();
@@ -336,7 +417,11 @@ fn hostile_output() -> String {
     };
     let mut out =
         super::table::session_table(std::slice::from_ref(&session), &HashSet::new(), now, fit);
-    out.push_str(&session_details(&session, &runs, now));
+    let times = Times::Local {
+        now,
+        zone: chrono::Utc,
+    };
+    out.push_str(&session_details(&session, &runs, &times));
     for event in hostile_transcript() {
         if let Some(line) = event_line(&event) {
             let _ = writeln!(out, "{line}");

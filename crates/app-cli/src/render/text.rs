@@ -1,6 +1,6 @@
 //! Small text shaping shared by the renderers: cutting, one-lining, durations, ages, money.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike as _, TimeZone, Utc};
 
 use super::safe::safe_line;
 
@@ -54,6 +54,22 @@ pub fn age(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// How times are written for people: how long ago, and the clock time in `zone` (the
+/// local one on a terminal): `4 min ago (14:03)`, `2 d ago (Tue 30 Dec 14:03)`, and for
+/// another year `3 d ago (2025-12-30 14:03)`.
+pub fn local_time<Tz: TimeZone>(at: DateTime<Utc>, now: DateTime<Utc>, zone: &Tz) -> String {
+    let then = at.with_timezone(zone).naive_local();
+    let today = now.with_timezone(zone).naive_local();
+    let clock = if then.date() == today.date() {
+        then.format("%H:%M")
+    } else if then.year() == today.year() {
+        then.format("%a %-d %b %H:%M")
+    } else {
+        then.format("%Y-%m-%d %H:%M")
+    };
+    format!("{} ({clock})", age(at, now))
+}
+
 /// An RFC 3339 UTC timestamp, to the second.
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -79,5 +95,29 @@ mod tests {
         assert_eq!(age(now, now), "just now");
         assert_eq!(age(now - chrono::Duration::seconds(42), now), "42 s ago");
         assert_eq!(age(now - chrono::Duration::hours(50), now), "2 d ago");
+    }
+
+    #[test]
+    fn local_times_say_how_long_ago_and_the_clock_time_there() {
+        let now: DateTime<Utc> = "2026-03-04T12:00:00Z".parse().unwrap();
+        let zone = chrono::FixedOffset::east_opt(2 * 3600).unwrap();
+        let at = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            local_time(at("2026-03-04T11:57:00Z"), now, &zone),
+            "3 min ago (13:57)"
+        );
+        assert_eq!(
+            local_time(at("2026-03-02T08:00:00Z"), now, &zone),
+            "2 d ago (Mon 2 Mar 10:00)"
+        );
+        assert_eq!(
+            local_time(at("2025-12-31T23:30:00Z"), now, &zone),
+            "62 d ago (Thu 1 Jan 01:30)",
+            "the local date decides"
+        );
+        assert_eq!(
+            local_time(at("2025-06-01T10:00:00Z"), now, &zone),
+            "276 d ago (2025-06-01 12:00)"
+        );
     }
 }

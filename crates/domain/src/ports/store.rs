@@ -167,7 +167,9 @@ pub trait SessionStore: Send + Sync {
     /// [`StoreError`] when the store cannot be read.
     async fn runs(&self, session_id: SessionId) -> Result<Vec<Run>, StoreError>;
 
-    /// Appends transcript entries (in `seq` order) in one transaction.
+    /// Appends transcript entries (in `seq` order) in one transaction. A run's first
+    /// `init` line also records its model and CLI version on the run
+    /// ([`ReportedAgent::first_of_each_run`](crate::agent::ReportedAgent::first_of_each_run)).
     ///
     /// # Errors
     /// [`StoreError`]; on error none of `entries` was stored. [`StoreError::NotFound`]

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use tracing::warn;
 
 use crate::approval::{ApprovalAnswer, ApprovalRequest};
-use crate::input::Prompt;
+use crate::input::{AgentOptions, Prompt};
 use crate::lifecycle::StopMode;
 use crate::ports::{Clock, RunControl, StopError};
 use crate::session::{Session, SessionStatus};
@@ -19,6 +19,8 @@ pub(crate) struct LiveSession {
     pub(crate) id: crate::ids::SessionId,
     /// The prompt of the run this session is launching (the first one, or a follow-up).
     pub(crate) prompt: Prompt,
+    /// The options that run is launched with (the session's, with a resume's overrides).
+    pub(crate) options: AgentOptions,
     /// The current value; locked only to apply one transition (never across a wait).
     pub(crate) state: tokio::sync::Mutex<Session>,
     control: Mutex<Option<Arc<dyn RunControl>>>,
@@ -34,10 +36,11 @@ pub(crate) struct LiveSession {
 }
 
 impl LiveSession {
-    pub(crate) fn new(session: Session, prompt: Prompt) -> Self {
+    pub(crate) fn new(session: Session, prompt: Prompt, options: AgentOptions) -> Self {
         Self {
             id: session.id,
             prompt,
+            options,
             state: tokio::sync::Mutex::new(session),
             control: Mutex::new(None),
             settled: watch::Sender::new(None),

@@ -23,7 +23,7 @@ use tracing::info;
 pub use error::SupervisorError;
 
 use crate::ids::SessionId;
-use crate::input::Prompt;
+use crate::input::{OptionOverrides, Prompt};
 use crate::interrupt::InterruptPolicy;
 use crate::lifecycle::{transition, ConversationMode, Effect, LifecycleEvent, RunChange};
 use crate::ports::{
@@ -145,7 +145,7 @@ impl SessionSupervisor {
             .updates
             .publish(SessionUpdate::Session(session.clone()));
         info!(session_id = %session.id, "session queued");
-        self.launch_when_ready(&session, session.prompt.clone());
+        self.launch_when_ready(&session, session.prompt.clone(), session.options.clone());
         Ok(session)
     }
 
@@ -157,8 +157,14 @@ impl SessionSupervisor {
     ///
     /// # Errors
     /// `OperationInProgress`, `NotFound`, `NotResumable` (still live), `NotOwnedHere`, `Store`.
-    #[tracing::instrument(skip(self, prompt), fields(session_id = %id))]
-    pub async fn resume(&self, id: SessionId, prompt: Prompt) -> Result<Session, SupervisorError> {
+    /// `overrides` replace the session's options for this run only.
+    #[tracing::instrument(skip(self, prompt, overrides), fields(session_id = %id))]
+    pub async fn resume(
+        &self,
+        id: SessionId,
+        prompt: Prompt,
+        overrides: OptionOverrides,
+    ) -> Result<Session, SupervisorError> {
         let _pass = self.enter_now(id)?;
         let mut session = match self.whereabouts(id).await? {
             Whereabouts::LiveHere(status) => {
@@ -175,12 +181,14 @@ impl SessionSupervisor {
             LifecycleEvent::ResumeRequested {
                 run_id,
                 prompt: prompt.clone(),
+                overrides: overrides.clone(),
             },
         )
         .await?
         .nothing_left();
         info!(resume_count = session.resume_count, %run_id, "session resumed");
-        self.launch_when_ready(&session, prompt);
+        let options = overrides.applied_to(&session.options);
+        self.launch_when_ready(&session, prompt, options);
         Ok(session)
     }
 

@@ -9,7 +9,7 @@ use super::retry::Retries;
 use super::{LiveSession, Pending, SessionSupervisor, SupervisorError};
 use crate::agent::{RunExit, RunUpdate, TranscriptEntry};
 use crate::ids::RunId;
-use crate::input::Prompt;
+use crate::input::{AgentOptions, Prompt};
 use crate::lifecycle::{transition, LifecycleEvent, StopMode};
 use crate::ports::{RunHandle, RunSlot, RunSpec, SessionUpdate};
 use crate::session::{FailureKind, RunOutcome, RunUsage, Session, SessionStatus};
@@ -23,8 +23,14 @@ const SETTLE_ATTEMPTS: u32 = 5;
 
 impl SessionSupervisor {
     /// Registers `session` as live and launches its active run once a slot is free.
-    pub(super) fn launch_when_ready(&self, session: &Session, prompt: Prompt) {
-        let live = Arc::new(LiveSession::new(session.clone(), prompt));
+    /// `options` are the run's (a resume's overrides applied).
+    pub(super) fn launch_when_ready(
+        &self,
+        session: &Session,
+        prompt: Prompt,
+        options: AgentOptions,
+    ) {
+        let live = Arc::new(LiveSession::new(session.clone(), prompt, options));
         self.live_map().insert(session.id, Arc::clone(&live));
         let supervisor = self.clone();
         let span =
@@ -112,7 +118,7 @@ impl SessionSupervisor {
         let run_id = state
             .active_run_id
             .expect("a queued session always has its requested run");
-        let (cwd, options) = (state.cwd.clone(), state.options.clone());
+        let cwd = state.cwd.clone();
         drop(state);
         let mode = self
             .carry_out(live, pending)
@@ -123,7 +129,7 @@ impl SessionSupervisor {
             run_id,
             cwd,
             prompt: live.prompt.clone(),
-            options,
+            options: live.options.clone(),
             mode,
         })
     }

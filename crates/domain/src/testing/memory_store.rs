@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::{lock, Journal};
-use crate::agent::TranscriptEntry;
+use crate::agent::{ReportedAgent, TranscriptEntry};
 use crate::ids::{RunId, SessionId};
 use crate::lifecycle::RunChange;
 use crate::ports::{
@@ -236,6 +236,13 @@ impl SessionStore for MemoryStore {
             ));
         }
         let mut state = lock(&self.state);
+        for reported in ReportedAgent::first_of_each_run(entries) {
+            let run = find_run(&mut state.runs, reported.run_id)?;
+            if run.model.is_none() {
+                run.model = Some(reported.model.to_owned());
+                run.cli_version = Some(reported.cli_version.to_owned());
+            }
+        }
         state.events.extend_from_slice(entries);
         let mut grown: Vec<RunId> = entries.iter().map(|entry| entry.run_id).collect();
         grown.dedup();

@@ -44,8 +44,14 @@ impl Daemon {
                     session: runtime.start(spec).await?,
                 }
             }
-            Request::Resume { id, prompt } => Response::Session {
-                session: runtime.resume(id, Prompt::parse(prompt)?).await?,
+            Request::Resume {
+                id,
+                prompt,
+                options,
+            } => Response::Session {
+                session: runtime
+                    .resume(id, Prompt::parse(prompt)?, options.validate()?)
+                    .await?,
             },
             Request::Interrupt { id, force } => {
                 let mode = if force {

@@ -3,7 +3,7 @@
 use tracing::warn;
 
 use lulu_domain::ports::ControlAction;
-use lulu_domain::{Prompt, Session, SessionId, SessionSpec, SupervisorError};
+use lulu_domain::{OptionOverrides, Prompt, Session, SessionId, SessionSpec, SupervisorError};
 
 use super::Runtime;
 use crate::error::RuntimeError;
@@ -29,23 +29,37 @@ impl Runtime {
     }
 
     /// Continues a settled session with a follow-up prompt, owned by this process (it must
-    /// [`serve`](Self::serve)). A live session's owner is asked instead, and refuses.
+    /// [`serve`](Self::serve)). `overrides` replace the session's options for this run
+    /// only. A live session's owner is asked instead, and refuses.
     ///
     /// # Errors
     /// Not found, still live, another operation in flight, or a store failure.
-    pub async fn resume(&self, id: SessionId, prompt: Prompt) -> Result<Session, RuntimeError> {
+    pub async fn resume(
+        &self,
+        id: SessionId,
+        prompt: Prompt,
+        overrides: OptionOverrides,
+    ) -> Result<Session, RuntimeError> {
         if let Some(lost) = self.database_lost() {
             return Err(lost);
         }
         self.recover().await?;
         let session = self.session(id).await?;
         if session.status.is_live() {
+            if !overrides.is_empty() {
+                // The mailbox carries no options: never let its owner resume without them.
+                return Err(SupervisorError::NotResumable {
+                    id,
+                    status: session.status,
+                }
+                .into());
+            }
             return self.ask_owner(id, ControlAction::Resume { prompt }).await;
         }
         if !self.parts.control.claim_session(id).await? {
             return Err(SupervisorError::OperationInProgress(id).into());
         }
-        match self.parts.supervisor.resume(id, prompt).await {
+        match self.parts.supervisor.resume(id, prompt, overrides).await {
             Ok(session) => Ok(session),
             Err(error) => {
                 if let Err(unclaim) = self.parts.control.unclaim_session(id).await {

@@ -76,6 +76,7 @@ async fn run(argv: &[String]) -> i32 {
             .model
             .clone()
             .unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
+        argv: argv.to_vec(),
         tick: Duration::from_millis(env_number("FAKE_CLAUDE_TICK_MS", 1000)),
         retry_delay: Duration::from_millis(env_number("FAKE_CLAUDE_RETRY_MS", 10)),
         max_retries: u32::try_from(env_number("CLAUDE_CODE_MAX_RETRIES", 10)).unwrap_or(10),

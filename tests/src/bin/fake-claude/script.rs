@@ -16,6 +16,8 @@ pub enum Script {
     Fail,
     /// `ECHO`: reply with the whole prompt, verbatim.
     Echo,
+    /// `ARGV`: reply with the fake's command line, as a JSON array of strings.
+    Argv,
     /// `HISTORY`: reply with how many earlier turns the conversation holds.
     History,
     /// `MALFORMED`: print a line that is not JSON, then reply.
@@ -51,6 +53,7 @@ pub fn choose(prompt: &str) -> (Script, bool) {
             "ASK" => Some(Script::Permit(text_after(prompt, "ASK"))),
             "FAIL" => Some(Script::Fail),
             "ECHO" => Some(Script::Echo),
+            "ARGV" => Some(Script::Argv),
             "HISTORY" => Some(Script::History),
             "MALFORMED" => Some(Script::Malformed),
             "HUGE" => Some(Script::Huge(number_after(index).unwrap_or(1))),

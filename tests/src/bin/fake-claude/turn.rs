@@ -33,6 +33,8 @@ pub struct Conversation {
     pub cwd: String,
     /// The model name shown in init.
     pub model: String,
+    /// The command line it was started with (without the program name).
+    pub argv: Vec<String>,
     /// One `SLOW` tick.
     pub tick: Duration,
     /// Pause between API retries.
@@ -127,6 +129,10 @@ pub async fn run_turn(
         Script::Reply(text) => turn.reply(&text),
         Script::Echo => {
             let text = turn.prompt.clone();
+            turn.reply(&text)
+        }
+        Script::Argv => {
+            let text = serde_json::to_string(&conversation.argv).unwrap_or_default();
             turn.reply(&text)
         }
         Script::History => turn.reply(&format!("This conversation holds {earlier} earlier turns.")),

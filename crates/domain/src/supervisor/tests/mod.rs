@@ -257,7 +257,11 @@ async fn lifecycle_start_interrupt_resume_complete() {
     h.supervisor.interrupt(id).await.unwrap();
     tokio::time::advance(Duration::from_secs(60)).await;
     h.supervisor
-        .resume(id, prompt("carry on, but keep the API"))
+        .resume(
+            id,
+            prompt("carry on, but keep the API"),
+            OptionOverrides::default(),
+        )
         .await
         .unwrap();
     let second = h.next_launch().await;

@@ -13,7 +13,7 @@ async fn resume_continues_the_same_row_with_a_new_run_in_history() {
     tokio::time::advance(Duration::from_secs(30)).await;
     let queued = h
         .supervisor
-        .resume(id, prompt("now add tests"))
+        .resume(id, prompt("now add tests"), OptionOverrides::default())
         .await
         .expect("resumed");
     let second = h.next_launch().await;
@@ -85,7 +85,9 @@ async fn a_second_operation_on_a_session_is_refused_while_the_first_is_in_flight
     h.becomes(id, SessionStatus::Interrupting).await;
 
     assert_eq!(
-        h.supervisor.resume(id, prompt("too soon")).await,
+        h.supervisor
+            .resume(id, prompt("too soon"), OptionOverrides::default())
+            .await,
         Err(SupervisorError::OperationInProgress(id))
     );
     assert_eq!(
@@ -107,7 +109,7 @@ async fn a_second_operation_on_a_session_is_refused_while_the_first_is_in_flight
     assert_eq!(run.stops(), vec![StopMode::Graceful, StopMode::Forceful]);
     let resumed = h
         .supervisor
-        .resume(id, prompt("now"))
+        .resume(id, prompt("now"), OptionOverrides::default())
         .await
         .expect("accepted right after");
     assert_eq!(resumed.status, SessionStatus::Queued);
@@ -124,7 +126,9 @@ async fn resume_and_interrupt_of_unknown_or_idle_sessions_are_refused_clearly() 
     );
     let (id, run) = h.running("hello").await;
     assert_eq!(
-        h.supervisor.resume(id, prompt("x")).await,
+        h.supervisor
+            .resume(id, prompt("x"), OptionOverrides::default())
+            .await,
         Err(SupervisorError::NotResumable {
             id,
             status: SessionStatus::Running
@@ -209,4 +213,51 @@ async fn delete_refuses_a_live_session_and_removes_a_settled_one() {
         deleted |= update == SessionUpdate::Deleted(id);
     }
     assert!(deleted, "the deletion was announced");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resume_launches_with_its_overrides_once_and_runs_record_what_the_agent_said() {
+    let mut h = harness(StopResponse::ExitOnGraceful);
+    let (id, first) = h.running("write the parser").await;
+    complete(&first, 0.1).await;
+    h.settled(id).await;
+    let overrides = OptionOverrides {
+        model: Some("opus".into()),
+        allowed_tools: Some(vec!["Bash".into()]),
+        ..OptionOverrides::default()
+    };
+
+    h.supervisor
+        .resume(id, prompt("run the tests"), overrides)
+        .await
+        .unwrap();
+    let second = h.next_launch().await;
+    second.emit(init()).await;
+    complete(&second, 0.1).await;
+    h.settled(id).await;
+    h.supervisor
+        .resume(id, prompt("and again"), OptionOverrides::default())
+        .await
+        .unwrap();
+    let third = h.next_launch().await;
+    complete(&third, 0.1).await;
+    let done = h.settled(id).await;
+
+    assert_eq!(second.spec.options.model.as_deref(), Some("opus"));
+    assert_eq!(second.spec.options.allowed_tools, ["Bash"]);
+    assert_eq!(third.spec.options, first.spec.options, "the session's own");
+    assert_eq!(done.options, first.spec.options);
+    let runs = h.store.runs(id).await.unwrap();
+    let used: Vec<_> = runs.iter().map(|run| run.options.clone()).collect();
+    assert_eq!(
+        used,
+        [
+            first.spec.options.clone(),
+            second.spec.options.clone(),
+            third.spec.options.clone()
+        ]
+    );
+    assert_eq!(runs[1].model.as_deref(), Some("claude-opus-4-8"));
+    assert_eq!(runs[1].cli_version.as_deref(), Some("2.1.197"));
+    assert_eq!(runs[2].model, None, "its agent said nothing");
 }
