@@ -22,6 +22,17 @@ export function badge(status) {
     h("span", { class: "label", text: meta.label }));
 }
 
+// What a permission request asks, in one line: `Bash: touch notes.md`.
+export function requestSummary(request) {
+  try {
+    const input = JSON.parse(request.input_json);
+    const main = ["command", "file_path", "path", "url", "pattern"].map((key) => input?.[key]).find((v) => typeof v === "string");
+    return main ? `${request.tool_name}: ${main}` : request.tool_name;
+  } catch {
+    return request.tool_name;
+  }
+}
+
 export function cost(usd) {
   if (!usd) return "—";
   return usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
