@@ -1,6 +1,6 @@
 // The dashboard: one row per session, live from the daemon's watch stream.
 import { h, replace, $ } from "./dom.js";
-import { STATUSES, LIVE, badge, cost, duration, ago, shortPath, requestSummary } from "./format.js";
+import { STATUSES, LIVE, badge, cost, duration, ago, shortPath, requestSummary, storedBefore } from "./format.js";
 
 export const store = {
   sessions: new Map(),
@@ -31,6 +31,8 @@ export function setSessions(list) {
 }
 
 export function upsert(session) {
+  const known = store.sessions.get(session.id);
+  if (known && storedBefore(session, known)) return;
   store.sessions.set(session.id, session);
   if (!LIVE.has(session.status)) store.activity.delete(session.id);
   schedule();

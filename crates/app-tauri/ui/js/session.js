@@ -1,6 +1,6 @@
 // The session view: header and controls, run history, and the live transcript.
 import { h, replace, $ } from "./dom.js";
-import { LIVE, badge, cost, duration, clock, shortPath } from "./format.js";
+import { LIVE, badge, cost, duration, clock, shortPath, storedBefore } from "./format.js";
 import * as api from "./api.js";
 import { Transcript, visible } from "./transcript.js";
 import { store, upsert } from "./dashboard.js";
@@ -128,7 +128,7 @@ function onFollow(id, message) {
 
 // Any news of the open session (its follow stream or the dashboard's watch).
 export function sessionChanged(session) {
-  if (session.id !== view.id || !view.session) return;
+  if (session.id !== view.id || !view.session || storedBefore(session, view.session)) return;
   const newRun = session.active_run_id && session.active_run_id !== view.session.active_run_id;
   view.session = session;
   upsert(session);
