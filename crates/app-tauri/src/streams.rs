@@ -282,3 +282,60 @@ async fn send_activity(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use lulu_domain::testing::{approval_request, sample_session};
+    use lulu_domain::SessionStatus;
+
+    use super::*;
+
+    /// The statuses the hook was called with, for `session` changing through `statuses`.
+    fn notices(statuses: &[SessionStatus]) -> Vec<SessionStatus> {
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let recorder = Arc::clone(&heard);
+        let hook: NoticeHook = Arc::new(move |session: &Session| {
+            lock(&recorder).push(session.status);
+        });
+        let (mut pending, mut known) = (HashMap::new(), HashMap::new());
+        let mut session = sample_session(1);
+        for status in statuses {
+            session.status = *status;
+            session.pending_approvals = if *status == SessionStatus::NeedsApproval {
+                vec![approval_request("r1", "touch notes.md")]
+            } else {
+                Vec::new()
+            };
+            let change = Change::Session {
+                session: session.clone(),
+            };
+            note(&change, &mut pending, &mut known, Some(&hook));
+        }
+        let heard = lock(&heard).clone();
+        heard
+    }
+
+    #[test]
+    fn the_user_hears_when_a_session_starts_waiting_for_approval_and_when_it_settles() {
+        use SessionStatus::{Completed, Idle, NeedsApproval, Running};
+        assert_eq!(
+            notices(&[
+                Running,
+                NeedsApproval,
+                NeedsApproval,
+                Running,
+                NeedsApproval,
+                Idle
+            ]),
+            [NeedsApproval, NeedsApproval],
+            "once per wait, not per change while it waits; idle is not settled"
+        );
+        assert_eq!(
+            notices(&[NeedsApproval, Running, Idle, Completed]),
+            [NeedsApproval, Completed]
+        );
+        assert_eq!(notices(&[Completed]), [], "a settle seen first is no news");
+    }
+}
