@@ -44,7 +44,9 @@ async fn a_request_allowed_from_the_session_view_runs_the_tool() -> Result {
         .await?;
     app.screenshot("session-approval").await?;
 
-    app.click("#a-allow").await?;
+    // Y allows, as on a terminal (focus is outside any text field).
+    app.eval("document.activeElement.blur()").await?;
+    app.client.active_element().await?.send_keys("y").await?;
     panel_hidden(&app).await?;
     app.wait_text("#s-badge", badge_is("Idle")).await?;
     assert!(path.exists(), "the allowed tool ran");
