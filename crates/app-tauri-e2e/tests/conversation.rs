@@ -129,6 +129,7 @@ async fn a_session_waiting_for_approval_sorts_first_and_an_answer_from_a_termina
     app.wait_text("#a-note", |t| t.contains("answered or cancelled elsewhere"))
         .await?;
     app.wait_text("#s-badge", badge_is("Idle")).await?;
+    app.screenshot("session-answered-elsewhere-dark").await?;
     assert!(app.dir.path().join("later.md").exists());
     app.lulu_ok(&["interrupt", &busy])?;
     app.close().await;
