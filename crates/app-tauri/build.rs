@@ -16,6 +16,9 @@ fn main() {
         "watch_sessions",
         "follow_session",
         "unfollow_session",
+        "answer_approval",
+        "send_message",
+        "close_session",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -35,10 +35,11 @@ async fn a_session_started_from_the_form_runs_is_interrupted_and_resumed() -> Re
     app.wait_text("#dashboard .rows, #s-runs", |t| t.contains("interrupted"))
         .await?;
 
-    app.fill("#resume-prompt", "SAY resumed from the desktop")
+    app.fill("#compose-text", "SAY resumed from the desktop")
         .await?;
-    app.click("#resume-button").await?;
-    app.wait_text("#s-badge", badge_is("Completed")).await?;
+    app.click("#compose-button").await?;
+    // Desktop sessions are kept open: idle between turns, waiting for a message.
+    app.wait_text("#s-badge", badge_is("Idle")).await?;
     app.wait_text("#s-meta [data-key='resumes'] dd", |t| t == "1")
         .await?;
     app.wait_text("#transcript", |t| t.contains("resumed from the desktop"))
@@ -48,7 +49,7 @@ async fn a_session_started_from_the_form_runs_is_interrupted_and_resumed() -> Re
     assert_eq!(sessions.len(), 1, "one session row, resumed in place");
     assert_eq!(sessions[0]["id"], id.as_str());
     assert_eq!(sessions[0]["resume_count"], 1);
-    assert_eq!(sessions[0]["status"], "completed");
+    assert_eq!(sessions[0]["status"], "idle");
     app.close().await;
     Ok(())
 }

@@ -336,7 +336,7 @@ async fn resolve(state: &AppState, text: &str) -> Result<SessionId, CommandError
 }
 
 /// The session `text` names, which must exist.
-async fn existing(state: &AppState, text: &str) -> Result<Session, CommandError> {
+pub(crate) async fn existing(state: &AppState, text: &str) -> Result<Session, CommandError> {
     let id = resolve(state, text).await?;
     state
         .runtime()
@@ -361,7 +361,8 @@ fn unknown_as(id: SessionId) -> impl Fn(lulu_runtime::RuntimeError) -> CommandEr
     }
 }
 
-fn session_of(response: Response) -> Result<Session, CommandError> {
+/// The session a daemon's answer carries.
+pub(crate) fn session_of(response: Response) -> Result<Session, CommandError> {
     match response {
         Response::Session { session } => Ok(session),
         other => Err(unexpected(&other)),

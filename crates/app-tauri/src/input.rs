@@ -41,6 +41,8 @@ pub fn start_request(state: &AppState, input: StartInput) -> Result<Request, Com
         model,
         permission_mode,
         allowed_tools,
+        // Desktop sessions stay open between turns for follow-ups from the message box.
+        keep_open: true,
         ..AgentOptions::default()
     }
     .validate()?;

@@ -7,6 +7,7 @@
 //! streams. The app holds no lifecycle, mailbox, polling or recovery logic.
 
 pub mod commands;
+pub mod conversation;
 pub mod error;
 pub mod input;
 pub mod native;
@@ -39,14 +40,17 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::watch_sessions,
             commands::follow_session,
             commands::unfollow_session,
+            conversation::answer_approval,
+            conversation::send_message,
+            conversation::close_session,
             native::pick_directory,
         ])
         .setup(|app| {
             let handle = app.handle().clone();
             app.state::<Arc<AppState>>()
                 .streams
-                .on_settled(Arc::new(move |session| {
-                    native::notify_settled(&handle, session);
+                .on_notice(Arc::new(move |session| {
+                    native::notify(&handle, session);
                 }));
             Ok(())
         })

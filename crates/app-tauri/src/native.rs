@@ -1,5 +1,5 @@
 //! What the desktop gives the app: the native folder picker and notifications when a
-//! session settles while the window is not focused.
+//! session settles or starts waiting for an approval while the window is not focused.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,7 +8,7 @@ use tauri::{AppHandle, Manager as _, Runtime};
 use tauri_plugin_dialog::DialogExt as _;
 use tauri_plugin_notification::NotificationExt as _;
 
-use lulu_domain::{Session, SessionStatus};
+use lulu_domain::{ApprovalRequest, Session, SessionStatus};
 
 use crate::state::AppState;
 use crate::views::WatchMessage;
@@ -30,9 +30,9 @@ pub async fn pick_directory<R: Runtime>(app: AppHandle<R>) -> Option<String> {
         .map(|path| path.display().to_string())
 }
 
-/// Tells the user, while the window is not focused, that `session` settled; remembers
-/// it, so coming back to the window opens it.
-pub fn notify_settled<R: Runtime>(app: &AppHandle<R>, session: &Session) {
+/// Tells the user, while the window is not focused, that `session` settled or needs
+/// approval; remembers it, so coming back to the window opens it.
+pub fn notify<R: Runtime>(app: &AppHandle<R>, session: &Session) {
     let focused = app
         .get_webview_window("main")
         .and_then(|window| window.is_focused().ok())
@@ -44,12 +44,21 @@ pub fn notify_settled<R: Runtime>(app: &AppHandle<R>, session: &Session) {
         SessionStatus::Completed => "completed",
         SessionStatus::Failed => "failed",
         SessionStatus::Interrupted => "was interrupted",
+        SessionStatus::NeedsApproval => "needs approval",
         _ => return,
     };
     let mut body = session.title.as_str().to_owned();
-    if let Some(error) = &session.last_error {
+    let detail = if session.status == SessionStatus::NeedsApproval {
+        session
+            .pending_approvals
+            .first()
+            .map(ApprovalRequest::summary)
+    } else {
+        session.last_error.clone()
+    };
+    if let Some(detail) = detail {
         body.push_str(" — ");
-        body.push_str(error);
+        body.push_str(&detail);
     }
     if let Err(error) = app
         .notification()

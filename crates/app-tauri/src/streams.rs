@@ -23,8 +23,9 @@ const ACTIVITY_TICK: Duration = Duration::from_millis(250);
 /// How long to wait before connecting again after the daemon went.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(300);
 
-/// Called with a session that just settled (completed, failed, interrupted).
-pub type SettledHook = Arc<dyn Fn(&Session) + Send + Sync>;
+/// Called with a session the user should hear about: it just settled (completed, failed,
+/// interrupted) or started waiting for an approval.
+pub type NoticeHook = Arc<dyn Fn(&Session) + Send + Sync>;
 
 /// The open streams.
 #[derive(Default)]
@@ -33,14 +34,15 @@ pub struct Streams {
     watch_channel: Mutex<Option<Channel<WatchMessage>>>,
     follows: Mutex<HashMap<u32, JoinHandle<()>>>,
     next_follow: AtomicU32,
-    settled_hook: Mutex<Option<SettledHook>>,
+    notice_hook: Mutex<Option<NoticeHook>>,
     notice: Mutex<Option<(SessionId, Instant)>>,
 }
 
 impl Streams {
-    /// Has `hook` called for every session the watch sees settle.
-    pub fn on_settled(&self, hook: SettledHook) {
-        *lock(&self.settled_hook) = Some(hook);
+    /// Has `hook` called for every session the watch sees settle or start waiting for
+    /// an approval.
+    pub fn on_notice(&self, hook: NoticeHook) {
+        *lock(&self.notice_hook) = Some(hook);
     }
 
     /// Remembers that the user was told about session `id` at `at`.
@@ -66,7 +68,7 @@ impl Streams {
     /// Replaces the watch (a reloaded UI asks again) with one sending to `channel`.
     pub fn watch(&self, state: Arc<AppState>, channel: Channel<WatchMessage>) {
         *lock(&self.watch_channel) = Some(channel.clone());
-        let hook = lock(&self.settled_hook).clone();
+        let hook = lock(&self.notice_hook).clone();
         let task = tauri::async_runtime::spawn(watch_forever(state, channel, hook));
         if let Some(previous) = lock(&self.watch).replace(task) {
             previous.abort();
@@ -145,7 +147,7 @@ async fn follow(
 async fn watch_forever(
     state: Arc<AppState>,
     channel: Channel<WatchMessage>,
-    hook: Option<SettledHook>,
+    hook: Option<NoticeHook>,
 ) {
     let mut statuses = HashMap::new();
     loop {
@@ -168,7 +170,7 @@ async fn watch_forever(
 async fn watch_once(
     state: &AppState,
     channel: &Channel<WatchMessage>,
-    hook: Option<&SettledHook>,
+    hook: Option<&NoticeHook>,
     statuses: &mut HashMap<SessionId, lulu_domain::SessionStatus>,
 ) -> Result<(), String> {
     let mut daemon = state.daemon().await.map_err(|error| error.to_string())?;
@@ -223,7 +225,7 @@ fn note(
     change: &Change,
     pending: &mut HashMap<SessionId, (RunId, u64)>,
     statuses: &mut HashMap<SessionId, lulu_domain::SessionStatus>,
-    hook: Option<&SettledHook>,
+    hook: Option<&NoticeHook>,
 ) {
     match change {
         Change::Transcript {
@@ -235,9 +237,14 @@ fn note(
         }
         Change::Session { session } => {
             let before = statuses.insert(session.id, session.status);
-            if before.is_some_and(lulu_domain::SessionStatus::is_live) && !session.status.is_live()
-            {
+            let settled = before.is_some_and(lulu_domain::SessionStatus::is_live)
+                && !session.status.is_live();
+            if settled {
                 pending.remove(&session.id);
+            }
+            let asks = session.status == lulu_domain::SessionStatus::NeedsApproval
+                && before != Some(session.status);
+            if settled || asks {
                 if let Some(hook) = hook {
                     hook(session);
                 }
@@ -274,4 +281,61 @@ async fn send_activity(
             .map_err(|error| error.to_string())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use lulu_domain::testing::{approval_request, sample_session};
+    use lulu_domain::SessionStatus;
+
+    use super::*;
+
+    /// The statuses the hook was called with, for `session` changing through `statuses`.
+    fn notices(statuses: &[SessionStatus]) -> Vec<SessionStatus> {
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let recorder = Arc::clone(&heard);
+        let hook: NoticeHook = Arc::new(move |session: &Session| {
+            lock(&recorder).push(session.status);
+        });
+        let (mut pending, mut known) = (HashMap::new(), HashMap::new());
+        let mut session = sample_session(1);
+        for status in statuses {
+            session.status = *status;
+            session.pending_approvals = if *status == SessionStatus::NeedsApproval {
+                vec![approval_request("r1", "touch notes.md")]
+            } else {
+                Vec::new()
+            };
+            let change = Change::Session {
+                session: session.clone(),
+            };
+            note(&change, &mut pending, &mut known, Some(&hook));
+        }
+        let heard = lock(&heard).clone();
+        heard
+    }
+
+    #[test]
+    fn the_user_hears_when_a_session_starts_waiting_for_approval_and_when_it_settles() {
+        use SessionStatus::{Completed, Idle, NeedsApproval, Running};
+        assert_eq!(
+            notices(&[
+                Running,
+                NeedsApproval,
+                NeedsApproval,
+                Running,
+                NeedsApproval,
+                Idle
+            ]),
+            [NeedsApproval, NeedsApproval],
+            "once per wait, not per change while it waits; idle is not settled"
+        );
+        assert_eq!(
+            notices(&[NeedsApproval, Running, Idle, Completed]),
+            [NeedsApproval, Completed]
+        );
+        assert_eq!(notices(&[Completed]), [], "a settle seen first is no news");
+    }
 }

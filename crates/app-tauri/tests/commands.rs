@@ -3,136 +3,14 @@
 //! the stand-in agent `fake-claude`. Bad input is refused with a message naming what is
 //! wrong and the form field, and creates nothing: no session, not even a daemon.
 
-#[path = "support/binaries.rs"]
-mod binaries;
+#[path = "support/harness.rs"]
+mod harness;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
-use tauri::webview::InvokeRequest;
-use tauri::{App, Manager as _, WebviewWindow};
 
-use lulu_app_tauri::state::AppState;
-use lulu_runtime::RuntimeConfig;
-
-/// One test's app: its own database, agent and daemon (stopped on drop).
-struct Harness {
-    dir: tempfile::TempDir,
-    db: PathBuf,
-    window: WebviewWindow<MockRuntime>,
-    _app: App<MockRuntime>,
-}
-
-impl Harness {
-    fn new() -> Self {
-        let bins = binaries::binaries();
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("lulu.db");
-        let config = RuntimeConfig::new(db.clone(), bins.fake_claude.clone());
-        let state = AppState::new(config, bins.lulu.clone());
-        // The app's own context: its capability decides what the window may call.
-        let app = lulu_app_tauri::setup(mock_builder().manage(Arc::new(state)))
-            .build(tauri::generate_context!())
-            .unwrap();
-        let window = match app.get_webview_window("main") {
-            Some(window) => window,
-            None => tauri::WebviewWindowBuilder::new(&app, "main", tauri::WebviewUrl::default())
-                .build()
-                .unwrap(),
-        };
-        Self {
-            dir,
-            db,
-            window,
-            _app: app,
-        }
-    }
-
-    fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        get_ipc_response(
-            &self.window,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: CallbackFn(0),
-                error: CallbackFn(1),
-                url: "tauri://localhost".parse().unwrap(),
-                body: InvokeBody::Json(args),
-                headers: tauri::http::HeaderMap::default(),
-                invoke_key: INVOKE_KEY.to_owned(),
-            },
-        )
-        .map(|body| body.deserialize::<Value>().unwrap())
-    }
-
-    fn ok(&self, cmd: &str, args: Value) -> Value {
-        let shown = args.to_string();
-        self.invoke(cmd, args)
-            .unwrap_or_else(|error| panic!("{cmd} {shown} failed: {error}"))
-    }
-
-    fn err(&self, cmd: &str, args: Value) -> Value {
-        let shown = args.to_string();
-        match self.invoke(cmd, args) {
-            Ok(value) => panic!("{cmd} {shown} should fail but gave {value}"),
-            Err(error) => error,
-        }
-    }
-
-    fn start(&self, prompt: &str) -> Value {
-        let cwd = self.dir.path().to_str().unwrap();
-        self.ok(
-            "start_session",
-            json!({"input": {"prompt": prompt, "cwd": cwd}}),
-        )
-    }
-
-    /// The session once `done` holds for it (polled; generous deadline).
-    fn wait_for(&self, id: &Value, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let session = self.ok("get_session", json!({"id": id}))["session"].clone();
-            if done(&session) {
-                return session;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "session never became {what}: {session}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_status(&self, id: &Value, status: &str) -> Value {
-        self.wait_for(id, status, |session| session["status"] == status)
-    }
-
-    fn daemon_socket_exists(&self) -> bool {
-        lulu_runtime::daemon::DaemonPaths::from_env(&self.db)
-            .socket
-            .exists()
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new(&binaries::binaries().lulu)
-            .arg("--db")
-            .arg(&self.db)
-            .args(["daemon", "stop", "--force"])
-            .output();
-    }
-}
-
-fn assert_error(error: &Value, code: &str, field: Option<&str>, words: &str) {
-    assert_eq!(error["code"], code, "{error}");
-    assert_eq!(error["field"].as_str(), field, "{error}");
-    let message = error["message"].as_str().unwrap();
-    assert!(message.contains(words), "`{message}` should say `{words}`");
-}
+use harness::{assert_error, binaries, Harness};
 
 #[test]
 fn bad_start_input_is_refused_by_field_and_creates_nothing() {
@@ -207,20 +85,24 @@ fn bad_start_input_is_refused_by_field_and_creates_nothing() {
 }
 
 #[test]
-fn a_started_session_completes_and_its_transcript_reads_in_pages() {
+fn a_started_session_is_kept_open_until_closed_and_its_transcript_reads_in_pages() {
     let app = Harness::new();
     let started = app.start("SAY hello from the desktop");
     assert_eq!(started["title"], "SAY hello from the desktop");
+    assert_eq!(started["options"]["keep_open"], true, "{started}");
     let id = started["id"].clone();
 
-    let done = app.wait_status(&id, "completed");
-    assert_eq!(done["resume_count"], 0);
-    let listed = app.ok("list_sessions", json!({"status": "completed"}));
+    // Kept open: idle between turns after its result, until closed.
+    app.wait_status(&id, "idle");
+    let listed = app.ok("list_sessions", json!({"status": "idle"}));
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(
         app.ok("list_sessions", json!({"status": "running"})),
         json!([])
     );
+    assert_eq!(app.ok("close_session", json!({"id": id}))["id"], id);
+    let done = app.wait_status(&id, "completed");
+    assert_eq!(done["resume_count"], 0);
 
     let all = app.ok("get_transcript", json!({"id": id}));
     let entries = all["entries"].as_array().unwrap();
@@ -303,7 +185,7 @@ fn reads_of_unknown_sessions_and_bad_options_are_refused() {
         .contains("id"));
 
     let id = app.start("SAY paged")["id"].clone();
-    app.wait_status(&id, "completed");
+    app.wait_status(&id, "idle");
     assert_error(
         &app.err("get_transcript", json!({"id": id, "limit": 0})),
         "bad_option",
@@ -369,7 +251,7 @@ fn interrupt_then_resume_keeps_one_session_and_counts_the_resume() {
         json!({"id": id, "prompt": "SAY done", "model": "claude-override"}),
     );
     assert_eq!(resumed["id"], id);
-    let done = app.wait_status(&id, "completed");
+    let done = app.wait_status(&id, "idle");
     assert_eq!(done["resume_count"], 1);
     let runs = app.ok("get_session", json!({"id": id}))["runs"].clone();
     assert_eq!(runs.as_array().unwrap().len(), 2);

@@ -17,6 +17,10 @@ export const startSession = (input) => call("start_session", { input });
 export const interruptSession = (id) => call("interrupt_session", { id });
 export const resumeSession = (id, prompt) => call("resume_session", { id, prompt });
 export const deleteSession = (id, force) => call("delete_session", { id, force });
+export const answerApproval = (id, requestId, answer, message) =>
+  call("answer_approval", { id, requestId, answer, message });
+export const sendMessage = (id, text) => call("send_message", { id, text });
+export const closeSession = (id) => call("close_session", { id });
 export const stopAllSessions = () => call("stop_all_sessions", {});
 export const getSettings = () => call("get_settings", {});
 export const pickDirectory = () => call("pick_directory", {});

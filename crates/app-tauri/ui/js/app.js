@@ -6,6 +6,7 @@ import * as dashboard from "./dashboard.js";
 import { initSession, openSession, closeSession, openId, sessionChanged, interrupt } from "./session.js";
 import { initForm, openForm } from "./form.js";
 import { confirmDialog, jumpDialog } from "./dialogs.js";
+import { approvalKey } from "./approval.js";
 
 const store = dashboard.store;
 
@@ -119,6 +120,7 @@ function onKey(event) {
     if (id && !anyDialogOpen()) showSession(id);
     return;
   }
+  if (!$("#session").hidden && !anyDialogOpen() && approvalKey(event)) return;
   if (event.key === "Escape" && !anyDialogOpen() && !$("#session").hidden) {
     event.preventDefault();
     showDashboard();

@@ -1,6 +1,6 @@
 // The dashboard: one row per session, live from the daemon's watch stream.
 import { h, replace, $ } from "./dom.js";
-import { STATUSES, LIVE, badge, cost, duration, ago, shortPath } from "./format.js";
+import { STATUSES, LIVE, badge, cost, duration, ago, shortPath, requestSummary, storedBefore } from "./format.js";
 
 export const store = {
   sessions: new Map(),
@@ -31,6 +31,8 @@ export function setSessions(list) {
 }
 
 export function upsert(session) {
+  const known = store.sessions.get(session.id);
+  if (known && storedBefore(session, known)) return;
   store.sessions.set(session.id, session);
   if (!LIVE.has(session.status)) store.activity.delete(session.id);
   schedule();
@@ -57,13 +59,27 @@ export function schedule() {
 }
 
 function needsUser(s) {
-  return s.status === "needs_approval" || s.status === "failed" || (s.status === "interrupted" && s.last_error);
+  return s.status === "failed" || (s.status === "interrupted" && s.last_error);
 }
 
+// Waiting for an approval first (nothing happens until someone answers), then what else
+// needs the user, then live sessions, then the rest.
 function rank(s) {
-  if (needsUser(s)) return 0;
-  if (LIVE.has(s.status)) return 1;
-  return 2;
+  if (s.status === "needs_approval") return 0;
+  if (needsUser(s)) return 1;
+  if (LIVE.has(s.status)) return 2;
+  return 3;
+}
+
+// What a live session's row says it does.
+function activityText(s) {
+  const asked = s.pending_approvals?.[0];
+  if (s.status === "needs_approval" && asked) {
+    const more = s.pending_approvals.length > 1 ? ` (+${s.pending_approvals.length - 1})` : "";
+    return `asks ${requestSummary(asked)}${more}`;
+  }
+  if (s.status === "idle") return "waiting for your message";
+  return store.activity.get(s.id) ?? (s.status === "running" ? "working" : "");
 }
 
 export function sorted(sessions) {
@@ -83,8 +99,8 @@ function timeText(s, now) {
 }
 
 function row(s, now) {
-  const activity = store.activity.get(s.id);
   const live = LIVE.has(s.status);
+  const activity = live ? activityText(s) : "";
   return h("div", {
     class: "row", role: "row", tabindex: "0", "data-id": s.id,
     onclick: () => onOpen(s.id),
@@ -96,7 +112,7 @@ function row(s, now) {
       h("span", { class: "id", text: s.id.slice(0, 8) }), " · ",
       h("span", { title: s.cwd, text: shortPath(s.cwd, store.home) })),
     s.last_error ? h("div", { class: "row-error", title: s.last_error, text: s.last_error }) : null),
-  h("span", { class: live ? "activity live" : "activity", text: live ? (activity ?? (s.status === "running" ? "working" : "")) : "" }),
+  h("span", { class: `activity${live ? " live" : ""}${s.status === "needs_approval" ? " asks" : ""}`, title: activity, text: activity }),
   h("span", { class: "num time", title: LIVE.has(s.status) ? "running for" : `last update ${s.updated_at}`, text: timeText(s, now) }),
   h("span", { class: "num", text: cost(s.totals.cost_usd) }),
   h("span", { class: "num", text: String(s.totals.num_turns) }),
@@ -108,7 +124,7 @@ function row(s, now) {
 const rowCache = new Map(); // id -> { el, sig }
 
 function rowFor(s, now) {
-  const sig = JSON.stringify([s.status, s.title, s.cwd, s.last_error, s.totals, s.resume_count, s.updated_at, store.activity.get(s.id)]);
+  const sig = JSON.stringify([s.status, s.title, s.cwd, s.last_error, s.totals, s.resume_count, s.updated_at, store.activity.get(s.id), s.pending_approvals?.map((r) => r.request_id)]);
   let cached = rowCache.get(s.id);
   if (!cached || cached.sig !== sig) {
     cached = { el: row(s, now), sig };

@@ -22,6 +22,31 @@ export function badge(status) {
     h("span", { class: "label", text: meta.label }));
 }
 
+// What a permission request asks, in one line: `Bash: touch notes.md`.
+export function requestSummary(request) {
+  try {
+    const input = JSON.parse(request.input_json);
+    const main = ["command", "file_path", "path", "url", "pattern"].map((key) => input?.[key]).find((v) => typeof v === "string");
+    return main ? `${request.tool_name}: ${main}` : request.tool_name;
+  } catch {
+    return request.tool_name;
+  }
+}
+
+// Whether session value `a` was stored before `b` (by `updated_at`, to the nanosecond):
+// an answer that arrives after newer news of the same session must not undo that news.
+export function storedBefore(a, b) {
+  const [msA, fracA] = stamp(a.updated_at);
+  const [msB, fracB] = stamp(b.updated_at);
+  return msA < msB || (msA === msB && fracA < fracB);
+}
+
+function stamp(iso) {
+  const match = /^([^.]*?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(iso ?? "");
+  if (!match) return [Date.parse(iso), ""];
+  return [Date.parse(match[1] + match[3]), (match[2] ?? "").padEnd(9, "0")];
+}
+
 export function cost(usd) {
   if (!usd) return "—";
   return usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;

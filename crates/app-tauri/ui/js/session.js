@@ -1,13 +1,16 @@
 // The session view: header and controls, run history, and the live transcript.
 import { h, replace, $ } from "./dom.js";
-import { LIVE, badge, cost, duration, clock, shortPath } from "./format.js";
+import { LIVE, badge, cost, duration, clock, shortPath, storedBefore } from "./format.js";
 import * as api from "./api.js";
 import { Transcript, visible } from "./transcript.js";
 import { store, upsert } from "./dashboard.js";
 import { confirmDialog } from "./dialogs.js";
+import { initApproval, showApproval } from "./approval.js";
 
 // Statuses an interrupt can stop (every live one but an interrupt already under way).
 const INTERRUPTIBLE = new Set(["queued", "starting", "running", "needs_approval", "idle"]);
+// Statuses whose run takes a follow-up message.
+const TAKES_MESSAGES = new Set(["running", "needs_approval", "idle"]);
 
 const view = {
   id: null,
@@ -17,6 +20,8 @@ const view = {
   stream: null, // follow stream number
   following: false,
   interrupting: false,
+  composing: false,
+  closing: false,
   transcript: null,
 };
 let goBack = () => {};
@@ -27,10 +32,12 @@ export function initSession(back) {
   $("#back").addEventListener("click", () => goBack());
   $("#s-interrupt").addEventListener("click", () => interrupt());
   $("#s-delete").addEventListener("click", () => remove());
-  $("#resume-form").addEventListener("submit", (e) => { e.preventDefault(); resume(); });
-  $("#resume-prompt").addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && e.ctrlKey) { e.preventDefault(); resume(); }
+  $("#s-close").addEventListener("click", () => closeKeptOpen());
+  $("#compose").addEventListener("submit", (e) => { e.preventDefault(); compose(); });
+  $("#compose-text").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && e.ctrlKey) { e.preventDefault(); compose(); }
   });
+  initApproval((session) => sessionChanged(session));
 }
 
 export const openId = () => view.id;
@@ -40,7 +47,7 @@ export async function openSession(id) {
   await closeSession();
   view.id = id;
   showError(null);
-  $("#resume-prompt").value = "";
+  $("#compose-text").value = "";
   fieldError(null);
   const details = await api.getSession(id);
   if (view.id !== id) return;
@@ -56,6 +63,8 @@ export async function closeSession() {
   view.id = null;
   view.stream = null;
   view.following = false;
+  view.session = null;
+  showApproval(null);
   $("#streaming").hidden = true;
   if (stream !== null) await api.unfollowSession(stream).catch(() => {});
 }
@@ -119,7 +128,7 @@ function onFollow(id, message) {
 
 // Any news of the open session (its follow stream or the dashboard's watch).
 export function sessionChanged(session) {
-  if (session.id !== view.id || !view.session) return;
+  if (session.id !== view.id || !view.session || storedBefore(session, view.session)) return;
   const newRun = session.active_run_id && session.active_run_id !== view.session.active_run_id;
   view.session = session;
   upsert(session);
@@ -163,9 +172,27 @@ function renderHead() {
   const button = $("#s-interrupt");
   button.disabled = view.interrupting || !canInterrupt;
   button.textContent = view.interrupting || s.status === "interrupting" ? "Interrupting…" : "Interrupt";
+  $("#s-close").hidden = !s.options.keep_open || !LIVE.has(s.status);
+  $("#s-close").disabled = s.status !== "idle" || view.closing;
+  renderComposer(s);
+  showApproval(s);
+}
+
+// One box: a follow-up message while the run is live, a resume prompt once it settled.
+function renderComposer(s) {
   const settled = !LIVE.has(s.status);
-  $("#resume-prompt").disabled = !settled;
-  $("#resume-button").disabled = !settled;
+  const box = $("#compose-text");
+  const open = settled || TAKES_MESSAGES.has(s.status);
+  box.disabled = !open || view.composing;
+  $("#compose-button").disabled = !open || view.composing;
+  $("#compose-button").textContent = settled ? "Resume" : "Send";
+  box.placeholder = settled
+    ? "Follow-up prompt to resume this session (Ctrl+Enter)"
+    : s.status === "idle"
+      ? "Message the agent: it answers in this same run (Ctrl+Enter)"
+      : TAKES_MESSAGES.has(s.status)
+        ? "Message the agent: it joins the turn or waits for the next one (Ctrl+Enter)"
+        : `Messages can be sent once the session runs (it is ${s.status.replace("_", " ")})`;
 }
 
 function renderRuns() {
@@ -199,20 +226,44 @@ export async function interrupt() {
   }
 }
 
-async function resume() {
+// Sends the box's text to the live run, or resumes the settled session with it.
+async function compose() {
   const s = view.session;
-  if (!s || LIVE.has(s.status)) return;
+  if (!s || view.composing) return;
+  const settled = !LIVE.has(s.status);
+  if (!settled && !TAKES_MESSAGES.has(s.status)) return;
   fieldError(null);
-  const prompt = $("#resume-prompt").value;
-  $("#resume-button").disabled = true;
+  const text = $("#compose-text").value;
+  view.composing = true;
+  renderComposer(s);
   try {
-    const session = await api.resumeSession(s.id, prompt);
-    $("#resume-prompt").value = "";
+    const session = settled ? await api.resumeSession(s.id, text) : await api.sendMessage(s.id, text);
+    $("#compose-text").value = "";
     showError(null);
+    view.composing = false;
     sessionChanged(session);
   } catch (error) {
     fieldError(error.message);
-    renderHead();
+  } finally {
+    view.composing = false;
+    if (view.session) renderComposer(view.session);
+    $("#compose-text").focus();
+  }
+}
+
+// Ends a kept-open session idle between turns (it ends completed).
+async function closeKeptOpen() {
+  const s = view.session;
+  if (!s || s.status !== "idle" || view.closing) return;
+  view.closing = true;
+  renderHead();
+  try {
+    sessionChanged(await api.closeSession(s.id));
+  } catch (error) {
+    showError(`Close failed: ${error.message}`);
+  } finally {
+    view.closing = false;
+    if (view.session) renderHead();
   }
 }
 
@@ -239,7 +290,7 @@ function showError(text) {
 }
 
 function fieldError(text) {
-  const p = document.querySelector('[data-for="resume"]');
+  const p = document.querySelector('[data-for="compose"]');
   p.hidden = !text;
   p.textContent = text ? visible(text) : "";
 }

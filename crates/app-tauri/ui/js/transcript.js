@@ -1,7 +1,7 @@
 // A windowed transcript: only the entries on screen exist in the DOM, fetched by page
 // (seq ranges) as they scroll into view, so a run of any length stays light.
 import { h, replace } from "./dom.js";
-import { cost, duration } from "./format.js";
+import { cost, duration, requestSummary } from "./format.js";
 import { getTranscript } from "./api.js";
 
 const PAGE = 200;
@@ -37,6 +37,14 @@ export function describe(event) {
     case "tool_use": return [`tool · ${event.name}`, summary(event.input_json), pretty(event.input_json), "code"];
     case "tool_result": return [event.is_error ? "tool error" : "tool result", event.content, event.content, event.is_error ? "code is-error" : "code"];
     case "user_text": return ["user", event.text, event.text, ""];
+    case "user_message": return ["you", event.text, event.text, ""];
+    case "permission_request": {
+      const asked = requestSummary(event);
+      const text = event.description ? `${asked} — ${event.description}` : asked;
+      return ["asks permission", text, `${text}\n${pretty(event.input_json)}${event.blocked_path ? `\nblocked path: ${event.blocked_path}` : ""}`, "code"];
+    }
+    case "permission_cancelled": return ["request withdrawn", `the agent withdrew permission request ${event.request_id}`, null, ""];
+    case "permission_denied": return [`denied · ${event.tool_name}`, event.message, event.message, "is-error"];
     case "api_retry": return ["api retry", `attempt ${event.attempt}/${event.max_retries} · ${event.error_status ?? ""} ${event.error} · retry in ${event.retry_delay_ms} ms`, null, ""];
     case "result": {
       const u = event.usage;
