@@ -92,8 +92,12 @@ pub enum LifecycleEvent {
         request_id: String,
     },
     /// The turn's `result` arrived: whatever is still pending is cleared; a kept-open run
-    /// becomes idle.
-    TurnEnded,
+    /// becomes idle. An interrupted turn's result settles the session: its outcome is known
+    /// although the agent is still exiting (its exit is recorded when it comes).
+    TurnEnded {
+        /// What the run's `result` lines reported so far, all turns together.
+        usage: Option<RunUsage>,
+    },
     /// The user closes a kept-open run between turns: its stdin is closed, it ends.
     CloseRequested,
 }
@@ -117,7 +121,7 @@ impl LifecycleEvent {
             Self::ApprovalAnswered { .. } => "approval_answered",
             Self::ApprovalDeadlinePassed { .. } => "approval_deadline_passed",
             Self::ApprovalCancelled { .. } => "approval_cancelled",
-            Self::TurnEnded => "turn_ended",
+            Self::TurnEnded { .. } => "turn_ended",
             Self::CloseRequested => "close_requested",
         }
     }
@@ -395,9 +399,15 @@ pub fn transition(
             )
         }
         (
-            S::Starting | S::Running | S::NeedsApproval | S::Idle | S::Interrupting,
+            S::Starting
+            | S::Running
+            | S::NeedsApproval
+            | S::Idle
+            | S::Interrupting
+            | S::Interrupted,
             LifecycleEvent::TranscriptLost { lines },
         ) => {
+            // Interrupted: lines of a run settled at its interrupted turn, still exiting.
             next.lost_events = session.lost_events.saturating_add(*lines);
             (None, announced())
         }
@@ -453,9 +463,38 @@ pub fn transition(
             });
             (None, announced())
         }
-        (S::Running | S::NeedsApproval | S::Interrupting, LifecycleEvent::TurnEnded) => {
+        (S::Interrupting, LifecycleEvent::TurnEnded { usage }) => {
+            // The interrupt took effect: the outcome is known now, while the agent exits
+            // (its stdin closed; its exit is recorded by `run_exited` below).
             approval_change = clear_pending(&mut next, ApprovalClosing::Cleared);
-            let goes_idle = session.options.keep_open && session.status != S::Interrupting;
+            next.status = S::Interrupted;
+            next.last_error = None;
+            if let Some(usage) = usage {
+                next.totals = session.totals.plus(usage);
+            }
+            let effects = vec![Effect::Persist, Effect::Announce, Effect::CloseInput];
+            (
+                ended(active_run, now, RunOutcome::Interrupted, None),
+                effects,
+            )
+        }
+        (S::Interrupted, LifecycleEvent::RunExited { exit, usage }) => {
+            // The process of a run settled at its interrupted turn's end has exited: its
+            // exit code (and any usage reported after that turn) completes the record.
+            let changed = usage.as_ref().map(|usage| session.totals.plus(usage));
+            let effects = if let Some(totals) = changed {
+                next.totals = totals;
+                announced()
+            } else {
+                next.updated_at = session.updated_at;
+                vec![Effect::Persist]
+            };
+            let outcome = RunOutcome::Interrupted;
+            (ended(active_run, now, outcome, exit.exit_code), effects)
+        }
+        (S::Running | S::NeedsApproval, LifecycleEvent::TurnEnded { .. }) => {
+            approval_change = clear_pending(&mut next, ApprovalClosing::Cleared);
+            let goes_idle = session.options.keep_open;
             if goes_idle {
                 next.status = S::Idle;
             }
@@ -464,7 +503,7 @@ pub fn transition(
             }
             (None, announced())
         }
-        (S::Idle, LifecycleEvent::TurnEnded) => return Ok(unchanged(session)),
+        (S::Idle, LifecycleEvent::TurnEnded { .. }) => return Ok(unchanged(session)),
         (
             S::Queued
             | S::Starting
@@ -478,7 +517,6 @@ pub fn transition(
             | LifecycleEvent::Spawned { .. }
             | LifecycleEvent::LaunchFailed { .. }
             | LifecycleEvent::AgentEstablished
-            | LifecycleEvent::RunExited { .. }
             | LifecycleEvent::InterruptRequested
             | LifecycleEvent::StopEscalated
             | LifecycleEvent::InterruptDeadlinePassed { .. }
@@ -487,14 +525,14 @@ pub fn transition(
             | LifecycleEvent::CloseRequested,
         )
         | (
-            S::Queued | S::Interrupted | S::Completed | S::Failed,
-            LifecycleEvent::TranscriptLost { .. },
+            S::Queued | S::Completed | S::Failed,
+            LifecycleEvent::RunExited { .. } | LifecycleEvent::TranscriptLost { .. },
         )
         | (
             S::Queued | S::Starting | S::Interrupted | S::Completed | S::Failed,
             LifecycleEvent::ApprovalRequested { .. }
             | LifecycleEvent::ApprovalCancelled { .. }
-            | LifecycleEvent::TurnEnded,
+            | LifecycleEvent::TurnEnded { .. },
         )
         | (
             S::Queued

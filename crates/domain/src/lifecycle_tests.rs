@@ -64,7 +64,13 @@ fn events() -> Vec<LifecycleEvent> {
         LifecycleEvent::ApprovalCancelled {
             request_id: "r1".into(),
         },
-        LifecycleEvent::TurnEnded,
+        LifecycleEvent::TurnEnded {
+            usage: Some(RunUsage {
+                cost_usd: 0.25,
+                num_turns: 1,
+                ..RunUsage::default()
+            }),
+        },
         LifecycleEvent::CloseRequested,
     ]
 }
@@ -336,13 +342,14 @@ fn a_kept_open_run_goes_idle_at_the_end_of_its_turn_and_runs_again_at_the_next()
     session.status = SessionStatus::Running;
     session.agent_established = true;
     session.options.keep_open = true;
-    let idle = transition(&session, LifecycleEvent::TurnEnded, epoch()).unwrap();
+    let idle = transition(&session, LifecycleEvent::TurnEnded { usage: None }, epoch()).unwrap();
     assert_eq!(idle.session.status, SessionStatus::Idle);
     assert_eq!(idle.effects, [Effect::Persist, Effect::Announce]);
     let again = transition(&idle.session, LifecycleEvent::AgentEstablished, epoch()).unwrap();
     assert_eq!(again.session.status, SessionStatus::Running);
     session.options.keep_open = false;
-    let unchanged = transition(&session, LifecycleEvent::TurnEnded, epoch()).unwrap();
+    let unchanged =
+        transition(&session, LifecycleEvent::TurnEnded { usage: None }, epoch()).unwrap();
     assert_eq!(unchanged.session.status, SessionStatus::Running);
     assert!(unchanged.effects.is_empty());
 }

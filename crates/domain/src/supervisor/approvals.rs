@@ -10,7 +10,7 @@ use crate::agent::AgentEvent;
 use crate::approval::{ApprovalAnswer, ApprovalRequest};
 use crate::ids::SessionId;
 use crate::lifecycle::LifecycleEvent;
-use crate::session::Session;
+use crate::session::{RunUsage, Session};
 
 impl SessionSupervisor {
     /// Answers a pending permission request of a session this supervisor runs: the named
@@ -67,8 +67,13 @@ impl SessionSupervisor {
     }
 
     /// The lifecycle event an agent event means for the session, if any (run events are
-    /// applied by [`apply_run_events`](Self::apply_run_events), in order).
-    pub(super) fn lifecycle_event_of(&self, event: &AgentEvent) -> Option<LifecycleEvent> {
+    /// applied by [`apply_run_events`](Self::apply_run_events), in order); `run_usage` is
+    /// what the run's result lines reported so far, this one included.
+    pub(super) fn lifecycle_event_of(
+        &self,
+        event: &AgentEvent,
+        run_usage: Option<&RunUsage>,
+    ) -> Option<LifecycleEvent> {
         match event {
             AgentEvent::PermissionRequest {
                 request_id,
@@ -93,7 +98,9 @@ impl SessionSupervisor {
                     request_id: request_id.clone(),
                 })
             }
-            AgentEvent::Result { .. } => Some(LifecycleEvent::TurnEnded),
+            AgentEvent::Result { .. } => Some(LifecycleEvent::TurnEnded {
+                usage: run_usage.cloned(),
+            }),
             // Every turn begins with it: the conversation exists, an idle run runs again.
             AgentEvent::Init { .. } => Some(LifecycleEvent::AgentEstablished),
             _ => None,
@@ -103,11 +110,15 @@ impl SessionSupervisor {
     /// Applies what the run's agent said that moves the session (its conversation began,
     /// a permission request came or went, a turn ended), in order; starts Lulu's deadline
     /// for each new request and the idle timeout of a kept-open run between turns.
+    ///
+    /// Returns true when the session settled (an interrupted turn ended): whoever waits
+    /// for its outcome learns it now, while the agent exits.
     pub(super) async fn apply_run_events(
         &self,
         live: &Arc<LiveSession>,
         events: Vec<LifecycleEvent>,
-    ) {
+    ) -> bool {
+        let mut settled = false;
         for event in events {
             let deadline = match (&event, self.inner.config.approval_timeout) {
                 (LifecycleEvent::ApprovalRequested { request }, Some(after)) => {
@@ -121,6 +132,10 @@ impl SessionSupervisor {
                 Ok(pending) => {
                     let idle_since = (state.status == crate::session::SessionStatus::Idle)
                         .then_some(state.updated_at);
+                    if !settled && !state.status.is_live() {
+                        settled = true;
+                        live.settle(state.clone());
+                    }
                     drop(state);
                     if let (Some(since), Some(after)) = (idle_since, self.inner.config.idle_timeout)
                     {
@@ -137,6 +152,7 @@ impl SessionSupervisor {
                 Err(error) => error!(%error, event = name, "could not record what the agent said"),
             }
         }
+        settled
     }
 
     /// Denies the request once `after` has passed, if it is still pending then.

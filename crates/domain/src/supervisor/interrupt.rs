@@ -179,7 +179,7 @@ impl SessionSupervisor {
         live.hurry();
         info!("an interrupt is under way: asked it to stop the run forcefully now");
         let pass = self.inner.gate.enter(id).await;
-        if self.live(id).is_none() {
+        if self.live(id).is_none_or(|live| live.is_settled()) {
             return Ok(Entry::SettledMeanwhile(Box::new(self.stored(id).await?)));
         }
         Ok(Entry::Pass(pass))

@@ -183,7 +183,7 @@ impl SessionSupervisor {
                                     |earlier| earlier.and(reported),
                                 ));
                         }
-                        lifecycle.extend(self.lifecycle_event_of(&event));
+                        lifecycle.extend(self.lifecycle_event_of(&event, usage.as_ref()));
                         batch.push(TranscriptEntry {
                             run_id,
                             seq,
@@ -200,7 +200,11 @@ impl SessionSupervisor {
             self.store_batch(&live, batch).await;
             // In the order the agent said them (a turn's end, then the next turn's init),
             // and even when the lines were lost: the conversation exists, a request waits.
-            self.apply_run_events(&live, lifecycle).await;
+            if self.apply_run_events(&live, lifecycle).await {
+                // Settled at its interrupted turn's end, with the usage so far: the exit
+                // only adds what comes after.
+                usage = None;
+            }
             if !streamed.is_empty() {
                 self.inner.ports.updates.publish(SessionUpdate::TextDelta {
                     session_id: live.id,
