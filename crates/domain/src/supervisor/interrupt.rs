@@ -14,8 +14,9 @@ impl SessionSupervisor {
     /// period, and a give-up at the deadline. A queued session is interrupted at once; a
     /// starting one as soon as its agent is spawned.
     ///
-    /// Returns the session once its run has exited (normally `interrupted`; `completed` if
-    /// the turn finished first).
+    /// Returns the session once it has settled: at the interrupted turn's `result`, while
+    /// the agent exits (its exit is recorded later, and a resume waits for it), or when the
+    /// run exited (normally `interrupted`; `completed` if the turn finished first).
     ///
     /// # Errors
     /// `OperationInProgress`, `NotFound`, `NotRunning`, `NotOwnedHere`, `Store`, and
