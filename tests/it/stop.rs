@@ -172,3 +172,55 @@ async fn a_tool_left_running_by_a_completed_turn_is_killed_when_the_run_ends() {
     recorder.assert_all_gone();
     sandbox.assert_nothing_left();
 }
+
+/// An agent that ends its interrupted turn (control response, result) and then never
+/// exits, stdin closed or not.
+const LINGERING_AGENT: &str = r#"#!/bin/bash
+read -r _prompt
+echo '{"type":"system","subtype":"init","session_id":"s","model":"m","cwd":"/","tools":[],"claude_code_version":"2.1.197"}'
+while read -r line; do
+  case "$line" in
+    *control_request*)
+      echo '{"type":"control_response","response":{"subtype":"success","request_id":"r"}}'
+      echo '{"type":"result","subtype":"error_during_execution","is_error":true,"terminal_reason":"aborted_streaming","num_turns":1,"duration_ms":1,"total_cost_usd":0,"usage":{},"session_id":"s"}'
+      exec sleep 300 ;;
+  esac
+done
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_that_ends_its_interrupted_turn_but_never_exits_is_stopped_forcefully() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let sandbox = Sandbox::new();
+    let agent = sandbox.path("lingering-agent");
+    std::fs::write(&agent, LINGERING_AGENT).expect("the agent script");
+    std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let recorder = Recorder::default();
+    let launcher = lulu_adapters_cli::CliLauncher::new(lulu_adapters_cli::CliLauncherConfig {
+        binary: agent.into_os_string(),
+        ..sandbox.config(&recorder)
+    });
+    let mut handle = sandbox.start(&launcher, "anything").await;
+    events_until(&mut handle, |event| {
+        matches!(event, AgentEvent::Init { .. })
+    })
+    .await;
+
+    // Only a graceful stop: the launcher itself must end an agent that lingers after the
+    // interrupted turn's result (the session settled on that line).
+    let (events, exit) = stop_and_collect(handle, StopMode::Graceful).await;
+
+    assert!(
+        events
+            .iter()
+            .any(|event| matches!(event, AgentEvent::Result { .. })),
+        "{events:?}"
+    );
+    assert_eq!(exit.outcome, RunOutcome::Interrupted);
+    assert_eq!(
+        exit.exit_code,
+        Some(128 + 9),
+        "killed, as it would not exit"
+    );
+    sandbox.assert_nothing_left();
+}

@@ -39,8 +39,10 @@ use crate::tree::{processes_with_env, still_running};
 /// The environment variable that marks every process of a run (value: the run id), so
 /// descendants that left the ppid tree can still be found when the run stops or ends.
 pub const RUN_ENV: &str = "LULU_RUN_ID";
-/// How long a run whose updates nobody reads gets between its graceful and forceful stop.
-const ORPHAN_GRACE: Duration = Duration::from_secs(2);
+/// How long a run whose updates nobody reads gets between its graceful and forceful stop;
+/// also how long an interrupted agent gets to exit after its turn's result (its stdin is
+/// then closed, and the supervisor has settled the session).
+const EXIT_GRACE: Duration = Duration::from_secs(2);
 /// How long stdout may stay open after the agent exited (a lingering descendant holding it).
 const STDOUT_DRAIN_LIMIT: Duration = Duration::from_secs(2);
 /// How long killed descendants get to die and be reaped.
@@ -163,6 +165,14 @@ impl Owner {
                 if !self.keep_open {
                     self.stdin = None;
                 }
+                if seen.stop == Some(StopMode::Graceful) {
+                    // The interrupt took effect and the session settles on this line: the
+                    // agent must now exit, or be stopped forcefully.
+                    self.stdin = None;
+                    let deadline = Instant::now() + EXIT_GRACE;
+                    seen.forceful_at =
+                        Some(seen.forceful_at.map_or(deadline, |at| at.min(deadline)));
+                }
                 seen.between_turns = true;
                 seen.last_result = Some(result);
             }
@@ -187,7 +197,7 @@ impl Owner {
         tracing::warn!("nobody reads this run's updates any more: stopping it");
         seen.orphaned = true;
         self.on_stop(StopMode::Graceful, seen);
-        seen.forceful_at = Some(Instant::now() + ORPHAN_GRACE);
+        seen.forceful_at = Some(Instant::now() + EXIT_GRACE);
     }
 
     async fn on_command(&mut self, command: OwnerCommand, seen: &mut Seen) {

@@ -98,7 +98,9 @@ pub enum LifecycleEvent {
         request_id: String,
     },
     /// The turn's `result` arrived: its cost and usage count at once, whatever is still
-    /// pending is cleared, a kept-open run becomes idle.
+    /// pending is cleared, a kept-open run becomes idle. An interrupted turn's result
+    /// settles the session: its outcome is known although the agent is still exiting (its
+    /// exit is recorded when it comes).
     TurnEnded {
         /// What the turn's `result` line reported.
         usage: RunUsage,
@@ -424,9 +426,15 @@ pub fn transition(
             )
         }
         (
-            S::Starting | S::Running | S::NeedsApproval | S::Idle | S::Interrupting,
+            S::Starting
+            | S::Running
+            | S::NeedsApproval
+            | S::Idle
+            | S::Interrupting
+            | S::Interrupted,
             LifecycleEvent::TranscriptLost { lines },
         ) => {
+            // Interrupted: lines of a run settled at its interrupted turn, still exiting.
             next.lost_events = session.lost_events.saturating_add(*lines);
             (None, announced())
         }
@@ -482,9 +490,37 @@ pub fn transition(
             });
             (None, announced())
         }
-        (S::Running | S::NeedsApproval | S::Interrupting, LifecycleEvent::TurnEnded { usage }) => {
+        (S::Interrupting, LifecycleEvent::TurnEnded { usage }) => {
+            // The interrupt took effect: the outcome is known now, while the agent exits
+            // (its stdin closed; its exit is recorded by `RunExited` below).
             approval_change = clear_pending(&mut next, ApprovalClosing::Cleared);
-            if session.options.keep_open && session.status != S::Interrupting {
+            next.status = S::Interrupted;
+            next.last_error = None;
+            next.totals = session.totals.plus(usage);
+            let effects = vec![Effect::Persist, Effect::Announce, Effect::CloseInput];
+            (
+                ended(active_run, now, RunOutcome::Interrupted, None),
+                effects,
+            )
+        }
+        (S::Interrupted, LifecycleEvent::RunExited { exit, usage }) => {
+            // The process of a run settled at its interrupted turn's end has exited: its
+            // exit code (and the usage of turns that could not be counted as they ended)
+            // completes the record.
+            let changed = usage.as_ref().map(|usage| session.totals.plus(usage));
+            let effects = if let Some(totals) = changed {
+                next.totals = totals;
+                announced()
+            } else {
+                next.updated_at = session.updated_at;
+                vec![Effect::Persist]
+            };
+            let outcome = RunOutcome::Interrupted;
+            (ended(active_run, now, outcome, exit.exit_code), effects)
+        }
+        (S::Running | S::NeedsApproval, LifecycleEvent::TurnEnded { usage }) => {
+            approval_change = clear_pending(&mut next, ApprovalClosing::Cleared);
+            if session.options.keep_open {
                 next.status = S::Idle;
             }
             // Counted as each turn ends, so a kept-open run's cost shows while it lives.
@@ -508,7 +544,6 @@ pub fn transition(
             | LifecycleEvent::Spawned { .. }
             | LifecycleEvent::LaunchFailed { .. }
             | LifecycleEvent::AgentEstablished
-            | LifecycleEvent::RunExited { .. }
             | LifecycleEvent::InterruptRequested
             | LifecycleEvent::StopEscalated
             | LifecycleEvent::InterruptDeadlinePassed { .. }
@@ -517,8 +552,8 @@ pub fn transition(
             | LifecycleEvent::CloseRequested,
         )
         | (
-            S::Queued | S::Interrupted | S::Completed | S::Failed,
-            LifecycleEvent::TranscriptLost { .. },
+            S::Queued | S::Completed | S::Failed,
+            LifecycleEvent::RunExited { .. } | LifecycleEvent::TranscriptLost { .. },
         )
         | (
             S::Queued | S::Starting | S::Interrupted | S::Completed | S::Failed,

@@ -36,7 +36,9 @@ struct TimedOutJson<'a> {
 /// `lulu interrupt`: exit 0 once interrupted; 1 with a message when the run finished
 /// first, the interrupt timed out, or it could not be carried out.
 pub async fn interrupt(context: &Context, args: &InterruptArgs) -> anyhow::Result<ExitCode> {
-    let runtime = context.open().await?;
+    // The daemon is reached while the database opens: the request waits for neither.
+    let (runtime, daemon) = tokio::join!(context.open(), context.answering_daemon());
+    let runtime = runtime?;
     let id = runtime.resolve(&args.id).await?;
     let began = Instant::now();
     let spinner = Spinner::start(format!("interrupting {}…", id.short()));
@@ -46,7 +48,7 @@ pub async fn interrupt(context: &Context, args: &InterruptArgs) -> anyhow::Resul
         InterruptMode::Graceful
     };
     // The daemon, if one runs, carries it out (asking another owner itself if need be).
-    let result = match context.answering_daemon().await? {
+    let result = match daemon? {
         Some(mut daemon) => daemon.interrupt(id, args.force).await,
         None => runtime.interrupt(id, mode).await,
     };

@@ -106,6 +106,9 @@ impl SessionSupervisor {
     /// a permission request came or went, a turn ended), in order; starts Lulu's deadline
     /// for each new request and the idle timeout of a kept-open run between turns.
     ///
+    /// Settles the session when an interrupted turn ended: whoever waits for its outcome
+    /// learns it then, while the agent exits.
+    ///
     /// Returns the usage of the turns that ended without it being counted on the session
     /// (their end could not be stored), for the run's end to count.
     pub(super) async fn apply_run_events(
@@ -114,6 +117,7 @@ impl SessionSupervisor {
         events: Vec<LifecycleEvent>,
     ) -> Option<RunUsage> {
         let mut uncounted: Option<RunUsage> = None;
+        let mut settled = false;
         for event in events {
             let turn_usage = match &event {
                 LifecycleEvent::TurnEnded { usage } => Some(usage.clone()),
@@ -131,6 +135,10 @@ impl SessionSupervisor {
                 Ok(pending) => {
                     let idle_since = (state.status == crate::session::SessionStatus::Idle)
                         .then_some(state.updated_at);
+                    if !settled && !state.status.is_live() {
+                        settled = true;
+                        live.settle(state.clone());
+                    }
                     drop(state);
                     if let (Some(since), Some(after)) = (idle_since, self.inner.config.idle_timeout)
                     {

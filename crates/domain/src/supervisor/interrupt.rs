@@ -14,8 +14,9 @@ impl SessionSupervisor {
     /// period, and a give-up at the deadline. A queued session is interrupted at once; a
     /// starting one as soon as its agent is spawned.
     ///
-    /// Returns the session once its run has exited (normally `interrupted`; `completed` if
-    /// the turn finished first).
+    /// Returns the session once it has settled: at the interrupted turn's `result`, while
+    /// the agent exits (its exit is recorded later, and a resume waits for it), or when the
+    /// run exited (normally `interrupted`; `completed` if the turn finished first).
     ///
     /// # Errors
     /// `OperationInProgress`, `NotFound`, `NotRunning`, `NotOwnedHere`, `Store`, and
@@ -200,7 +201,7 @@ impl SessionSupervisor {
         live.hurry();
         info!("an interrupt is under way: asked it to stop the run forcefully now");
         let pass = self.inner.gate.enter(id).await;
-        if self.live(id).is_none() {
+        if self.live(id).is_none_or(|live| live.is_settled()) {
             return Ok(Entry::SettledMeanwhile(Box::new(self.stored(id).await?)));
         }
         Ok(Entry::Pass(pass))

@@ -33,6 +33,9 @@ pub(crate) struct LiveSession {
     unrecorded_losses: AtomicU64,
     /// Set when an immediate interrupt asks the interrupt under way to skip its grace.
     hurried: watch::Sender<bool>,
+    /// Set once the supervisor forgot the session: its run's process was reaped and its
+    /// end stored (a session settles earlier, at an interrupted turn's end).
+    gone: watch::Sender<bool>,
 }
 
 impl LiveSession {
@@ -48,6 +51,7 @@ impl LiveSession {
             end_not_stored: Mutex::new(None),
             unrecorded_losses: AtomicU64::new(0),
             hurried: watch::Sender::new(false),
+            gone: watch::Sender::new(false),
         }
     }
 
@@ -179,6 +183,22 @@ impl LiveSession {
     /// Publishes the final value to everyone waiting in [`settled`](Self::settled).
     pub(crate) fn settle(&self, session: Session) {
         self.settled.send_replace(Some(session));
+    }
+
+    /// Whether the session has settled (its run may still be exiting).
+    pub(crate) fn is_settled(&self) -> bool {
+        self.settled.borrow().is_some()
+    }
+
+    /// Notes that the supervisor forgot the session: nothing of its run is left.
+    pub(crate) fn mark_gone(&self) {
+        self.gone.send_replace(true);
+    }
+
+    /// Waits until the supervisor forgot the session (its run's process reaped, its end stored).
+    pub(crate) async fn gone(&self) {
+        let mut receiver = self.gone.subscribe();
+        let _ = receiver.wait_for(|gone| *gone).await;
     }
 
     /// Waits for `deadline` on `clock`: `true` when it came with the run still going,

@@ -247,9 +247,25 @@ impl SessionSupervisor {
         self.stored(id).await
     }
 
-    /// Ids of the sessions this supervisor owns a queued or live run for.
+    /// Ids of the sessions this supervisor owns a queued or live run for (not those
+    /// settled at an interrupted turn's end whose agent is still exiting).
     pub fn live_sessions(&self) -> Vec<SessionId> {
-        self.live_map().keys().copied().collect()
+        self.live_map()
+            .iter()
+            .filter(|(_, live)| !live.is_settled())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Waits until this supervisor holds no run at all: every agent process reaped and its
+    /// end stored, those of settled sessions too. Bound it with a timeout.
+    pub async fn runs_reaped(&self) {
+        loop {
+            let Some(live) = self.live_map().values().next().cloned() else {
+                return;
+            };
+            live.gone().await;
+        }
     }
 
     /// The stored session.
@@ -271,7 +287,20 @@ impl SessionSupervisor {
     /// `NotFound`, `Store`.
     async fn whereabouts(&self, id: SessionId) -> Result<Whereabouts, SupervisorError> {
         if let Some(live) = self.live(id) {
-            return Ok(Whereabouts::LiveHere(live.state.lock().await.status));
+            if !live.is_settled() {
+                return Ok(Whereabouts::LiveHere(live.state.lock().await.status));
+            }
+            // Settled at an interrupted turn's end, its agent still exiting: what comes
+            // next (a resume would start a second agent on the conversation) waits until
+            // it is gone. The adapter ends it well within the interrupt deadline.
+            let clock = &self.inner.ports.clock;
+            let patience = clock.monotonic() + self.inner.config.interrupt.deadline();
+            tokio::select! {
+                () = live.gone() => {}
+                () = clock.sleep_until(patience) => {
+                    return Err(SupervisorError::OperationInProgress(id));
+                }
+            }
         }
         let stored = self.stored(id).await?;
         if stored.status.is_live() {
@@ -355,11 +384,20 @@ impl SessionSupervisor {
         launch
     }
 
-    /// Marks a live session as settled and forgets it.
+    /// Marks a live session as settled and forgets it: its run is over, process and all.
     fn settle(&self, live: &LiveSession, session: &Session) {
         // Forgotten first: whoever wakes up on the settled value must not find it live.
-        self.live_map().remove(&session.id);
+        {
+            let mut map = self.live_map();
+            if map
+                .get(&session.id)
+                .is_some_and(|known| std::ptr::eq(Arc::as_ptr(known), live))
+            {
+                map.remove(&session.id);
+            }
+        }
         live.settle(session.clone());
+        live.mark_gone();
     }
 }
 

@@ -187,6 +187,14 @@ impl Runtime {
                 }
             }
         }
+        // An interrupt settles at the turn's end; its agent may still be exiting.
+        let reaped = self.parts.supervisor.runs_reaped();
+        if tokio::time::timeout(self.config.interrupt.deadline(), reaped)
+            .await
+            .is_err()
+        {
+            warn!("an interrupted agent was still exiting at the shutdown deadline");
+        }
         self.stop.cancel();
         let background: Vec<JoinHandle<()>> = std::mem::take(
             &mut *self

@@ -288,3 +288,4 @@ mod follow_ups;
 mod interrupt;
 mod operations;
 mod storage;
+mod turn_end;
