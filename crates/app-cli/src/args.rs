@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::filter::FilterArgs;
+
 /// Run many Claude Code sessions side by side: start, watch, interrupt and resume them.
 #[derive(Debug, Parser)]
 #[command(name = "lulu", version, propagate_version = true, max_term_width = 100)]
@@ -55,6 +57,8 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Delete a session with its runs and transcript.
     Rm(RmArgs),
+    /// Sum cost, tokens, turns and sessions, in all or by day, directory or model.
+    Stats(StatsArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Check the whole database: integrity, row counts, orphaned rows, WAL size.
@@ -126,9 +130,9 @@ pub struct RunArgs {
 /// `lulu list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only sessions in this status.
-    #[arg(long, value_name = "STATUS")]
-    pub status: Option<lulu_domain::SessionStatus>,
+    /// Which sessions.
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// At most this many sessions [default on a terminal: 50; otherwise all].
     #[arg(short = 'n', long, value_name = "N")]
     pub limit: Option<usize>,
@@ -138,6 +142,31 @@ pub struct ListArgs {
     /// Print JSON (an array of sessions, written as they are read).
     #[arg(long)]
     pub json: bool,
+}
+
+/// `lulu stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Which sessions.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// One row per day (of the last activity), working directory or model asked for.
+    #[arg(long, value_enum, value_name = "GROUP")]
+    pub by: Option<StatsBy>,
+    /// Print JSON (the groups and the total).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How `lulu stats` groups sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsBy {
+    /// The local day of a session's last activity.
+    Day,
+    /// The working directory.
+    Cwd,
+    /// The model asked for (`--model`).
+    Model,
 }
 
 /// `lulu show`.
@@ -467,6 +496,46 @@ mod tests {
         ]);
         assert_eq!(run.agent.allowed_tools, ["Bash", "Read"]);
         assert_eq!(run.agent.add_dirs, [PathBuf::from("/tmp")]);
+    }
+
+    #[test]
+    fn status_takes_a_comma_list_and_offers_its_values() {
+        let cli = Cli::try_parse_from(["lulu", "ls", "--status", "completed,failed"]).unwrap();
+        let Some(Command::List(list)) = cli.command else {
+            panic!("parsed as list")
+        };
+        assert_eq!(
+            list.filter.status,
+            [
+                lulu_domain::SessionStatus::Completed,
+                lulu_domain::SessionStatus::Failed
+            ]
+        );
+        let error =
+            Cli::try_parse_from(["lulu", "stats", "--status", "completed,paused"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(
+            error
+                .to_string()
+                .contains("`paused` is not a session status"),
+            "{error}"
+        );
+        let command = Cli::command();
+        let list = command.find_subcommand("list").unwrap();
+        let status = list
+            .get_arguments()
+            .find(|arg| arg.get_id() == "status")
+            .unwrap();
+        let offered: Vec<String> = status
+            .get_possible_values()
+            .iter()
+            .map(|value| value.get_name().to_owned())
+            .collect();
+        assert!(
+            offered.contains(&"needs_approval".to_owned()),
+            "{offered:?}"
+        );
+        assert_eq!(offered.len(), lulu_domain::SessionStatus::ALL.len());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod args;
 mod commands;
 mod exit;
+mod filter;
 mod render;
 mod report;
 mod spinner;

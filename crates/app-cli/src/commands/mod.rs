@@ -12,6 +12,7 @@ mod interrupt;
 mod remove;
 mod run;
 mod send;
+mod stats;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -191,6 +192,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Send(args) => send::send(&context, &args).await,
         Command::Close(args) => send::close(&context, &args).await,
         Command::Rm(args) => remove::remove(&context, &args).await,
+        Command::Stats(args) => stats::stats(&context, &args).await,
         Command::Doctor(args) => doctor::doctor(&context, &args).await,
         Command::Completions(_) => unreachable!("handled above"),
     }
