@@ -22,6 +22,7 @@ mod outside_reader;
 mod owners;
 mod processes;
 mod secrets;
+mod stats_filters;
 mod terminal;
 mod watch;
 

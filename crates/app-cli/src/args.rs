@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
 
 pub use crate::filter::FilterArgs;
 
@@ -173,6 +174,7 @@ pub enum StatsBy {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// Session id, or a unique prefix of at least 4 characters.
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids))]
     pub id: String,
     /// Print JSON (the session with its runs).
     #[arg(long)]
@@ -184,7 +186,7 @@ pub struct ShowArgs {
 #[allow(clippy::struct_excessive_bools)] // independent command line flags
 pub struct LogsArgs {
     /// Session id, or a unique prefix of at least 4 characters.
-    #[arg(required_unless_present = "last")]
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids), required_unless_present = "last")]
     pub id: Option<String>,
     /// The newest session (the one `lulu list` shows first).
     #[arg(long, conflicts_with = "id")]
@@ -213,6 +215,7 @@ pub enum OnApproval {
 #[derive(Debug, Args)]
 pub struct ApproveArgs {
     /// The session (id or unique prefix of at least 4 characters).
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids))]
     pub id: String,
     /// Also allow what the agent suggests (this tool, this command) for the rest of the session.
     #[arg(long)]
@@ -229,6 +232,7 @@ pub struct ApproveArgs {
 #[derive(Debug, Args)]
 pub struct DenyArgs {
     /// The session (id or unique prefix of at least 4 characters).
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids))]
     pub id: String,
     /// Why, for the agent (it reads this as the tool's error).
     #[arg(long, value_name = "TEXT")]
@@ -248,6 +252,7 @@ pub struct DenyArgs {
 #[derive(Debug, Args)]
 pub struct SendArgs {
     /// The session (id or unique prefix of at least 4 characters).
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids))]
     pub id: String,
     /// The message (words are joined with spaces).
     #[arg(required = true, num_args = 1.., value_name = "TEXT")]
@@ -261,6 +266,7 @@ pub struct SendArgs {
 #[derive(Debug, Args)]
 pub struct CloseArgs {
     /// The session (id or unique prefix of at least 4 characters).
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids))]
     pub id: String,
     /// Print the session as JSON.
     #[arg(long)]
@@ -271,6 +277,7 @@ pub struct CloseArgs {
 #[derive(Debug, Args)]
 pub struct InterruptArgs {
     /// Session id, or a unique prefix of at least 4 characters.
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids))]
     pub id: String,
     /// Print the outcome and the resulting session as JSON.
     #[arg(long)]
@@ -287,7 +294,7 @@ pub struct InterruptArgs {
 pub struct ResumeArgs {
     /// Session id, or a unique prefix of at least 4 characters (with `--last`, the
     /// prompt's first word).
-    #[arg(value_name = "ID")]
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids), value_name = "ID")]
     pub id: String,
     /// Resume the newest session (the one `lulu list` shows first): every word after
     /// the options is the prompt.
@@ -328,6 +335,7 @@ impl ResumeArgs {
 #[derive(Debug, Args)]
 pub struct RmArgs {
     /// Session id, or a unique prefix of at least 4 characters.
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids))]
     pub id: String,
     /// Interrupt a live session first instead of refusing.
     #[arg(long)]

@@ -85,8 +85,8 @@ pub struct UsageGroupJson<'a> {
 pub struct UsageSumsJson {
     /// Sessions.
     pub sessions: u64,
-    /// Agent turns.
-    pub turns: u64,
+    /// Agent turns (named as in `list --json`).
+    pub num_turns: u64,
     /// Input tokens.
     pub input_tokens: u64,
     /// Output tokens.
@@ -124,7 +124,7 @@ impl UsageSumsJson {
     fn of(row: &UsageRow) -> Self {
         Self {
             sessions: row.sessions,
-            turns: row.turns,
+            num_turns: row.turns,
             input_tokens: row.input_tokens,
             output_tokens: row.output_tokens,
             cost_usd: row.cost_usd,

@@ -182,6 +182,24 @@ impl Runtime {
         }
     }
 
+    /// Sessions whose id starts with `prefix` (of any length, also empty), newest first,
+    /// at most `limit`: what a shell offers to complete an id with.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn sessions_starting_with(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<Session>, RuntimeError> {
+        let prefix = prefix.trim().to_ascii_lowercase();
+        Ok(self
+            .parts
+            .control
+            .sessions_with_prefix(&prefix, limit)
+            .await?)
+    }
+
     /// Waits before a follower's next look at the database; about once a second it also
     /// settles sessions whose owner died (the same check [`recover`](Self::recover)
     /// makes), so whoever follows a session of a killed owner sees it end.
