@@ -147,6 +147,67 @@ pub fn order_usage(rows: &mut [UsageRow], grouping: UsageGrouping) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lifecycle::RunChange;
+    use crate::ports::{SessionStore as _, SessionWrite};
+    use crate::testing::{epoch, run_id, session_id, spec, MemoryStore};
+    use crate::WorkingDir;
+
+    /// More sessions than one page of the defaults' reads.
+    const MANY: u32 = 1_200;
+
+    async fn many_sessions() -> MemoryStore {
+        let store = MemoryStore::default();
+        for n in 0..MANY {
+            let (mut session, run) = Session::queued(session_id(n), run_id(n), spec("go"), epoch());
+            session.updated_at = epoch() + chrono::Duration::seconds(i64::from(n));
+            session.status = if n % 2 == 0 {
+                SessionStatus::Completed
+            } else {
+                SessionStatus::Failed
+            };
+            session.cwd = WorkingDir::parse(if n % 3 == 0 { "/a/b" } else { "/a" }).unwrap();
+            session.options.model = (n % 4 == 0).then(|| "opus".to_owned());
+            session.totals.num_turns = 2;
+            session.totals.cost_usd = 0.5;
+            let write = SessionWrite {
+                session,
+                run_change: Some(RunChange::Created(run)),
+                approval_change: None,
+            };
+            store.save(&write).await.unwrap();
+        }
+        store
+    }
+
+    #[tokio::test]
+    async fn the_default_sums_read_every_page_and_group_by_key() {
+        let store = many_sessions().await;
+        let all = store
+            .usage(&SessionFilter::default(), UsageGrouping::Total)
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(
+            (all[0].sessions, all[0].turns),
+            (u64::from(MANY), 2 * u64::from(MANY))
+        );
+        let by_model = store
+            .usage(&SessionFilter::default(), UsageGrouping::Model)
+            .await
+            .unwrap();
+        let counts: Vec<(&str, u64)> = by_model
+            .iter()
+            .map(|row| (row.key.as_str(), row.sessions))
+            .collect();
+        assert_eq!(counts, [("", 900), ("opus", 300)], "costliest first");
+        let below = SessionFilter {
+            statuses: vec![SessionStatus::Completed],
+            cwd: Some("/a/b".to_owned()),
+            since: None,
+        };
+        let summary = store.summarize(&below).await.unwrap();
+        assert_eq!(summary.sessions, 200, "even and a multiple of 3");
+    }
 
     #[test]
     fn a_directory_covers_itself_and_what_is_below_it_only() {
