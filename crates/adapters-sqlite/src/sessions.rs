@@ -262,7 +262,7 @@ pub(crate) fn list(
     let limit = query
         .limit
         .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
-    let filter = FilterSql::of(&query.filter);
+    let filter = FilterSql::ordered(&query.filter);
     let after_time = query.after.map(|cursor| time_text(cursor.updated_at));
     let after_id = query.after.map(|cursor| cursor.id.to_string());
     let mut extra: Vec<(&'static str, &dyn rusqlite::ToSql)> = vec![(":limit", &limit)];

@@ -20,9 +20,28 @@ pub(crate) struct FilterSql {
 }
 
 impl FilterSql {
-    /// The condition for `filter`. Each part can be served by an index: the status by
-    /// `sessions_by_status`, the directory as a range, the time by `sessions_by_updated_at`.
+    /// The condition for `filter`, for counting and summing: each part can be served by
+    /// an index (the statuses by `sessions_by_status`, the directory as a range, the time
+    /// by `sessions_by_updated_at`).
     pub fn of(filter: &SessionFilter) -> Self {
+        Self::with_statuses(filter, "s.status")
+    }
+
+    /// The condition for `filter`, for a listing newest first. Several statuses are
+    /// tested row by row (`+s.status` keeps the planner off `sessions_by_status`): their
+    /// ranges of that index are each in order but not together, and sorting every row
+    /// they hold to return the first page costs far more than walking
+    /// `sessions_by_updated_at` until the page is full.
+    pub fn ordered(filter: &SessionFilter) -> Self {
+        let status = if filter.statuses.len() > 1 {
+            "+s.status"
+        } else {
+            "s.status"
+        };
+        Self::with_statuses(filter, status)
+    }
+
+    fn with_statuses(filter: &SessionFilter, status: &str) -> Self {
         let mut parts = Vec::new();
         let mut values = Vec::new();
         if !filter.statuses.is_empty() {
@@ -32,7 +51,7 @@ impl FilterSql {
                 .iter()
                 .map(|status| format!("'{}'", status.as_str()))
                 .collect();
-            parts.push(format!("s.status IN ({})", words.join(", ")));
+            parts.push(format!("{status} IN ({})", words.join(", ")));
         }
         if let Some(dir) = &filter.cwd {
             let (start, end) = subtree_bounds(dir);
