@@ -137,10 +137,16 @@ pub(crate) fn usage(
         ),
     };
     let filter = FilterSql::of(filter);
+    // The total is one aggregate, no grouping (a GROUP BY of a constant still sorts).
+    let group = match grouping {
+        UsageGrouping::Total => "",
+        _ => " GROUP BY 1",
+    };
     let sql = format!(
-        "SELECT {key}, COUNT(*), SUM(s.num_turns), SUM(s.input_tokens), SUM(s.output_tokens), \
-             SUM(s.cost_usd) \
-         FROM sessions s WHERE {} GROUP BY 1",
+        "SELECT {key}, COUNT(*), COALESCE(SUM(s.num_turns), 0), \
+             COALESCE(SUM(s.input_tokens), 0), COALESCE(SUM(s.output_tokens), 0), \
+             COALESCE(SUM(s.cost_usd), 0.0) \
+         FROM sessions s WHERE {}{group}",
         filter.condition
     );
     let mut statement = transaction.prepare_cached(&sql)?;
@@ -155,6 +161,8 @@ pub(crate) fn usage(
         })
     })?;
     let mut rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    // An aggregate without grouping has its one row even when nothing is covered.
+    rows.retain(|row| row.sessions > 0);
     order_usage(&mut rows, grouping);
     Ok(rows)
 }
