@@ -25,6 +25,7 @@ mod owners;
 mod processes;
 mod resume_options;
 mod secrets;
+mod stats_filters;
 mod terminal;
 mod watch;
 

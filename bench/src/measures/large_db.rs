@@ -19,6 +19,8 @@ const LIST_MS: f64 = 30.0;
 const SHOW_MS: f64 = 30.0;
 const LOGS_MS: f64 = 50.0;
 const ALL_MS: f64 = 500.0;
+/// Goal (ms): `stats`, summed over every session, in all and by day.
+const STATS_MS: f64 = 100.0;
 /// Lines on a first screen of `logs`.
 const SCREEN: usize = 50;
 /// The bound on `list --all --json`'s peak RSS.
@@ -97,7 +99,8 @@ pub async fn measure(context: &Context) -> anyhow::Result<Vec<Row>> {
         verdict: Verdict::from_goal(samples.median() <= goal),
     };
     let all_command = format!("`lulu {}`", list_all.join(" "));
-    Ok(vec![
+    let stats = stats_rows(&world, rounds, shape.sessions, floor)?;
+    let mut rows = vec![
         row(
             format!("`lulu list --limit 50` (the terminal default), median of {rounds}"),
             &list,
@@ -121,7 +124,43 @@ pub async fn measure(context: &Context) -> anyhow::Result<Vec<Row>> {
             goal: format!("<= {ALL_MS} ms, RSS <= {}", mib(ALL_RSS_BYTES)),
             verdict: Verdict::from_goal(all.median() <= ALL_MS && all_rss <= ALL_RSS_BYTES),
         },
-    ])
+    ];
+    rows.extend(stats);
+    Ok(rows)
+}
+
+/// `lulu stats` and `lulu stats --by day` over every session (none when this `lulu` has
+/// no `stats`), interleaved `rounds` times.
+fn stats_rows(world: &World, rounds: usize, sessions: u64, floor: f64) -> anyhow::Result<Vec<Row>> {
+    let help = world.lulu_output(&["--help"], 0)?;
+    if !String::from_utf8_lossy(&help.stdout).contains("\n  stats ") {
+        return Ok(Vec::new());
+    }
+    let commands: [&[&str]; 2] = [&["stats"], &["stats", "--by", "day"]];
+    let mut samples = [Samples::new(), Samples::new()];
+    for args in commands {
+        timed(&mut world.lulu(args))?;
+    }
+    for _ in 0..rounds {
+        for (args, samples) in commands.iter().zip(&mut samples) {
+            samples.push(timed(&mut world.lulu(args))?);
+        }
+    }
+    Ok(commands
+        .iter()
+        .zip(&samples)
+        .map(|(args, samples)| Row {
+            measure: format!(
+                "`lulu {}` over {sessions} sessions, median of {rounds}",
+                args.join(" ")
+            ),
+            baseline: format!("{} `lulu --version`", ms(floor)),
+            lulu: ms(samples.median()),
+            ratio: format!("{:+.1} ms", samples.median() - floor),
+            goal: format!("<= {STATS_MS} ms"),
+            verdict: Verdict::from_goal(samples.median() <= STATS_MS),
+        })
+        .collect())
 }
 
 /// Whether this `lulu list` has `--all`.

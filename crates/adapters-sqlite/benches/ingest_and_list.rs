@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use lulu_adapters_sqlite::{SqliteStore, StoreOptions};
 use lulu_domain::lifecycle::RunChange;
-use lulu_domain::ports::{SessionQuery, SessionStore as _, SessionWrite};
+use lulu_domain::ports::{SessionFilter, SessionQuery, SessionStore as _, SessionWrite};
 use lulu_domain::testing::{epoch, run_id, session_id, spec};
 use lulu_domain::{AgentEvent, Session, SessionStatus, TranscriptEntry};
 use rusqlite::{params, Connection};
@@ -264,7 +264,7 @@ async fn dashboard_list() {
         (
             "newest 50",
             SessionQuery {
-                status: None,
+                filter: SessionFilter::default(),
                 limit: Some(50),
                 after: None,
             },
@@ -272,7 +272,7 @@ async fn dashboard_list() {
         (
             "newest 50 running",
             SessionQuery {
-                status: Some(SessionStatus::Running),
+                filter: SessionFilter::status(Some(SessionStatus::Running)),
                 limit: Some(50),
                 after: None,
             },

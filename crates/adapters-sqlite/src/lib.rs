@@ -38,6 +38,7 @@ mod options;
 mod processes;
 mod sessions;
 mod store;
+mod usage;
 mod worker;
 
 pub use changes::{ChangeCursor, Changes, TranscriptProgress};

@@ -2,17 +2,17 @@
 //! caller's transaction.
 
 use lulu_domain::lifecycle::RunChange;
-use lulu_domain::ports::{SessionQuery, SessionSummary, SessionWrite};
+use lulu_domain::ports::{SessionQuery, SessionWrite};
 use lulu_domain::{ApprovalChange, ApprovalClosing};
 use lulu_domain::{
-    OwnerId, Prompt, Run, RunId, RunKind, Session, SessionId, SessionStatus, SessionTitle,
-    UsageTotals, WorkingDir,
+    OwnerId, Prompt, Run, RunId, RunKind, Session, SessionId, SessionTitle, UsageTotals, WorkingDir,
 };
 use rusqlite::{named_params, params, OptionalExtension as _, Row, Transaction};
 
 use crate::changes;
 use crate::codec::{self, time_text, UnknownWord};
 use crate::error::{not_found, DbError};
+use crate::usage::FilterSql;
 
 /// The session columns [`session_from_row`] reads, in its order.
 pub(crate) const SESSION_COLUMNS: &str = "s.id, s.title, s.cwd, s.prompt, s.options, s.status, \
@@ -265,56 +265,29 @@ pub(crate) fn list(
     let limit = query
         .limit
         .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
-    // `?2 IS NULL` is a constant for the planner, so both shapes use an index for the order.
-    let filter = match query.status {
-        Some(_) => "s.status = ?2",
-        None => "?2 IS NULL",
-    };
-    let page = match query.after {
-        Some(_) => "(s.updated_at < ?3 OR (s.updated_at = ?3 AND s.id < ?4))",
-        None => "?3 IS NULL AND ?4 IS NULL",
-    };
-    let sql = format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE {filter} AND {page} \
-         ORDER BY s.updated_at DESC, s.id DESC LIMIT ?1"
-    );
-    let mut statement = transaction.prepare_cached(&sql)?;
-    let status = query.status.map(SessionStatus::as_str);
+    let filter = FilterSql::ordered(&query.filter);
     let after_time = query.after.map(|cursor| time_text(cursor.updated_at));
     let after_id = query.after.map(|cursor| cursor.id.to_string());
-    let rows = statement.query_map(
-        params![limit, status, after_time, after_id],
-        session_from_row,
-    )?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
-/// How many sessions have `status` (any, when `None`), how many are live, their cost.
-pub(crate) fn summarize(
-    transaction: &Transaction<'_>,
-    status: Option<SessionStatus>,
-) -> Result<SessionSummary, DbError> {
-    let live: Vec<&str> = SessionStatus::ALL
-        .into_iter()
-        .filter(|status| status.is_live())
-        .map(SessionStatus::as_str)
-        .collect();
+    let mut extra: Vec<(&'static str, &dyn rusqlite::ToSql)> = vec![(":limit", &limit)];
+    // Each shape its own statement, so the planner sees no condition it cannot use.
+    let page = match (&after_time, &after_id) {
+        (Some(time), Some(id)) => {
+            extra.extend([
+                (":after_time", time as &dyn rusqlite::ToSql),
+                (":after_id", id),
+            ]);
+            " AND (s.updated_at < :after_time OR (s.updated_at = :after_time AND s.id < :after_id))"
+        }
+        _ => "",
+    };
     let sql = format!(
-        "SELECT COUNT(*), COALESCE(SUM(s.status IN ('{}')), 0), COALESCE(SUM(s.cost_usd), 0.0) \
-         FROM sessions s WHERE ?1 IS NULL OR s.status = ?1",
-        live.join("', '")
+        "SELECT {SESSION_COLUMNS} FROM sessions s WHERE {}{page} \
+         ORDER BY s.updated_at DESC, s.id DESC LIMIT :limit",
+        filter.condition
     );
-    let summary = transaction.prepare_cached(&sql)?.query_row(
-        params![status.map(SessionStatus::as_str)],
-        |row| {
-            Ok(SessionSummary {
-                sessions: row.get(0)?,
-                live: row.get(1)?,
-                cost_usd: row.get(2)?,
-            })
-        },
-    )?;
-    Ok(summary)
+    let mut statement = transaction.prepare_cached(&sql)?;
+    let rows = statement.query_map(filter.params(&extra).as_slice(), session_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// A session's runs, oldest first.

@@ -6,8 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use lulu_domain::ports::{SessionQuery, SessionStore, SessionSummary, SessionWrite, StoreError};
-use lulu_domain::{OwnerId, Run, RunId, Session, SessionId, SessionStatus, TranscriptEntry};
+use lulu_domain::ports::{
+    SessionFilter, SessionQuery, SessionStore, SessionSummary, SessionWrite, StoreError,
+    UsageGrouping, UsageRow,
+};
+use lulu_domain::{OwnerId, Run, RunId, Session, SessionId, TranscriptEntry};
 use rusqlite::Transaction;
 
 use crate::error::{DbError, ErrorContext, OpenError};
@@ -15,7 +18,7 @@ use crate::file_identity::{FileAtPath, FileIdentity};
 use crate::open::{open_connection, Role};
 use crate::options::StoreOptions;
 use crate::worker::Worker;
-use crate::{events, sessions};
+use crate::{events, sessions, usage};
 
 /// Sessions, runs, transcripts, leases and the control mailbox in one SQLite file that
 /// several processes share. Cheap to clone; clones share the connections.
@@ -159,8 +162,19 @@ impl SessionStore for SqliteStore {
             .await
     }
 
-    async fn summarize(&self, status: Option<SessionStatus>) -> Result<SessionSummary, StoreError> {
-        self.read(move |transaction| sessions::summarize(transaction, status))
+    async fn summarize(&self, filter: &SessionFilter) -> Result<SessionSummary, StoreError> {
+        let filter = filter.clone();
+        self.read(move |transaction| usage::summarize(transaction, &filter))
+            .await
+    }
+
+    async fn usage(
+        &self,
+        filter: &SessionFilter,
+        grouping: UsageGrouping,
+    ) -> Result<Vec<UsageRow>, StoreError> {
+        let filter = filter.clone();
+        self.read(move |transaction| usage::usage(transaction, &filter, grouping))
             .await
     }
 

@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
+
+pub use crate::filter::FilterArgs;
 
 /// Run many Claude Code sessions side by side: start, watch, interrupt and resume them.
 #[derive(Debug, Parser)]
@@ -55,6 +58,8 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Delete a session with its runs and transcript.
     Rm(RmArgs),
+    /// Sum cost, tokens, turns and sessions, in all or by day, directory or model.
+    Stats(StatsArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Check the whole database: integrity, row counts, orphaned rows, WAL size.
@@ -134,9 +139,9 @@ pub struct RunArgs {
 /// `lulu list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only sessions in this status.
-    #[arg(long, value_name = "STATUS")]
-    pub status: Option<lulu_domain::SessionStatus>,
+    /// Which sessions.
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// At most this many sessions [default on a terminal: 50; otherwise all].
     #[arg(short = 'n', long, value_name = "N")]
     pub limit: Option<usize>,
@@ -148,10 +153,36 @@ pub struct ListArgs {
     pub json: bool,
 }
 
+/// `lulu stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Which sessions.
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// One row per day (of the last activity), working directory or model asked for.
+    #[arg(long, value_enum, value_name = "GROUP")]
+    pub by: Option<StatsBy>,
+    /// Print JSON (the groups and the total).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How `lulu stats` groups sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsBy {
+    /// The local day of a session's last activity.
+    Day,
+    /// The working directory.
+    Cwd,
+    /// The model asked for (`--model`).
+    Model,
+}
+
 /// `lulu show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// Session id, or a unique prefix of at least 4 characters.
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids))]
     pub id: String,
     /// Print JSON (the session with its runs).
     #[arg(long)]
@@ -163,7 +194,7 @@ pub struct ShowArgs {
 #[allow(clippy::struct_excessive_bools)] // independent command line flags
 pub struct LogsArgs {
     /// Session id, or a unique prefix of at least 4 characters.
-    #[arg(required_unless_present = "last")]
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids), required_unless_present = "last")]
     pub id: Option<String>,
     /// The newest session (the one `lulu list` shows first).
     #[arg(long, conflicts_with = "id")]
@@ -192,6 +223,7 @@ pub enum OnApproval {
 #[derive(Debug, Args)]
 pub struct ApproveArgs {
     /// The session (id or unique prefix of at least 4 characters).
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids))]
     pub id: String,
     /// Also allow what the agent suggests (this tool, this command) for the rest of the session.
     #[arg(long)]
@@ -208,6 +240,7 @@ pub struct ApproveArgs {
 #[derive(Debug, Args)]
 pub struct DenyArgs {
     /// The session (id or unique prefix of at least 4 characters).
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids))]
     pub id: String,
     /// Why, for the agent (it reads this as the tool's error).
     #[arg(long, value_name = "TEXT")]
@@ -227,6 +260,7 @@ pub struct DenyArgs {
 #[derive(Debug, Args)]
 pub struct SendArgs {
     /// The session (id or unique prefix of at least 4 characters).
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids))]
     pub id: String,
     /// The message (words are joined with spaces).
     #[arg(required = true, num_args = 1.., value_name = "TEXT")]
@@ -240,6 +274,7 @@ pub struct SendArgs {
 #[derive(Debug, Args)]
 pub struct CloseArgs {
     /// The session (id or unique prefix of at least 4 characters).
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids))]
     pub id: String,
     /// Print the session as JSON.
     #[arg(long)]
@@ -250,6 +285,7 @@ pub struct CloseArgs {
 #[derive(Debug, Args)]
 pub struct InterruptArgs {
     /// Session id, or a unique prefix of at least 4 characters.
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids))]
     pub id: String,
     /// Print the outcome and the resulting session as JSON.
     #[arg(long)]
@@ -266,7 +302,7 @@ pub struct InterruptArgs {
 pub struct ResumeArgs {
     /// Session id, or a unique prefix of at least 4 characters (with `--last`, the
     /// prompt's first word).
-    #[arg(value_name = "ID")]
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids), value_name = "ID")]
     pub id: String,
     /// Resume the newest session (the one `lulu list` shows first): every word after
     /// the options is the prompt.
@@ -314,6 +350,7 @@ impl ResumeArgs {
 #[derive(Debug, Args)]
 pub struct RmArgs {
     /// Session id, or a unique prefix of at least 4 characters.
+    #[arg(add = ArgValueCompleter::new(crate::complete::session_ids))]
     pub id: String,
     /// Interrupt a live session first instead of refusing.
     #[arg(long)]
@@ -497,6 +534,46 @@ mod tests {
         ]);
         assert_eq!(run.agent.run.allowed_tools, ["Bash", "Read"]);
         assert_eq!(run.agent.add_dirs, [PathBuf::from("/tmp")]);
+    }
+
+    #[test]
+    fn status_takes_a_comma_list_and_offers_its_values() {
+        let cli = Cli::try_parse_from(["lulu", "ls", "--status", "completed,failed"]).unwrap();
+        let Some(Command::List(list)) = cli.command else {
+            panic!("parsed as list")
+        };
+        assert_eq!(
+            list.filter.status,
+            [
+                lulu_domain::SessionStatus::Completed,
+                lulu_domain::SessionStatus::Failed
+            ]
+        );
+        let error =
+            Cli::try_parse_from(["lulu", "stats", "--status", "completed,paused"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(
+            error
+                .to_string()
+                .contains("`paused` is not a session status"),
+            "{error}"
+        );
+        let command = Cli::command();
+        let list = command.find_subcommand("list").unwrap();
+        let status = list
+            .get_arguments()
+            .find(|arg| arg.get_id() == "status")
+            .unwrap();
+        let offered: Vec<String> = status
+            .get_possible_values()
+            .iter()
+            .map(|value| value.get_name().to_owned())
+            .collect();
+        assert!(
+            offered.contains(&"needs_approval".to_owned()),
+            "{offered:?}"
+        );
+        assert_eq!(offered.len(), lulu_domain::SessionStatus::ALL.len());
     }
 
     #[test]

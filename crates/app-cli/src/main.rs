@@ -7,7 +7,9 @@
 
 mod args;
 mod commands;
+mod complete;
 mod exit;
+mod filter;
 mod render;
 mod report;
 mod spinner;
@@ -23,6 +25,7 @@ use crate::args::Cli;
 use crate::render::style::{paint, DIM, ERROR};
 
 fn main() -> ExitCode {
+    complete::answer_if_asked();
     let cli = Cli::parse();
     init_tracing(
         cli.verbose,

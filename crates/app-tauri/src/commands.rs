@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::State;
 
-use lulu_domain::ports::SessionQuery;
+use lulu_domain::ports::{SessionFilter, SessionQuery};
 use lulu_domain::{Prompt, Session, SessionId, SessionStatus};
 use lulu_runtime::protocol::{Request, Response};
 use lulu_runtime::InterruptOutcome;
@@ -60,7 +60,7 @@ pub async fn list_sessions(
     let runtime = state.runtime().await?;
     Ok(runtime
         .list(&SessionQuery {
-            status,
+            filter: SessionFilter::status(status),
             limit,
             after: None,
         })
@@ -264,9 +264,8 @@ pub async fn get_settings(state: AppStateArg<'_>) -> Result<SettingsView, Comman
     let runtime = state.runtime().await?;
     let recent = runtime
         .list(&SessionQuery {
-            status: None,
             limit: Some(200),
-            after: None,
+            ..SessionQuery::default()
         })
         .await?;
     let mut recent_dirs: Vec<String> = Vec::new();

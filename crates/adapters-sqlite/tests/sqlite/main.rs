@@ -11,6 +11,7 @@ mod crash;
 mod disk_full;
 mod examine;
 mod file_locks;
+mod filters;
 mod fixture;
 mod guards;
 mod leases;

@@ -2,7 +2,9 @@
 
 use lulu_adapters_sqlite::default_db_path;
 use lulu_domain::lifecycle::RunChange;
-use lulu_domain::ports::{ListCursor, SessionQuery, SessionStore as _, SessionWrite, StoreError};
+use lulu_domain::ports::{
+    ListCursor, SessionFilter, SessionQuery, SessionStore as _, SessionWrite, StoreError,
+};
 use lulu_domain::testing::{run_id, session_id};
 use lulu_domain::{
     AgentEvent, AgentOptions, FailureKind, RunOutcome, RunUsage, SessionStatus, SessionTitle,
@@ -276,7 +278,7 @@ async fn the_list_is_newest_first_filtered_by_status_and_limited() {
         "newest updated_at first"
     );
     let running = SessionQuery {
-        status: Some(SessionStatus::Running),
+        filter: SessionFilter::status(Some(SessionStatus::Running)),
         ..SessionQuery::default()
     };
     assert_eq!(
@@ -298,13 +300,16 @@ async fn the_list_is_newest_first_filtered_by_status_and_limited() {
         [session_id(5), session_id(3)],
         "the next page starts after the last session of the first"
     );
-    let all = store.summarize(None).await.unwrap();
+    let all = store.summarize(&SessionFilter::default()).await.unwrap();
     assert_eq!(
         (all.sessions, all.live),
         (5, 5),
         "queued and running are live"
     );
-    let running = store.summarize(Some(SessionStatus::Running)).await.unwrap();
+    let running = store
+        .summarize(&SessionFilter::status(Some(SessionStatus::Running)))
+        .await
+        .unwrap();
     assert_eq!((running.sessions, running.live), (2, 2));
 }
 

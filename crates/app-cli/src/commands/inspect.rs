@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::io::{IsTerminal as _, Write};
 use std::process::ExitCode;
 
-use lulu_domain::ports::{ListCursor, SessionQuery};
+use lulu_domain::ports::{ListCursor, SessionFilter, SessionQuery};
 use lulu_domain::{Session, SessionId, SessionStatus};
 use lulu_runtime::Runtime;
 use serde::ser::{SerializeSeq as _, Serializer as _};
@@ -24,9 +24,10 @@ const JSON_PAGE: usize = 500;
 /// `lulu list`.
 pub async fn list(context: &Context, args: &ListArgs) -> anyhow::Result<ExitCode> {
     let runtime = context.open().await?;
-    let filtered = args.status.is_some();
+    let filtered = args.filter.is_given();
+    let filter = args.filter.to_filter(chrono::Utc::now())?;
     if args.json {
-        print_json_rows(&runtime, args).await?;
+        print_json_rows(&runtime, args, &filter).await?;
         return Ok(ExitCode::SUCCESS);
     }
     let terminal = std::io::stdout().is_terminal();
@@ -36,7 +37,7 @@ pub async fn list(context: &Context, args: &ListArgs) -> anyhow::Result<ExitCode
         args.limit.or_else(|| terminal.then_some(TERMINAL_ROWS))
     };
     let query = SessionQuery {
-        status: args.status,
+        filter: filter.clone(),
         limit,
         after: None,
     };
@@ -61,7 +62,7 @@ pub async fn list(context: &Context, args: &ListArgs) -> anyhow::Result<ExitCode
         "{}",
         session_table(&sessions, &unreachable, chrono::Utc::now(), fit)
     )?;
-    let summary = runtime.summarize(args.status).await?;
+    let summary = runtime.summarize(&filter).await?;
     writeln!(out, "{}", list_footer(sessions.len(), &summary, filtered))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -69,11 +70,14 @@ pub async fn list(context: &Context, args: &ListArgs) -> anyhow::Result<ExitCode
 /// The sessions needing approval, when `query` lists every status (what waits for the
 /// user comes first, however old it is); none otherwise.
 async fn waiting(runtime: &Runtime, query: &SessionQuery) -> anyhow::Result<Vec<Session>> {
-    if query.status.is_some() {
+    if !query.filter.statuses.is_empty() {
         return Ok(Vec::new());
     }
     let waiting = SessionQuery {
-        status: Some(SessionStatus::NeedsApproval),
+        filter: SessionFilter {
+            statuses: vec![SessionStatus::NeedsApproval],
+            ..query.filter.clone()
+        },
         limit: query.limit,
         after: None,
     };
@@ -100,14 +104,18 @@ async fn waiting_first(runtime: &Runtime, query: &SessionQuery) -> anyhow::Resul
 /// `list --json`: a JSON array written as the sessions are read, page by page, so a
 /// listing of any size takes bounded memory. The same bytes as one pretty-printed array.
 /// Sessions needing approval come first, as in the table.
-async fn print_json_rows(runtime: &Runtime, args: &ListArgs) -> anyhow::Result<()> {
+async fn print_json_rows(
+    runtime: &Runtime,
+    args: &ListArgs,
+    filter: &SessionFilter,
+) -> anyhow::Result<()> {
     // Buffered: stdout alone is line-buffered, a write per line of the pretty JSON.
     let mut serializer =
         serde_json::Serializer::pretty(std::io::BufWriter::new(std::io::stdout().lock()));
     let mut array = serializer.serialize_seq(None)?;
     let mut left = if args.all { None } else { args.limit };
     let mut query = SessionQuery {
-        status: args.status,
+        filter: filter.clone(),
         limit: left,
         after: None,
     };
@@ -152,7 +160,7 @@ const OVERVIEW_ROWS: usize = 5;
 /// `lulu` with no command: the newest sessions and the commands to start with.
 pub async fn overview(context: &Context) -> anyhow::Result<ExitCode> {
     let args = ListArgs {
-        status: None,
+        filter: crate::args::FilterArgs::default(),
         limit: Some(OVERVIEW_ROWS),
         all: false,
         json: false,

@@ -12,12 +12,12 @@ mod interrupt;
 mod remove;
 mod run;
 mod send;
+mod stats;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use clap::CommandFactory as _;
 
 use lulu_runtime::client::{self, DaemonClient, DaemonStarter};
 use lulu_runtime::config::Overrides;
@@ -26,7 +26,7 @@ use lulu_runtime::daemon::DaemonPaths;
 use lulu_runtime::protocol::{Request, Response};
 use lulu_runtime::{Runtime, RuntimeConfig, RuntimeError};
 
-use crate::args::{Cli, Command, Shell};
+use crate::args::{Cli, Command};
 use crate::render::safe::safe_line;
 
 /// What every command needs to reach the database and the agent.
@@ -171,7 +171,7 @@ pub async fn resolve_or_newest(
 /// Runs the parsed command.
 pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(Command::Completions(args)) = &cli.command {
-        print_completions(args.shell);
+        crate::complete::write_script(args.shell, &mut std::io::stdout().lock())?;
         return Ok(ExitCode::SUCCESS);
     }
     let context = Context::resolve(&cli)?;
@@ -191,16 +191,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Send(args) => send::send(&context, &args).await,
         Command::Close(args) => send::close(&context, &args).await,
         Command::Rm(args) => remove::remove(&context, &args).await,
+        Command::Stats(args) => stats::stats(&context, &args).await,
         Command::Doctor(args) => doctor::doctor(&context, &args).await,
         Command::Completions(_) => unreachable!("handled above"),
     }
-}
-
-fn print_completions(shell: Shell) {
-    let shell = match shell {
-        Shell::Bash => clap_complete::Shell::Bash,
-        Shell::Zsh => clap_complete::Shell::Zsh,
-        Shell::Fish => clap_complete::Shell::Fish,
-    };
-    clap_complete::generate(shell, &mut Cli::command(), "lulu", &mut std::io::stdout());
 }

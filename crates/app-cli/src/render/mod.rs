@@ -14,6 +14,7 @@ pub mod style;
 pub mod table;
 pub mod text;
 pub mod transcript;
+pub mod usage;
 
 #[cfg(test)]
 mod tests;

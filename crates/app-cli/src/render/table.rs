@@ -243,7 +243,7 @@ fn fit_path(path: &str, width: usize) -> String {
 }
 
 /// `path` with the home directory shown as `~`.
-fn home_relative(path: &str, home: Option<&str>) -> String {
+pub fn home_relative(path: &str, home: Option<&str>) -> String {
     match home.filter(|home| !home.is_empty() && *home != "/") {
         Some(home) if path == home => "~".to_owned(),
         Some(home) => match path.strip_prefix(home) {

@@ -11,6 +11,7 @@ mod launcher;
 mod slots;
 mod store;
 mod updates;
+mod usage;
 
 pub use changes::{ChangeCursor, Changes, TranscriptProgress};
 pub use clock::{Clock, SystemClock};
@@ -22,6 +23,10 @@ pub use launcher::{AgentLauncher, LaunchError, RunControl, RunHandle, RunSpec, S
 pub use slots::{LocalSlots, RunSlot, RunSlots, SlotError};
 pub use store::{ListCursor, SessionQuery, SessionStore, SessionSummary, SessionWrite, StoreError};
 pub use updates::{BroadcastUpdates, SessionUpdate, UpdatePublisher};
+pub use usage::{
+    is_within, order_usage, subtree_bounds, without_trailing_slash, SessionFilter, UsageGrouping,
+    UsageRow,
+};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use clock::MockClock;

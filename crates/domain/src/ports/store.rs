@@ -6,7 +6,9 @@ use crate::agent::TranscriptEntry;
 use crate::approval::ApprovalChange;
 use crate::ids::{RunId, SessionId};
 use crate::lifecycle::RunChange;
-use crate::session::{Run, Session, SessionStatus};
+use crate::session::{Run, Session};
+
+use super::usage::{order_usage, SessionFilter, UsageGrouping, UsageRow};
 
 /// One lifecycle transition's writes: stored together in one transaction.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,8 +24,8 @@ pub struct SessionWrite {
 /// Which sessions to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SessionQuery {
-    /// Only sessions in this status.
-    pub status: Option<SessionStatus>,
+    /// Which sessions.
+    pub filter: SessionFilter,
     /// At most this many, newest `updated_at` first (ties: greater id first).
     pub limit: Option<usize>,
     /// Only sessions after this one in that order: the next page of a listing read page
@@ -69,6 +71,31 @@ impl ListCursor {
         Self {
             updated_at: session.updated_at,
             id: session.id,
+        }
+    }
+}
+
+/// Calls `visit` with every session `filter` covers, read page by page.
+async fn each_session<S: SessionStore + ?Sized>(
+    store: &S,
+    filter: &SessionFilter,
+    mut visit: impl FnMut(&Session) + Send,
+) -> Result<(), StoreError> {
+    let mut query = SessionQuery {
+        filter: filter.clone(),
+        limit: Some(SUMMARY_PAGE),
+        after: None,
+    };
+    loop {
+        let page = store.list_sessions(&query).await?;
+        for session in &page {
+            visit(session);
+        }
+        match page.last() {
+            Some(last) if page.len() == SUMMARY_PAGE => {
+                query.after = Some(ListCursor::after(last));
+            }
+            _ => return Ok(()),
         }
     }
 }
@@ -135,30 +162,43 @@ pub trait SessionStore: Send + Sync {
     /// [`StoreError`] when the store cannot be read.
     async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError>;
 
-    /// How many sessions have `status` (any, when `None`), how many of them are live, and
-    /// their total cost. This default reads them page by page; a store may count in place.
+    /// How many sessions `filter` covers, how many of them are live, and their total
+    /// cost. This default reads them page by page; a store may count in place.
     ///
     /// # Errors
     /// A store failure.
-    async fn summarize(&self, status: Option<SessionStatus>) -> Result<SessionSummary, StoreError> {
+    async fn summarize(&self, filter: &SessionFilter) -> Result<SessionSummary, StoreError> {
         let mut summary = SessionSummary::default();
-        let mut query = SessionQuery {
-            status,
-            limit: Some(SUMMARY_PAGE),
-            after: None,
-        };
-        loop {
-            let page = self.list_sessions(&query).await?;
-            for session in &page {
-                summary.add(session);
-            }
-            match page.last() {
-                Some(last) if page.len() == SUMMARY_PAGE => {
-                    query.after = Some(ListCursor::after(last));
-                }
-                _ => return Ok(summary),
-            }
-        }
+        each_session(self, filter, |session| summary.add(session)).await?;
+        Ok(summary)
+    }
+
+    /// Cost, tokens, turns and sessions summed over what `filter` covers, one row per
+    /// group of `grouping`, in [`order_usage`]'s order (no row when nothing is covered).
+    /// This default reads the sessions page by page; a store may sum in place.
+    ///
+    /// # Errors
+    /// A store failure.
+    async fn usage(
+        &self,
+        filter: &SessionFilter,
+        grouping: UsageGrouping,
+    ) -> Result<Vec<UsageRow>, StoreError> {
+        let mut groups = std::collections::BTreeMap::<String, UsageRow>::new();
+        each_session(self, filter, |session| {
+            let key = grouping.key(session);
+            groups
+                .entry(key.clone())
+                .or_insert_with(|| UsageRow {
+                    key,
+                    ..UsageRow::default()
+                })
+                .add(session);
+        })
+        .await?;
+        let mut rows: Vec<UsageRow> = groups.into_values().collect();
+        order_usage(&mut rows, grouping);
+        Ok(rows)
     }
 
     /// A session's runs, oldest first.

@@ -207,10 +207,15 @@ impl SessionStore for MemoryStore {
         let mut sessions: Vec<Session> = state
             .sessions
             .values()
-            .filter(|session| query.status.is_none_or(|status| session.status == status))
+            .filter(|session| query.filter.matches(session))
+            .filter(|session| {
+                query.after.is_none_or(|cursor| {
+                    (session.updated_at, session.id) < (cursor.updated_at, cursor.id)
+                })
+            })
             .cloned()
             .collect();
-        sessions.sort_by_key(|session| std::cmp::Reverse(session.updated_at));
+        sessions.sort_by_key(|session| std::cmp::Reverse((session.updated_at, session.id)));
         sessions.truncate(query.limit.unwrap_or(usize::MAX));
         Ok(sessions)
     }

@@ -3,10 +3,10 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use lulu_domain::ports::{ChangeCursor, Changes, SessionQuery, SessionSummary};
-use lulu_domain::{
-    OwnerId, RunId, Session, SessionId, SessionStatus, SupervisorError, TranscriptEntry,
+use lulu_domain::ports::{
+    ChangeCursor, Changes, SessionFilter, SessionQuery, SessionSummary, UsageGrouping, UsageRow,
 };
+use lulu_domain::{OwnerId, RunId, Session, SessionId, SupervisorError, TranscriptEntry};
 
 use super::{Runtime, SessionDetails};
 use crate::error::RuntimeError;
@@ -47,16 +47,25 @@ impl Runtime {
         Ok(self.parts.store.list_sessions(query).await?)
     }
 
-    /// How many sessions have `status` (any, when `None`), how many are live, and their
-    /// total cost.
+    /// How many sessions `filter` covers, how many are live, and their total cost.
     ///
     /// # Errors
     /// A store failure.
-    pub async fn summarize(
+    pub async fn summarize(&self, filter: &SessionFilter) -> Result<SessionSummary, RuntimeError> {
+        Ok(self.parts.store.summarize(filter).await?)
+    }
+
+    /// Cost, tokens, turns and sessions summed over what `filter` covers, one row per
+    /// group (none when nothing is covered).
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn usage(
         &self,
-        status: Option<SessionStatus>,
-    ) -> Result<SessionSummary, RuntimeError> {
-        Ok(self.parts.store.summarize(status).await?)
+        filter: &SessionFilter,
+        grouping: UsageGrouping,
+    ) -> Result<Vec<UsageRow>, RuntimeError> {
+        Ok(self.parts.store.usage(filter, grouping).await?)
     }
 
     /// The live sessions whose owner runs on another host. This host can neither check
@@ -171,6 +180,24 @@ impl Runtime {
                     .collect(),
             }),
         }
+    }
+
+    /// Sessions whose id starts with `prefix` (of any length, also empty), newest first,
+    /// at most `limit`: what a shell offers to complete an id with.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn sessions_starting_with(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<Session>, RuntimeError> {
+        let prefix = prefix.trim().to_ascii_lowercase();
+        Ok(self
+            .parts
+            .control
+            .sessions_with_prefix(&prefix, limit)
+            .await?)
     }
 
     /// Waits before a follower's next look at the database; about once a second it also

@@ -1,0 +1,175 @@
+//! Listing, counting and summing usage through a session filter (statuses, a directory
+//! and what is below it, a start time), all in SQL.
+
+use chrono::{Duration, FixedOffset};
+use lulu_domain::ports::{SessionFilter, SessionQuery, SessionStore as _, UsageGrouping, UsageRow};
+use lulu_domain::testing::session_id;
+use lulu_domain::{SessionStatus, UsageTotals, WorkingDir};
+
+use crate::fixture::{at, ids, moved, store_session, TempDb};
+
+/// Sessions 1 to 4: directory, status, model, turns (cost and tokens follow the turns).
+const SESSIONS: [(&str, SessionStatus, Option<&str>, u32); 4] = [
+    ("/srv/app", SessionStatus::Completed, Some("opus"), 8),
+    ("/srv/app/web", SessionStatus::Failed, None, 4),
+    ("/srv/apple", SessionStatus::Completed, Some("opus"), 2),
+    ("/home/ana", SessionStatus::Running, None, 1),
+];
+
+async fn stored() -> (TempDb, lulu_adapters_sqlite::SqliteStore) {
+    let db = TempDb::new();
+    let store = db.open().await;
+    for (n, (cwd, status, model, turns)) in (1_u32..).zip(SESSIONS) {
+        store_session(&store, n).await;
+        let mut write = moved(n, status, i64::from(n) * 1000);
+        let session = &mut write.session;
+        session.cwd = WorkingDir::parse(cwd).unwrap();
+        session.options.model = model.map(str::to_owned);
+        session.totals = totals(turns);
+        store.save(&write).await.unwrap();
+    }
+    (db, store)
+}
+
+fn filter(statuses: &[SessionStatus], cwd: Option<&str>, since_ms: Option<i64>) -> SessionFilter {
+    SessionFilter {
+        statuses: statuses.to_vec(),
+        cwd: cwd.map(str::to_owned),
+        since: since_ms.map(at),
+    }
+}
+
+#[tokio::test]
+async fn a_filter_lists_statuses_a_directory_tree_and_a_time_span() {
+    let (_db, store) = stored().await;
+    let finished = [SessionStatus::Completed, SessionStatus::Failed];
+    for (filter, expected) in [
+        (filter(&finished, None, None), vec![3, 2, 1]),
+        (filter(&[], Some("/srv/app"), None), vec![2, 1]),
+        (filter(&[], Some("/srv/app/"), None), vec![2, 1]),
+        (filter(&[], None, Some(2500)), vec![4, 3]),
+        (filter(&finished, Some("/srv"), Some(1500)), vec![3, 2]),
+        (filter(&[SessionStatus::Idle], None, None), vec![]),
+    ] {
+        let query = SessionQuery {
+            filter: filter.clone(),
+            ..SessionQuery::default()
+        };
+        let listed = store.list_sessions(&query).await.unwrap();
+        let expected: Vec<_> = expected.into_iter().map(session_id).collect();
+        assert_eq!(ids(&listed), expected, "{filter:?}");
+        let summary = store.summarize(&filter).await.unwrap();
+        assert_eq!(summary.sessions, expected.len() as u64, "{filter:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_filtered_listing_pages_after_its_cursor() {
+    let (_db, store) = stored().await;
+    let first = SessionQuery {
+        filter: filter(
+            &[SessionStatus::Completed, SessionStatus::Failed],
+            None,
+            None,
+        ),
+        limit: Some(2),
+        after: None,
+    };
+    let page = store.list_sessions(&first).await.unwrap();
+    assert_eq!(ids(&page), [session_id(3), session_id(2)]);
+    let next = SessionQuery {
+        after: page.last().map(lulu_domain::ports::ListCursor::after),
+        ..first
+    };
+    assert_eq!(
+        ids(&store.list_sessions(&next).await.unwrap()),
+        [session_id(1)]
+    );
+}
+
+/// `turns` turns at $0.125 (exact in binary: sums compare equal), 100 tokens in and 10
+/// out each.
+fn totals(turns: u32) -> UsageTotals {
+    UsageTotals {
+        cost_usd: f64::from(turns) / 8.0,
+        input_tokens: u64::from(turns) * 100,
+        output_tokens: u64::from(turns) * 10,
+        num_turns: u64::from(turns),
+        permission_denials: 0,
+    }
+}
+
+fn row(key: &str, sessions: u64, turns: u32) -> UsageRow {
+    let totals = totals(turns);
+    UsageRow {
+        key: key.to_owned(),
+        sessions,
+        turns: totals.num_turns,
+        input_tokens: totals.input_tokens,
+        output_tokens: totals.output_tokens,
+        cost_usd: totals.cost_usd,
+    }
+}
+
+#[tokio::test]
+async fn usage_is_summed_by_group_in_place() {
+    let (_db, store) = stored().await;
+    let all = SessionFilter::default();
+    assert_eq!(
+        store.usage(&all, UsageGrouping::Total).await.unwrap(),
+        [row("", 4, 15)]
+    );
+    assert_eq!(
+        store.usage(&all, UsageGrouping::Model).await.unwrap(),
+        [row("opus", 2, 10), row("", 2, 5)],
+        "costliest first; no model asked for is the empty key"
+    );
+    assert_eq!(
+        store
+            .usage(&filter(&[], Some("/srv/app"), None), UsageGrouping::Cwd)
+            .await
+            .unwrap(),
+        [row("/srv/app", 1, 8), row("/srv/app/web", 1, 4)]
+    );
+    assert!(store
+        .usage(
+            &filter(&[SessionStatus::Idle], None, None),
+            UsageGrouping::Total
+        )
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn days_are_counted_in_the_time_zone_asked_for() {
+    let (_db, store) = stored().await;
+    // An offset that puts session 1 and session 4 on different local days.
+    let base = at(0);
+    let seconds_to_midnight = i32::try_from(
+        (base
+            .date_naive()
+            .succ_opt()
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            - base)
+            .num_seconds(),
+    )
+    .unwrap();
+    let offset = FixedOffset::east_opt(seconds_to_midnight - 2).unwrap();
+    let day = |ms: i64| {
+        (at(ms) + Duration::seconds(i64::from(offset.local_minus_utc())))
+            .date_naive()
+            .to_string()
+    };
+    assert_ne!(day(1000), day(4000), "the test straddles a local midnight");
+    let rows = store
+        .usage(&SessionFilter::default(), UsageGrouping::Day { offset })
+        .await
+        .unwrap();
+    let keys: Vec<&str> = rows.iter().map(|row| row.key.as_str()).collect();
+    assert_eq!(keys, [day(4000), day(1000)], "newest day first");
+    assert_eq!(rows[0].sessions + rows[1].sessions, 4);
+}
