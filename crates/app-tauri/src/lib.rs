@@ -14,7 +14,6 @@ pub mod native;
 pub mod state;
 pub mod streams;
 pub mod views;
-pub mod webview;
 
 use std::sync::Arc;
 
@@ -44,9 +43,6 @@ pub fn setup<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             native::pick_directory,
         ])
         .setup(|app| {
-            if let Some(window) = app.get_webview_window("main") {
-                webview::make_light(&window);
-            }
             let handle = app.handle().clone();
             app.state::<Arc<AppState>>()
                 .streams
