@@ -292,6 +292,39 @@ impl Desktop {
         }
     }
 
+    /// Presses `keys` together, as a person would (held down in order, released in
+    /// reverse), wherever the focus is: `[Key::Control.into(), 'n']` is Ctrl+N.
+    ///
+    /// # Errors
+    /// The driver refused.
+    pub async fn press(&self, keys: &[char]) -> anyhow::Result<()> {
+        use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
+        let mut actions = KeyActions::new("keyboard".to_owned());
+        for key in keys {
+            actions = actions.then(KeyAction::Down { value: *key });
+        }
+        for key in keys.iter().rev() {
+            actions = actions.then(KeyAction::Up { value: *key });
+        }
+        self.client.perform_actions(actions).await?;
+        Ok(())
+    }
+
+    /// Waits until `expression` (JavaScript) is true in the page.
+    ///
+    /// # Errors
+    /// It was not by the deadline.
+    pub async fn wait_true(&self, expression: &str) -> anyhow::Result<()> {
+        let began = Instant::now();
+        while began.elapsed() < DEADLINE {
+            if self.eval(&format!("return !!({expression})")).await? == json!(true) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        bail!("`{expression}` was not true within {DEADLINE:?}")
+    }
+
     /// Runs `script` in the page and returns its value.
     ///
     /// # Errors
@@ -308,12 +341,14 @@ impl Desktop {
         Ok(self.client.execute_async(script, vec![]).await?)
     }
 
-    /// The pid of this test's `lulu-desktop` (the one with its `LULU_DB`).
+    /// The pid of this test's `lulu-desktop` (the one with its `LULU_DB`; the newest, as
+    /// the one closed by [`Desktop::reopen`] may still be exiting).
     ///
     /// # Errors
     /// None runs.
     pub fn app_pid(&self) -> anyhow::Result<i32> {
         let db = format!("LULU_DB={}", self.dir.path().join("lulu.db").display());
+        let mut newest: Option<(u64, i32)> = None;
         for entry in std::fs::read_dir("/proc")?.flatten() {
             let Some(pid) = entry
                 .file_name()
@@ -328,10 +363,23 @@ impl Desktop {
             }
             let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
             if environ.split(|b| *b == 0).any(|var| var == db.as_bytes()) {
-                return Ok(pid);
+                // Field 22 of `stat`, the 20th after the parenthesised name: start time.
+                let started = std::fs::read_to_string(entry.path().join("stat"))
+                    .ok()
+                    .and_then(|stat| {
+                        let (_, rest) = stat.rsplit_once(')')?;
+                        rest.split_whitespace().nth(19)?.parse::<u64>().ok()
+                    })
+                    .unwrap_or(0);
+                if newest.is_none_or(|(at, _)| started > at) {
+                    newest = Some((started, pid));
+                }
             }
         }
-        bail!("no lulu-desktop runs with {db}")
+        match newest {
+            Some((_, pid)) => Ok(pid),
+            None => bail!("no lulu-desktop runs with {db}"),
+        }
     }
 
     /// Saves a screenshot of the window as `name`.png in `$LULU_SCREENSHOTS_DIR` (default

@@ -3,8 +3,8 @@
 /// Memory of the app and its web-view processes (its `WebKit*` descendants).
 #[derive(Debug, Clone)]
 pub struct TreeMemory {
-    /// Each process's name and RSS in MB.
-    pub each: Vec<(String, f64)>,
+    /// Each process's name, RSS and PSS in MB.
+    pub each: Vec<(String, f64, f64)>,
     /// Processes counted.
     pub processes: usize,
     /// Sum of resident set sizes (shared pages counted in each process), MB.
@@ -20,9 +20,9 @@ impl std::fmt::Display for TreeMemory {
             "RSS {:.1} MB, PSS {:.1} MB over {} processes (",
             self.rss_mb, self.pss_mb, self.processes
         )?;
-        for (index, (name, rss)) in self.each.iter().enumerate() {
+        for (index, (name, rss, pss)) in self.each.iter().enumerate() {
             let separator = if index == 0 { "" } else { ", " };
-            write!(f, "{separator}{name} {rss:.1}")?;
+            write!(f, "{separator}{name} RSS {rss:.1} PSS {pss:.1}")?;
         }
         write!(f, ")")
     }
@@ -90,11 +90,11 @@ pub fn process_tree_memory(root: i32) -> anyhow::Result<TreeMemory> {
         let rollup =
             std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
         let rss = kib(&status, "VmRSS:") / 1024.0;
-        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        memory.each.push((name.trim().to_owned(), rss));
+        let pss = kib(&rollup, "Pss:") / 1024.0;
+        memory.each.push((comm(pid), rss, pss));
         memory.processes += 1;
         memory.rss_mb += rss;
-        memory.pss_mb += kib(&rollup, "Pss:") / 1024.0;
+        memory.pss_mb += pss;
     }
     Ok(memory)
 }

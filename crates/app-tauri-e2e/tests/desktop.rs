@@ -216,3 +216,92 @@ async fn screenshots_of_the_dashboard_and_a_live_session() -> Result {
     app.close().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_keyboard_shortcuts_drive_the_dashboard_and_the_session_view() -> Result {
+    use fantoccini::key::Key;
+    let (ctrl, esc, enter) = (Key::Control.into(), Key::Escape.into(), Key::Enter.into());
+    let app = Desktop::open(&[]).await?;
+    let done = app.lulu_ok(&["run", "-d", "--title", "alpha job", "SAY one"])?;
+    app.wait_row(&done, "Completed").await?;
+    let live = app.lulu_ok(&["run", "-d", "--title", "beta job", "SLOW 300"])?;
+    app.wait_row(&live, "Running").await?;
+    let dialog_open = "document.getElementById('new-dialog').open";
+
+    // Ctrl+N opens the new-session form; Esc closes it.
+    app.press(&[ctrl, 'n']).await?;
+    app.wait_true(dialog_open).await?;
+    app.press(&[esc]).await?;
+    app.wait_true(&format!("!{dialog_open}")).await?;
+
+    // Ctrl+1 opens the first session listed: the running one sorts first.
+    app.press(&[ctrl, '1']).await?;
+    app.wait_text("#s-title", |t| t == "beta job").await?;
+    app.wait_text("#s-badge", badge_is("Running")).await?;
+    // Ctrl+. interrupts the open session.
+    app.press(&[ctrl, '.']).await?;
+    app.wait_text("#s-badge", badge_is("Interrupted")).await?;
+    // Esc goes back to the dashboard.
+    app.press(&[esc]).await?;
+    app.wait_true(
+        "!document.getElementById('dashboard').hidden && document.getElementById('session').hidden",
+    )
+    .await?;
+
+    // Ctrl+K jumps to a session by title.
+    app.press(&[ctrl, 'k']).await?;
+    app.wait_true("document.getElementById('jump-dialog').open")
+        .await?;
+    app.fill("#jump-input", "alpha").await?;
+    app.press(&[enter]).await?;
+    app.wait_text("#s-title", |t| t == "alpha job").await?;
+    app.press(&[esc]).await?;
+    app.wait_true("!document.getElementById('dashboard').hidden")
+        .await?;
+
+    // Enter on a row opens it.
+    app.eval(&format!(
+        "document.querySelector(\"#rows .row[data-id='{live}']\").focus(); return 0"
+    ))
+    .await?;
+    app.press(&[enter]).await?;
+    app.wait_text("#s-title", |t| t == "beta job").await?;
+    assert_eq!(app.sessions()?.len(), 2, "no shortcut created a session");
+    app.close().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reply_text_streams_into_the_session_view_before_it_is_stored() -> Result {
+    // Each tick streams "tick N" at once and stores "tick N. " a long tick later.
+    let app = Desktop::open(&[("FAKE_CLAUDE_TICK_MS", "2500")]).await?;
+    let id = app.lulu_ok(&["run", "-d", "--title", "streaming", "SLOW 4"])?;
+    app.click(&format!("#rows .row[data-id='{id}']")).await?;
+    app.wait_text("#s-badge", badge_is("Running")).await?;
+    // One look at both: the streamed text is shown while no stored entry holds it yet.
+    let read = "const s = document.getElementById('streaming');
+                return [s.hidden, s.textContent, document.getElementById('transcript').textContent]";
+    let began = Instant::now();
+    let streamed = loop {
+        let seen = app.eval(read).await?;
+        let text = seen[1].as_str().unwrap_or_default().to_owned();
+        if seen[0] == serde_json::json!(false) && text.starts_with("tick ") {
+            let stored = seen[2].as_str().unwrap_or_default();
+            assert!(
+                !stored.contains(&format!("{text}.")),
+                "{text:?} was shown only after it was stored: {stored:?}"
+            );
+            break text;
+        }
+        assert!(began.elapsed() < DEADLINE, "no text streamed: {seen}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    };
+    // Then the stored entry replaces it.
+    app.wait_text("#transcript", |t| t.contains(&format!("{streamed}.")))
+        .await?;
+    app.wait_text("#s-badge", badge_is("Completed")).await?;
+    app.wait_true("document.getElementById('streaming').hidden")
+        .await?;
+    app.close().await;
+    Ok(())
+}

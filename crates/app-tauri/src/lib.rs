@@ -6,6 +6,7 @@
 //! daemon; the dashboard and session views are fed by the daemon's watch and follow
 //! streams. The app holds no lifecycle, mailbox, polling or recovery logic.
 
+pub mod batch;
 pub mod commands;
 pub mod conversation;
 pub mod error;

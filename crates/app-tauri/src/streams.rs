@@ -14,6 +14,7 @@ use tauri::ipc::Channel;
 use lulu_domain::{RunId, Session, SessionId};
 use lulu_runtime::protocol::Change;
 
+use crate::batch::ChangeBatch;
 use crate::state::AppState;
 use crate::views::{activity, FollowMessage, WatchMessage};
 
@@ -181,14 +182,28 @@ async fn watch_once(
     // What live sessions were doing before this connection: their newest entries.
     let mut pending = live_positions(state).await?;
     let mut tick = tokio::time::interval(ACTIVITY_TICK);
+    let mut batch = ChangeBatch::default();
     loop {
+        let due = batch.due();
         tokio::select! {
             change = daemon.next_change() => {
                 let Some(change) = change.map_err(|error| error.to_string())? else {
                     return Ok(());
                 };
+                if let Change::Session { session } = &change {
+                    tracing::debug!(session = %session.id, status = ?session.status, stored = %session.updated_at, "a session change arrived");
+                }
                 note(&change, &mut pending, statuses, hook);
-                channel.send(WatchMessage::Change { change }).map_err(|error| error.to_string())?;
+                if for_the_page(&change) {
+                    if let Some(message) = batch.offer(change, tokio::time::Instant::now()) {
+                        channel.send(message).map_err(|error| error.to_string())?;
+                    }
+                }
+            }
+            () = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                if let Some(message) = batch.take(tokio::time::Instant::now()) {
+                    channel.send(message).map_err(|error| error.to_string())?;
+                }
             }
             _ = tick.tick(), if !pending.is_empty() => {
                 send_activity(state, channel, std::mem::take(&mut pending)).await?;
@@ -218,6 +233,14 @@ async fn live_positions(state: &AppState) -> Result<HashMap<SessionId, (RunId, u
         }
     }
     Ok(positions)
+}
+
+/// Whether the page needs `change`. A transcript's growth does not go to it: it only
+/// feeds the activity sent every [`ACTIVITY_TICK`], and each message is a script the
+/// web view runs in turn, so a busy agent's entries would hold up the status changes
+/// queued behind them.
+fn for_the_page(change: &Change) -> bool {
+    !matches!(change, Change::Transcript { .. })
 }
 
 /// Remembers what a change means for activity and notifications.

@@ -95,6 +95,11 @@ pub enum WatchMessage {
         /// The change.
         change: Change,
     },
+    /// Changes that came in a burst, in order.
+    Changes {
+        /// The changes.
+        changes: Vec<Change>,
+    },
     /// What a live session is doing now, from its newest transcript entry.
     Activity {
         /// The session.

@@ -130,11 +130,22 @@ async fn latency(app: &Desktop) -> anyhow::Result<()> {
     for n in 0..5 {
         others.push(run(app, &["run", "-d", &format!("SAY other {n}")])?);
     }
-    // Waits on the page, not with `lulu list`: a reader opening the database meanwhile
-    // could hold up the daemon's writes and so the very changes measured.
-    for id in own.iter().chain(&others) {
-        app.wait_row(id, "Completed").await?;
-    }
+    // Waits in the page, not with `lulu list` (a reader opening the database could hold
+    // up the daemon's writes) nor by polling through WebDriver (each poll is a script the
+    // web process runs between the very updates measured).
+    let keys: Vec<String> = own
+        .iter()
+        .chain(&others)
+        .map(|id| format!("{id} completed"))
+        .collect();
+    app.eval_async(&format!(
+        "const done = arguments[arguments.length - 1];
+         const keys = {};
+         const check = () => keys.every((k) => k in window.__seen) ? done(0) : setTimeout(check, 200);
+         check();",
+        serde_json::to_string(&keys)?
+    ))
+    .await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let seen: HashMap<String, i64> =
         serde_json::from_value(app.eval("return window.__seen").await?)?;

@@ -58,19 +58,24 @@ function onWatch(message) {
     case "open":
       showSession(message.session_id);
       break;
-    case "change": {
-      const change = message.change;
-      if (change.change === "session") {
-        dashboard.upsert(change.session);
-        sessionChanged(change.session);
-      } else if (change.change === "deleted") {
-        dashboard.remove(change.id);
-        if (openId() === change.id) showDashboard();
-      } else if (change.change === "resync") {
-        reload();
-      }
+    case "change":
+      onChange(message.change);
       break;
-    }
+    case "changes": // a burst, drawn once
+      message.changes.forEach(onChange);
+      break;
+  }
+}
+
+function onChange(change) {
+  if (change.change === "session") {
+    dashboard.upsert(change.session);
+    sessionChanged(change.session);
+  } else if (change.change === "deleted") {
+    dashboard.remove(change.id);
+    if (openId() === change.id) showDashboard();
+  } else if (change.change === "resync") {
+    reload();
   }
 }
 
