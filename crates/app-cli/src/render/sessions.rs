@@ -180,7 +180,7 @@ fn describe_options(options: &lulu_domain::AgentOptions) -> String {
 }
 
 /// Each run in four lines: when, how long and how it ended; its prompt; the agent it
-/// ran; the options it used.
+/// ran (and its pid); the options it used.
 fn run_list<Tz: TimeZone>(runs: &[Run], times: &Times<Tz>) -> String {
     let mut out = paint(BOLD, "Runs");
     out.push('\n');
@@ -195,18 +195,14 @@ fn run_list<Tz: TimeZone>(runs: &[Run], times: &Times<Tz>) -> String {
         } else {
             "not started"
         };
-        facts.push(
-            run.outcome
-                .as_ref()
-                .map_or(unfinished, lulu_domain::RunOutcome::label)
-                .to_owned(),
-        );
-        if let Some(code) = run.exit_code {
-            facts.push(format!("exit {code}"));
-        }
-        if let Some(pid) = run.pid {
-            facts.push(format!("pid {pid}"));
-        }
+        let outcome = run
+            .outcome
+            .as_ref()
+            .map_or(unfinished, lulu_domain::RunOutcome::label);
+        facts.push(match run.exit_code {
+            Some(code) => format!("{outcome} (exit {code})"),
+            None => outcome.to_owned(),
+        });
         let _ = writeln!(
             out,
             "{:<3}{:<7} {}  {}",
@@ -215,8 +211,12 @@ fn run_list<Tz: TimeZone>(runs: &[Run], times: &Times<Tz>) -> String {
             paint(BOLD, &run.id.short()),
             facts.join(" · ")
         );
-        let _ = writeln!(out, "   » {}", one_line(run.prompt.as_str(), 90));
-        let agent = reported_agent(run).unwrap_or_else(|| "not reported".to_owned());
+        // Every line fits 80 columns but for long dates and option lists.
+        let _ = writeln!(out, "   » {}", one_line(run.prompt.as_str(), 72));
+        let mut agent = reported_agent(run).unwrap_or_else(|| "not reported".to_owned());
+        if let Some(pid) = run.pid {
+            let _ = write!(agent, " · pid {pid}");
+        }
         let options = safe_line(&describe_options(&run.options)).into_owned();
         let options = if options.is_empty() {
             "the agent's defaults".to_owned()
