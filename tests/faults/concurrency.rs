@@ -57,12 +57,28 @@ fn racing_lifecycle_commands_on_one_session_leave_it_consistent() {
         let sessions = world.list();
         sessions.iter().all(|session| !is_live(&session["status"]))
     });
+    // A resume may follow the other's run once that ended; what must never happen is a
+    // resume that ran without saying so, or two runs of the session at once.
+    let resumes_taken = outputs[2..4]
+        .iter()
+        .filter(|output| output.status.success())
+        .count();
     if let Some(session) = world.list().first() {
         let session = world.show(session["id"].as_str().expect("an id"));
-        assert!(
-            session["resume_count"].as_u64() <= Some(1),
-            "two resumes raced and both ran: {session:#}"
+        assert_eq!(
+            session["resume_count"].as_u64(),
+            u64::try_from(resumes_taken).ok(),
+            "every resume that ran said so, and only those: {session:#}"
         );
+        let runs = session["runs"].as_array().expect("the runs");
+        for pair in runs.windows(2) {
+            let (ended, next_started) =
+                (pair[0]["ended_at"].as_str(), pair[1]["started_at"].as_str());
+            assert!(
+                ended.is_some_and(|ended| Some(ended) <= next_started),
+                "two runs of one session overlapped: {session:#}"
+            );
+        }
     }
     check_invariants(&world, Transcripts::Exact);
 }
