@@ -120,10 +120,14 @@ fn a_resume_runs_with_the_options_given_and_a_later_one_with_the_sessions_own() 
     assert_eq!(options[0], options[2], "the session's own again");
     assert!(runs.iter().all(|run| run["cli_version"] == "2.1.197"));
     let shown = sandbox.ok(&["show", &id]);
-    assert!(
-        shown.contains(
-            "agent    claude-second · Claude Code 2.1.197\n   options  model=claude-second permission-mode=acceptEdits max-turns=2 allowed-tools=Bash disallowed-tools=WebFetch\n"
-        ),
+    let lines: Vec<&str> = shown.lines().collect();
+    let agent = lines
+        .iter()
+        .position(|line| line.starts_with("   agent    claude-second · Claude Code 2.1.197 · pid "))
+        .unwrap_or_else(|| panic!("the resumed run's agent: {shown}"));
+    assert_eq!(
+        lines[agent + 1],
+        "   options  model=claude-second permission-mode=acceptEdits max-turns=2 allowed-tools=Bash disallowed-tools=WebFetch",
         "{shown}"
     );
     sandbox.assert_nothing_left();
