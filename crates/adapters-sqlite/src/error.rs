@@ -153,6 +153,24 @@ impl OpenError {
     }
 }
 
+impl DbError {
+    /// The same failure again, for each of several callers it reached (a group commit).
+    pub(crate) fn replicate(&self) -> Self {
+        match self {
+            Self::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
+                Self::Sqlite(rusqlite::Error::SqliteFailure(*code, message.clone()))
+            }
+            Self::Sqlite(other) => Self::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                Some(other.to_string()),
+            )),
+            Self::NotFound(what) => Self::NotFound(what.clone()),
+            Self::Invalid(problem) => Self::Invalid(problem.clone()),
+            Self::WorkerGone => Self::WorkerGone,
+        }
+    }
+}
+
 impl From<rusqlite::Error> for DbError {
     fn from(error: rusqlite::Error) -> Self {
         Self::Sqlite(error)

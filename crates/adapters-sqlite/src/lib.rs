@@ -7,8 +7,10 @@
 //!
 //! Invariants:
 //! - Nothing a caller was told is stored is ever lost, and a crash at any instant leaves a
-//!   consistent file: WAL, `synchronous = NORMAL`, and every write is one IMMEDIATE
-//!   transaction (one lifecycle transition, one transcript batch), all or nothing.
+//!   consistent file: WAL, `synchronous = NORMAL`, and every write (one lifecycle
+//!   transition, one transcript batch) is all or nothing: one IMMEDIATE transaction, or a
+//!   savepoint of one that transcript batches of several runs share (a group commit); nobody is
+//!   told a write is stored before its transaction is committed.
 //! - A file this build does not understand (not SQLite, not Lulu's, or a newer schema) is
 //!   refused with its path in the message and is never written, migrated down, deleted or
 //!   overwritten. Opening checks only what is cheap; damage SQLite meets at any time is
@@ -31,6 +33,7 @@ mod error;
 mod events;
 mod examine;
 mod file_identity;
+mod group;
 mod leases;
 mod migrations;
 mod open;

@@ -98,17 +98,20 @@ impl SqliteStore {
         }
     }
 
-    /// Runs `work` in one IMMEDIATE transaction on the writer thread. A failed write
-    /// whose file was deleted or replaced says that, the likelier cause.
+    /// Runs `work` in one IMMEDIATE transaction on the writer thread.
     pub(crate) async fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Transaction<'_>) -> Result<T, DbError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let result = self.writer.write(work).await;
-        result.map_err(|error| {
-            let error = self.context.store_error(error);
-            self.check_file().err().unwrap_or(error)
-        })
+        result.map_err(|error| self.write_error(error))
+    }
+
+    /// A failed write in the domain's terms; one whose file was deleted or replaced says
+    /// that, the likelier cause.
+    fn write_error(&self, error: DbError) -> StoreError {
+        let error = self.context.store_error(error);
+        self.check_file().err().unwrap_or(error)
     }
 
     /// Runs `work` in one read transaction (one snapshot) on the reader thread.
@@ -189,8 +192,14 @@ impl SessionStore for SqliteStore {
             return Ok(());
         }
         let rows = events::encode(entries).map_err(|error| self.context.store_error(error))?;
-        self.write(move |transaction| events::append(transaction, &rows))
-            .await
+        let source = entries[0].run_id.as_uuid().as_u128();
+        let result = self
+            .writer
+            .write_grouped(source, move |transaction| {
+                events::append(transaction, &rows)
+            })
+            .await;
+        result.map_err(|error| self.write_error(error))
     }
 
     async fn events_after(

@@ -7,6 +7,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::oneshot;
 
 use crate::error::{DbError, OpenError};
+use crate::group::{GroupedWrite, Grouping};
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
@@ -14,6 +15,8 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 enum Message {
     /// Run this on the connection.
     Job(Job),
+    /// Run this in a transaction it may share with the grouped writes queued with it.
+    Grouped(GroupedWrite),
     /// Close the connection, say so, and end the thread.
     Close(oneshot::Sender<()>),
 }
@@ -49,9 +52,22 @@ impl Worker {
                         return;
                     }
                 };
-                for message in queue {
+                let mut grouping = Grouping::default();
+                let mut next = None;
+                while let Some(message) = next.take().or_else(|| queue.recv().ok()) {
                     match message {
                         Message::Job(job) => job(&mut connection),
+                        Message::Grouped(write) => {
+                            next = grouping.gather_and_commit(
+                                &mut connection,
+                                write,
+                                &queue,
+                                |message| match message {
+                                    Message::Grouped(write) => Ok(write),
+                                    other => Err(other),
+                                },
+                            );
+                        }
                         Message::Close(closed) => {
                             close(connection);
                             let _ = closed.send(());
@@ -105,6 +121,22 @@ impl Worker {
         work: impl FnOnce(&Transaction<'_>) -> Result<T, DbError> + Send + 'static,
     ) -> Result<T, DbError> {
         self.transaction(TransactionBehavior::Immediate, work).await
+    }
+
+    /// Runs `work` in an IMMEDIATE transaction it may share with other grouped writes
+    /// queued at the same time (see [`crate::group`]), inside a savepoint of its own: all of
+    /// it is committed, or none of it. `source` names the run that writes. Answered once
+    /// the shared transaction's commit is known.
+    pub async fn write_grouped<T: Send + 'static>(
+        &self,
+        source: u128,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let (write, answer) = GroupedWrite::new(source, work);
+        self.messages
+            .send(Message::Grouped(write))
+            .map_err(|_| DbError::WorkerGone)?;
+        answer.await.map_err(|_| DbError::WorkerGone)?
     }
 
     /// Runs `work` in one read transaction, so every query in it sees the same snapshot.

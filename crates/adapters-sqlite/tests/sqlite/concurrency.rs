@@ -118,3 +118,39 @@ async fn many_processes_opening_a_brand_new_file_at_once_all_succeed() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_runs_appending_at_once_keep_every_batch_whole_and_a_refused_one_alone_is_lost() {
+    const RUNS: u32 = 20;
+    const BATCHES: u64 = 30;
+    let db = TempDb::new();
+    let store = db.open().await;
+    for n in 1..=RUNS {
+        crate::fixture::store_session(&store, n).await;
+    }
+
+    // Every run appends its batches as fast as it can, so their writes share commits; run
+    // 1 also appends one batch again, which the store must refuse without touching the rest.
+    let writers = (1..=RUNS).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for batch in 0..BATCHES {
+                let entries = crate::fixture::lines(run_id(n), batch * 3..batch * 3 + 3);
+                store.append_events(&entries).await.unwrap();
+                if n == 1 && batch == 10 {
+                    let again = store.append_events(&entries).await;
+                    assert!(again.is_err(), "a batch stored twice is refused");
+                }
+            }
+        })
+    });
+    for writer in writers.collect::<Vec<_>>() {
+        writer.await.unwrap();
+    }
+
+    for n in 1..=RUNS {
+        let transcript = store.events_after(run_id(n), None, 10_000).await.unwrap();
+        let seqs: Vec<u64> = transcript.iter().map(|entry| entry.seq).collect();
+        assert_eq!(seqs, (0..BATCHES * 3).collect::<Vec<_>>(), "run {n}");
+    }
+}
