@@ -69,7 +69,7 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 9,
-        sql: include_str!("../migrations/0009_usage_by_hour.sql"),
+        sql: include_str!("../migrations/0009_usage_and_listing_indexes.sql"),
         rebuilds_tables: false,
     },
 ];

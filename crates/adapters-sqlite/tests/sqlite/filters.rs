@@ -257,3 +257,61 @@ async fn days_of_a_whole_hour_zone_are_summed_from_the_hour_index() {
         "{plan:?}"
     );
 }
+
+#[tokio::test]
+async fn pages_of_a_listing_follow_each_other_through_sessions_of_one_time() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    // Sessions 1..=7; 2 to 6 share one time, so the id alone orders them.
+    for n in 1..=7_u32 {
+        store_session(&store, n).await;
+        let ms = match n {
+            1 => 1000,
+            7 => 3000,
+            _ => 2000,
+        };
+        store
+            .save(&moved(n, SessionStatus::Completed, ms))
+            .await
+            .unwrap();
+    }
+    let all = store.list_sessions(&SessionQuery::default()).await.unwrap();
+    let mut paged = Vec::new();
+    let mut query = SessionQuery {
+        limit: Some(2),
+        ..SessionQuery::default()
+    };
+    loop {
+        let page = store.list_sessions(&query).await.unwrap();
+        paged.extend(ids(&page));
+        match page.last() {
+            Some(last) if page.len() == 2 => {
+                query.after = Some(lulu_domain::ports::ListCursor::after(last));
+            }
+            _ => break,
+        }
+    }
+    let expected: Vec<_> = [7, 6, 5, 4, 3, 2, 1].into_iter().map(session_id).collect();
+    assert_eq!(ids(&all), expected);
+    assert_eq!(paged, expected);
+    let plan: Vec<String> = crate::fixture::raw(&db.path)
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT s.id FROM sessions s \
+             WHERE 1 AND (s.updated_at, s.id) < ('9', '9') \
+             ORDER BY s.updated_at DESC, s.id DESC LIMIT 500",
+        )
+        .unwrap()
+        .query_map([], |row| row.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("sessions_by_updated_at")),
+        "{plan:?}"
+    );
+    assert!(
+        !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+}
