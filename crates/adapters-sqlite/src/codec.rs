@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::types::Type;
+use rusqlite::types::{Type, ValueRef};
 use rusqlite::Row;
 use serde::de::DeserializeOwned;
 
@@ -72,13 +72,57 @@ where
         .map_err(conversion_failure(index))
 }
 
+/// Reads a nullable text column in place (no copy), through `parse`; a value that is not
+/// text fails as [`Row::get`] of a `String` does.
+fn borrowed_optional<T, E>(
+    row: &Row<'_>,
+    index: usize,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> rusqlite::Result<Option<T>>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match row.get_ref(index)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(bytes) => {
+            let text = std::str::from_utf8(bytes).map_err(conversion_failure(index))?;
+            parse(text).map(Some).map_err(conversion_failure(index))
+        }
+        other => Err(rusqlite::Error::InvalidColumnType(
+            index,
+            row.as_ref().column_name(index)?.to_owned(),
+            other.data_type(),
+        )),
+    }
+}
+
+/// Reads a text column in place, through `parse`.
+fn borrowed<T, E>(
+    row: &Row<'_>,
+    index: usize,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> rusqlite::Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    borrowed_optional(row, index, parse)?.ok_or_else(|| {
+        rusqlite::Error::InvalidColumnType(
+            index,
+            row.as_ref()
+                .column_name(index)
+                .map_or_else(|_| String::new(), str::to_owned),
+            Type::Null,
+        )
+    })
+}
+
 /// Reads an id or word column.
 pub(crate) fn from_text<T>(row: &Row<'_>, index: usize) -> rusqlite::Result<T>
 where
     T: FromStr,
     T::Err: std::error::Error + Send + Sync + 'static,
 {
-    parsed(row, index, |text| text.parse())
+    borrowed(row, index, str::parse)
 }
 
 /// Reads a nullable id or word column.
@@ -87,12 +131,12 @@ where
     T: FromStr,
     T::Err: std::error::Error + Send + Sync + 'static,
 {
-    parsed_optional(row, index, |text| text.parse())
+    borrowed_optional(row, index, str::parse)
 }
 
 /// Reads a time column.
 pub(crate) fn time(row: &Row<'_>, index: usize) -> rusqlite::Result<DateTime<Utc>> {
-    parsed(row, index, |text| parse_time(&text))
+    borrowed(row, index, parse_time)
 }
 
 /// Reads a nullable time column.
@@ -100,7 +144,7 @@ pub(crate) fn optional_time(
     row: &Row<'_>,
     index: usize,
 ) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    parsed_optional(row, index, |text| parse_time(&text))
+    borrowed_optional(row, index, parse_time)
 }
 
 /// Reads a JSON column.

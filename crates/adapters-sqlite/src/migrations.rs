@@ -67,10 +67,15 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0008_run_options_and_agent.sql"),
         rebuilds_tables: false,
     },
+    Migration {
+        version: 9,
+        sql: include_str!("../migrations/0009_usage_and_listing_indexes.sql"),
+        rebuilds_tables: false,
+    },
 ];
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// Reads the file's schema version.
 pub(crate) fn schema_version(connection: &Connection) -> rusqlite::Result<u32> {

@@ -262,27 +262,31 @@ pub(crate) fn list(
     transaction: &Transaction<'_>,
     query: &SessionQuery,
 ) -> Result<Vec<Session>, DbError> {
+    // A number in the text, not a parameter: SQLite re-prepares a statement whose LIMIT
+    // parameter is bound again (it plans with its value), which costs a page of a long
+    // listing more than a statement of its own per page size.
     let limit = query
         .limit
         .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
     let filter = FilterSql::ordered(&query.filter);
     let after_time = query.after.map(|cursor| time_text(cursor.updated_at));
     let after_id = query.after.map(|cursor| cursor.id.to_string());
-    let mut extra: Vec<(&'static str, &dyn rusqlite::ToSql)> = vec![(":limit", &limit)];
-    // Each shape its own statement, so the planner sees no condition it cannot use.
+    let mut extra: Vec<(&'static str, &dyn rusqlite::ToSql)> = Vec::new();
+    // Each shape its own statement, so the planner sees no condition it cannot use. The
+    // cursor is a range of `sessions_by_updated_at` (updated_at, id).
     let page = match (&after_time, &after_id) {
         (Some(time), Some(id)) => {
             extra.extend([
                 (":after_time", time as &dyn rusqlite::ToSql),
                 (":after_id", id),
             ]);
-            " AND (s.updated_at < :after_time OR (s.updated_at = :after_time AND s.id < :after_id))"
+            " AND (s.updated_at, s.id) < (:after_time, :after_id)"
         }
         _ => "",
     };
     let sql = format!(
         "SELECT {SESSION_COLUMNS} FROM sessions s WHERE {}{page} \
-         ORDER BY s.updated_at DESC, s.id DESC LIMIT :limit",
+         ORDER BY s.updated_at DESC, s.id DESC LIMIT {limit}",
         filter.condition
     );
     let mut statement = transaction.prepare_cached(&sql)?;

@@ -123,32 +123,62 @@ pub(crate) fn usage(
     filter: &SessionFilter,
     grouping: UsageGrouping,
 ) -> Result<Vec<UsageRow>, DbError> {
+    let filter = FilterSql::of(filter);
+    let sums = "COUNT(*), COALESCE(SUM(s.num_turns), 0), COALESCE(SUM(s.input_tokens), 0), \
+         COALESCE(SUM(s.output_tokens), 0), COALESCE(SUM(s.cost_usd), 0.0)";
     let offset;
-    let (key, extra): (&str, Vec<(&'static str, &dyn ToSql)>) = match grouping {
-        UsageGrouping::Total => ("''", Vec::new()),
+    let (sql, extra): (String, Vec<(&'static str, &dyn ToSql)>) = match grouping {
+        // The total is one aggregate, no grouping (a GROUP BY of a constant still sorts).
+        UsageGrouping::Total => (
+            format!(
+                "SELECT '', {sums} FROM sessions s WHERE {}",
+                filter.condition
+            ),
+            Vec::new(),
+        ),
         UsageGrouping::Day { offset: zone } => {
-            offset = format!("{:+} seconds", zone.local_minus_utc());
-            ("date(s.updated_at, :offset)", vec![(":offset", &offset)])
+            let seconds = zone.local_minus_utc();
+            offset = format!("{seconds:+} seconds");
+            // Summed per slice of UTC time that lies within one local day (an hour for
+            // whole-hour zones: the prefix `sessions_usage_by_hour` holds), then per day:
+            // the date is computed once per slice, not once per session.
+            let (prefix, rest) = if seconds % 3600 == 0 {
+                (13, ":00:00")
+            } else if seconds % 60 == 0 {
+                (16, ":00")
+            } else {
+                (19, "")
+            };
+            let sql = format!(
+                "SELECT date(slice || '{rest}', :offset), SUM(n), SUM(turns), SUM(input), \
+                     SUM(output), SUM(cost) \
+                 FROM (SELECT substr(s.updated_at, 1, {prefix}) AS slice, COUNT(*) AS n, \
+                         COALESCE(SUM(s.num_turns), 0) AS turns, \
+                         COALESCE(SUM(s.input_tokens), 0) AS input, \
+                         COALESCE(SUM(s.output_tokens), 0) AS output, \
+                         COALESCE(SUM(s.cost_usd), 0.0) AS cost \
+                       FROM sessions s WHERE {} GROUP BY 1) \
+                 GROUP BY 1",
+                filter.condition
+            );
+            (sql, vec![(":offset", &offset as &dyn ToSql)])
         }
-        UsageGrouping::Cwd => ("s.cwd", Vec::new()),
+        UsageGrouping::Cwd => (
+            format!(
+                "SELECT s.cwd, {sums} FROM sessions s WHERE {} GROUP BY 1",
+                filter.condition
+            ),
+            Vec::new(),
+        ),
         UsageGrouping::Model => (
-            "COALESCE(json_extract(s.options, '$.model'), '')",
+            format!(
+                "SELECT COALESCE(json_extract(s.options, '$.model'), ''), {sums} \
+                 FROM sessions s WHERE {} GROUP BY 1",
+                filter.condition
+            ),
             Vec::new(),
         ),
     };
-    let filter = FilterSql::of(filter);
-    // The total is one aggregate, no grouping (a GROUP BY of a constant still sorts).
-    let group = match grouping {
-        UsageGrouping::Total => "",
-        _ => " GROUP BY 1",
-    };
-    let sql = format!(
-        "SELECT {key}, COUNT(*), COALESCE(SUM(s.num_turns), 0), \
-             COALESCE(SUM(s.input_tokens), 0), COALESCE(SUM(s.output_tokens), 0), \
-             COALESCE(SUM(s.cost_usd), 0.0) \
-         FROM sessions s WHERE {}{group}",
-        filter.condition
-    );
     let mut statement = transaction.prepare_cached(&sql)?;
     let rows = statement.query_map(filter.params(&extra).as_slice(), |row| {
         Ok(UsageRow {

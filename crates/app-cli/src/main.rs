@@ -21,7 +21,7 @@ use tracing_subscriber::EnvFilter;
 
 use lulu_runtime::daemon::log::RotatingLog;
 
-use crate::args::Cli;
+use crate::args::{Cli, Command};
 use crate::render::style::{paint, DIM, ERROR};
 
 fn main() -> ExitCode {
@@ -32,11 +32,19 @@ fn main() -> ExitCode {
         cli.quiet,
         commands::background_daemon_log(&cli),
     );
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // The daemon serves many clients and runs: worker threads. Every other command is a
+    // client that mostly waits (on the daemon's socket, on the database's threads): on
+    // this thread alone, each answer wakes it directly, not through a worker, and
+    // there are no workers to stop at exit.
+    let serves = matches!(&cli.command, Some(Command::Daemon(args)) if args.action.is_none());
+    let mut builder = if serves {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => return fail(&anyhow::Error::from(error)),
     };

@@ -113,7 +113,12 @@ impl SessionTitle {
     /// characters, which older versions did not have (whoever prints a title neutralises
     /// its controls anyway).
     pub fn from_stored(text: &str) -> Result<Self, InputError> {
-        let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        // Stored titles are one line already (every row read back): taken as they are.
+        let one_line = if single_spaced(text) {
+            text.to_owned()
+        } else {
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        };
         if one_line.is_empty() {
             return Err(InputError::EmptyTitle);
         }
@@ -303,6 +308,25 @@ impl OptionOverrides {
     }
 }
 
+/// Whether `text` is what joining its words with single spaces gives: no whitespace but
+/// single spaces between words.
+fn single_spaced(text: &str) -> bool {
+    let mut after_space = true;
+    for c in text.chars() {
+        if c == ' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+        } else if c.is_whitespace() {
+            return false;
+        } else {
+            after_space = false;
+        }
+    }
+    !after_space || text.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,6 +387,28 @@ mod tests {
             "the title contains the control character U+001B: a title is plain text"
         );
         assert_eq!(SessionTitle::parse("a\tb\nc").unwrap().as_str(), "a b c");
+    }
+
+    #[test]
+    fn a_stored_title_reads_back_as_its_words_single_spaced() {
+        for (stored, read) in [
+            ("Fix the tests", Some("Fix the tests")),
+            ("  Fix  the\ttests\n", Some("Fix the tests")),
+            ("Fix the tests ", Some("Fix the tests")),
+            ("naïve\u{a0}title", Some("naïve title")),
+            ("x", Some("x")),
+            ("", None),
+            (" \t ", None),
+        ] {
+            assert_eq!(
+                SessionTitle::from_stored(stored)
+                    .ok()
+                    .as_ref()
+                    .map(SessionTitle::as_str),
+                read,
+                "{stored:?}"
+            );
+        }
     }
 
     #[test]

@@ -98,12 +98,14 @@ impl FromStr for SessionStatus {
     type Err = UnknownStatus;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        // The stored word as it is (every row read back), before any normalising.
+        if let Some(status) = Self::ALL.into_iter().find(|status| status.as_str() == text) {
+            return Ok(status);
+        }
+        let word = text.trim().replace([' ', '-'], "_");
         Self::ALL
             .into_iter()
-            .find(|status| {
-                let word = text.trim().replace([' ', '-'], "_");
-                status.as_str().eq_ignore_ascii_case(&word)
-            })
+            .find(|status| status.as_str().eq_ignore_ascii_case(&word))
             .ok_or_else(|| UnknownStatus(text.to_owned()))
     }
 }

@@ -173,3 +173,145 @@ async fn days_are_counted_in_the_time_zone_asked_for() {
     assert_eq!(keys, [day(4000), day(1000)], "newest day first");
     assert_eq!(rows[0].sessions + rows[1].sessions, 4);
 }
+
+/// The days and sums of `--by day`, as a date computed for every session gives them.
+fn days_row_by_row(db: &TempDb, offset: FixedOffset) -> Vec<UsageRow> {
+    let connection = crate::fixture::raw(&db.path);
+    let mut statement = connection
+        .prepare(
+            "SELECT date(updated_at, ?1), COUNT(*), SUM(num_turns), SUM(input_tokens), \
+                 SUM(output_tokens), SUM(cost_usd) \
+             FROM sessions GROUP BY 1 ORDER BY 1 DESC",
+        )
+        .unwrap();
+    let rows = statement
+        .query_map([format!("{:+} seconds", offset.local_minus_utc())], |row| {
+            Ok(UsageRow {
+                key: row.get(0)?,
+                sessions: row.get(1)?,
+                turns: row.get(2)?,
+                input_tokens: row.get(3)?,
+                output_tokens: row.get(4)?,
+                cost_usd: row.get(5)?,
+            })
+        })
+        .unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+#[tokio::test]
+async fn days_summed_by_slices_of_time_are_the_days_of_each_session() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    // 300 sessions 13 min 7.5 s apart: nearly three days, every hour and minute of them.
+    for n in 1..=300_u32 {
+        store_session(&store, n).await;
+        let mut write = moved(n, SessionStatus::Completed, i64::from(n) * 787_500);
+        write.session.totals = totals(n % 7 + 1);
+        store.save(&write).await.unwrap();
+    }
+    // Whole hours either way, half and three-quarter hours, and a zone off by seconds.
+    for seconds in [
+        0,
+        3600,
+        -5 * 3600,
+        14 * 3600,
+        19_800,
+        20_700,
+        -12_345,
+        45_678,
+    ] {
+        let offset = FixedOffset::east_opt(seconds).unwrap();
+
+        let rows = store
+            .usage(&SessionFilter::default(), UsageGrouping::Day { offset })
+            .await
+            .unwrap();
+
+        assert_eq!(rows, days_row_by_row(&db, offset), "offset {seconds} s");
+        assert!(rows.len() >= 3, "offset {seconds} s: {rows:?}");
+    }
+}
+
+#[tokio::test]
+async fn days_of_a_whole_hour_zone_are_summed_from_the_hour_index() {
+    let (db, _store) = stored().await;
+    let plan = query_plan(
+        &db,
+        "SELECT substr(s.updated_at, 1, 13), COUNT(*), SUM(s.num_turns), \
+             SUM(s.input_tokens), SUM(s.output_tokens), SUM(s.cost_usd) \
+         FROM sessions s WHERE 1 GROUP BY 1",
+    );
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("COVERING INDEX sessions_usage_by_hour")),
+        "{plan:?}"
+    );
+    assert!(
+        !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+}
+
+#[tokio::test]
+async fn pages_of_a_listing_follow_each_other_through_sessions_of_one_time() {
+    let db = TempDb::new();
+    let store = db.open().await;
+    // Sessions 1..=7; 2 to 6 share one time, so the id alone orders them.
+    for n in 1..=7_u32 {
+        store_session(&store, n).await;
+        let ms = match n {
+            1 => 1000,
+            7 => 3000,
+            _ => 2000,
+        };
+        store
+            .save(&moved(n, SessionStatus::Completed, ms))
+            .await
+            .unwrap();
+    }
+    let all = store.list_sessions(&SessionQuery::default()).await.unwrap();
+    let mut paged = Vec::new();
+    let mut query = SessionQuery {
+        limit: Some(2),
+        ..SessionQuery::default()
+    };
+    loop {
+        let page = store.list_sessions(&query).await.unwrap();
+        paged.extend(ids(&page));
+        match page.last() {
+            Some(last) if page.len() == 2 => {
+                query.after = Some(lulu_domain::ports::ListCursor::after(last));
+            }
+            _ => break,
+        }
+    }
+    let expected: Vec<_> = [7, 6, 5, 4, 3, 2, 1].into_iter().map(session_id).collect();
+    assert_eq!(ids(&all), expected);
+    assert_eq!(paged, expected);
+    let plan = query_plan(
+        &db,
+        "SELECT s.id FROM sessions s WHERE 1 AND (s.updated_at, s.id) < ('9', '9') \
+         ORDER BY s.updated_at DESC, s.id DESC LIMIT 500",
+    );
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("sessions_by_updated_at")),
+        "{plan:?}"
+    );
+    assert!(
+        !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+}
+
+/// The steps of SQLite's plan for `sql` on `db`.
+fn query_plan(db: &TempDb, sql: &str) -> Vec<String> {
+    crate::fixture::raw(&db.path)
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap()
+        .query_map([], |row| row.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}

@@ -9,7 +9,10 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
+
+use anyhow::Context as _;
 
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -38,8 +41,9 @@ type Interrupting<'a> = Pin<Box<dyn Future<Output = anyhow::Result<InterruptOutc
 
 /// Has the daemon carry out `request` (start or resume), prints the session id, and
 /// follows the run until it settles. Returns the exit code for its final status.
-/// Without an open `runtime`, the database is opened while the daemon starts the run: it
-/// is read only once the run has settled (or its daemon is gone).
+/// Without an open `runtime`, the database is opened while the daemon starts the run and
+/// this process follows it: it is read only once the run has settled (or its daemon is
+/// gone).
 pub async fn start_and_follow(
     context: &Context,
     runtime: Option<&Runtime>,
@@ -51,16 +55,11 @@ pub async fn start_and_follow(
     // Listening before the run is asked for: a Ctrl-C while it starts is not lost (it
     // waits in the stream and interrupts the run as soon as its id is known).
     let mut stop = StopSignals::new()?;
-    let opened;
-    let (runtime, mut daemon, session) = if let Some(runtime) = runtime {
-        let (daemon, session) = start(context, request).await?;
-        (runtime, daemon, session)
-    } else {
-        let (opening, started) = tokio::join!(context.open(), start(context, request));
-        let (daemon, session) = started?;
-        opened = opening?;
-        (&*opened, daemon, session)
+    let mut database = match runtime {
+        Some(runtime) => Database::Given(runtime),
+        None => Database::Opening(Some(context.open_in_background())),
     };
+    let (mut daemon, session) = start(context, request).await?;
     let id = session.id;
     super::advice::announce(&session, false, json);
     daemon.follow(id, None).await?;
@@ -99,11 +98,13 @@ pub async fn start_and_follow(
                 }
                 Some(FollowEvent::EndNotStored { status, reason }) => {
                     live.finish();
+                    let runtime = database.get().await?;
                     return end_not_stored(runtime, run, last_seq, format, id, status, &reason).await;
                 }
                 Some(FollowEvent::Settled { session }) => break session,
                 // The daemon is gone (killed): the next owner recovers the session.
                 None => {
+                    let runtime = database.get().await?;
                     runtime.recover().await?;
                     break runtime.session(id).await?;
                 }
@@ -147,10 +148,34 @@ pub async fn start_and_follow(
         }
     };
     live.finish();
+    let runtime = database.get().await?;
     conclude(
         context, runtime, &live, run, last_seq, format, &settled, began,
     )
     .await
+}
+
+/// The database a foreground run reads once it has settled: the caller's, or one opened
+/// while the run goes on (following it never waits for that).
+enum Database<'a> {
+    Given(&'a Runtime),
+    Opening(Option<tokio::task::JoinHandle<anyhow::Result<Arc<Runtime>>>>),
+    Opened(Arc<Runtime>),
+}
+
+impl Database<'_> {
+    /// The open database, waiting for it if it is still being opened.
+    async fn get(&mut self) -> anyhow::Result<&Runtime> {
+        if let Self::Opening(opening) = self {
+            let opening = opening.take().context("the database was opened once")?;
+            *self = Self::Opened(opening.await??);
+        }
+        match self {
+            Self::Given(runtime) => Ok(runtime),
+            Self::Opened(runtime) => Ok(runtime),
+            Self::Opening(_) => anyhow::bail!("the database could not be opened"),
+        }
+    }
 }
 
 /// Shows the entries of the active `run` after `last_seq`; the new last seq.

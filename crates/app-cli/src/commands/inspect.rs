@@ -102,8 +102,9 @@ async fn waiting_first(runtime: &Runtime, query: &SessionQuery) -> anyhow::Resul
 }
 
 /// `list --json`: a JSON array written as the sessions are read, page by page, so a
-/// listing of any size takes bounded memory. The same bytes as one pretty-printed array.
-/// Sessions needing approval come first, as in the table.
+/// listing of any size takes bounded memory (two pages). The same bytes as one
+/// pretty-printed array. Sessions needing approval come first, as in the table. The next
+/// page is read (on the database's thread) while this one is written.
 async fn print_json_rows(
     runtime: &Runtime,
     args: &ListArgs,
@@ -124,28 +125,45 @@ async fn print_json_rows(
         array.serialize_element(&SessionJson::of(session))?;
     }
     left = left.map(|left| left - waiting.len());
+    let page_size = |left: Option<usize>| left.map_or(JSON_PAGE, |left| left.min(JSON_PAGE));
+    let mut size = page_size(left);
+    let mut page = if size == 0 {
+        Vec::new()
+    } else {
+        query.limit = Some(size);
+        runtime.list(&query).await?
+    };
     loop {
-        let page_size = left.map_or(JSON_PAGE, |left| left.min(JSON_PAGE));
-        if page_size == 0 {
-            break;
-        }
-        query.limit = Some(page_size);
-        let page = runtime.list(&query).await?;
-        let mut taken = 0;
-        for session in &page {
-            if waiting.iter().any(|shown| shown.id == session.id) {
-                continue;
-            }
-            array.serialize_element(&SessionJson::of(session))?;
-            taken += 1;
-        }
-        left = left.map(|left| left - taken);
-        match page.last() {
-            Some(last) if page.len() == page_size => {
+        let shown: Vec<&Session> = page
+            .iter()
+            .filter(|session| !waiting.iter().any(|shown| shown.id == session.id))
+            .collect();
+        left = left.map(|left| left - shown.len());
+        let next_size = page_size(left);
+        let next = match page.last() {
+            Some(last) if page.len() == size && next_size > 0 => {
                 query.after = Some(ListCursor::after(last));
+                query.limit = Some(next_size);
+                Some(runtime.list(&query))
             }
-            _ => break,
-        }
+            _ => None,
+        };
+        let write = async {
+            for session in shown {
+                array.serialize_element(&SessionJson::of(session))?;
+            }
+            anyhow::Ok(())
+        };
+        let Some(next) = next else {
+            write.await?;
+            break;
+        };
+        // The read is sent to the database's thread as it is first polled, before the
+        // writing (which never waits) runs.
+        let (next, written) = tokio::join!(next, write);
+        written?;
+        page = next?;
+        size = next_size;
     }
     array.end()?;
     let mut out = serializer.into_inner();

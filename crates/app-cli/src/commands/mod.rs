@@ -53,22 +53,13 @@ impl Context {
 
     /// Opens the database, recovering sessions whose owner died (and saying so).
     pub async fn open(&self) -> anyhow::Result<Arc<Runtime>> {
-        let runtime = lulu_runtime::open(self.config.clone()).await?;
-        for session in runtime.take_recovered() {
-            let why = session.last_error.as_deref().unwrap_or("its owner died");
-            let notice = format!(
-                "recovered session {} ({}): {}; it is now {}",
-                session.id.short(),
-                safe_line(session.title.as_str()),
-                safe_line(why),
-                session.status
-            );
-            anstream::eprintln!(
-                "{}",
-                crate::render::style::paint(crate::render::style::DIM, &notice)
-            );
-        }
-        Ok(Arc::new(runtime))
+        open_runtime(self.config.clone()).await
+    }
+
+    /// [`open`](Self::open) as a task of its own: it goes on while this command waits
+    /// for something else.
+    pub fn open_in_background(&self) -> tokio::task::JoinHandle<anyhow::Result<Arc<Runtime>>> {
+        tokio::spawn(open_runtime(self.config.clone()))
     }
 
     /// Where this database's daemon keeps its lock, socket and log.
@@ -118,6 +109,26 @@ impl Context {
             DAEMON_START_DEADLINE,
         ))
     }
+}
+
+/// Opens the database of `config`, recovering sessions whose owner died (and saying so).
+async fn open_runtime(config: RuntimeConfig) -> anyhow::Result<Arc<Runtime>> {
+    let runtime = lulu_runtime::open(config).await?;
+    for session in runtime.take_recovered() {
+        let why = session.last_error.as_deref().unwrap_or("its owner died");
+        let notice = format!(
+            "recovered session {} ({}): {}; it is now {}",
+            session.id.short(),
+            safe_line(session.title.as_str()),
+            safe_line(why),
+            session.status
+        );
+        anstream::eprintln!(
+            "{}",
+            crate::render::style::paint(crate::render::style::DIM, &notice)
+        );
+    }
+    Ok(Arc::new(runtime))
 }
 
 /// How long a command waits for a daemon it starts to answer.
