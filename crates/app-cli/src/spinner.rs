@@ -1,5 +1,6 @@
 //! A spinner on stderr while `lulu` waits, shown only on a terminal.
 
+use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -10,8 +11,14 @@ pub struct Spinner {
 }
 
 impl Spinner {
-    /// Shows `message` with a spinner (nothing at all when stderr is not a terminal).
+    /// Shows `message` with a spinner (nothing at all when stderr is not a terminal: not
+    /// even the thread that would turn it, which a command's exit would wait for).
     pub fn start(message: String) -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Self {
+                bar: ProgressBar::hidden(),
+            };
+        }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
             bar.set_style(style);

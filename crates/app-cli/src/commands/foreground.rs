@@ -9,10 +9,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
-
-use anyhow::Context as _;
 
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -25,6 +22,7 @@ use lulu_runtime::protocol::{FollowEvent, Request};
 use lulu_runtime::{InterruptOutcome, Runtime, RuntimeError};
 
 use super::ask::Approvals;
+use super::database::Database;
 use super::follow::{print_stored, Format};
 use super::Context;
 use crate::args::OnApproval;
@@ -55,10 +53,7 @@ pub async fn start_and_follow(
     // Listening before the run is asked for: a Ctrl-C while it starts is not lost (it
     // waits in the stream and interrupts the run as soon as its id is known).
     let mut stop = StopSignals::new()?;
-    let mut database = match runtime {
-        Some(runtime) => Database::Given(runtime),
-        None => Database::Opening(Some(context.open_in_background())),
-    };
+    let mut database = Database::opening(context, runtime);
     let (mut daemon, session) = start(context, request).await?;
     let id = session.id;
     super::advice::announce(&session, false, json);
@@ -153,29 +148,6 @@ pub async fn start_and_follow(
         context, runtime, &live, run, last_seq, format, &settled, began,
     )
     .await
-}
-
-/// The database a foreground run reads once it has settled: the caller's, or one opened
-/// while the run goes on (following it never waits for that).
-enum Database<'a> {
-    Given(&'a Runtime),
-    Opening(Option<tokio::task::JoinHandle<anyhow::Result<Arc<Runtime>>>>),
-    Opened(Arc<Runtime>),
-}
-
-impl Database<'_> {
-    /// The open database, waiting for it if it is still being opened.
-    async fn get(&mut self) -> anyhow::Result<&Runtime> {
-        if let Self::Opening(opening) = self {
-            let opening = opening.take().context("the database was opened once")?;
-            *self = Self::Opened(opening.await??);
-        }
-        match self {
-            Self::Given(runtime) => Ok(runtime),
-            Self::Opened(runtime) => Ok(runtime),
-            Self::Opening(_) => anyhow::bail!("the database could not be opened"),
-        }
-    }
 }
 
 /// Shows the entries of the active `run` after `last_seq`; the new last seq.

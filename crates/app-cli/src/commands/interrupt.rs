@@ -8,6 +8,7 @@ use serde::Serialize;
 use lulu_domain::InterruptMode;
 use lulu_runtime::{InterruptOutcome, RuntimeError};
 
+use super::database::{is_prefix, Database};
 use super::Context;
 use crate::args::InterruptArgs;
 use crate::exit;
@@ -36,10 +37,12 @@ struct TimedOutJson<'a> {
 /// `lulu interrupt`: exit 0 once interrupted; 1 with a message when the run finished
 /// first, the interrupt timed out, or it could not be carried out.
 pub async fn interrupt(context: &Context, args: &InterruptArgs) -> anyhow::Result<ExitCode> {
-    // The daemon is reached while the database opens: the request waits for neither.
-    let (runtime, daemon) = tokio::join!(context.open(), context.answering_daemon());
-    let runtime = runtime?;
-    let id = runtime.resolve(&args.id).await?;
+    // A whole id goes to the daemon as it is: the database is opened only to look up a
+    // prefix (while the daemon is reached) or when no daemon answers.
+    let mut database = Database::when_needed(context);
+    database.start_if(is_prefix(&args.id));
+    let daemon = context.answering_daemon().await;
+    let id = database.resolve(&args.id).await?;
     let began = Instant::now();
     let spinner = Spinner::start(format!("interrupting {}…", id.short()));
     let mode = if args.force {
@@ -50,7 +53,7 @@ pub async fn interrupt(context: &Context, args: &InterruptArgs) -> anyhow::Resul
     // The daemon, if one runs, carries it out (asking another owner itself if need be).
     let result = match daemon? {
         Some(mut daemon) => daemon.interrupt(id, args.force).await,
-        None => runtime.interrupt(id, mode).await,
+        None => database.get().await?.interrupt(id, mode).await,
     };
     spinner.finish();
     let outcome = match result {

@@ -4,6 +4,7 @@ mod advice;
 mod approve;
 mod ask;
 mod daemon;
+mod database;
 mod doctor;
 mod follow;
 mod foreground;
