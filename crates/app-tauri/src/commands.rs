@@ -289,6 +289,11 @@ pub async fn get_settings(state: AppStateArg<'_>) -> Result<SettingsView, Comman
         daemon_pid,
         recent_dirs,
         home: std::env::var("HOME").ok().filter(|home| !home.is_empty()),
+        build: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
     })
 }
 

@@ -11,8 +11,15 @@ use lulu_app_tauri::state::AppState;
 fn main() -> anyhow::Result<()> {
     // A dashboard needs no GPU compositing; without it the web process holds ~80 MB less
     // (measured under Xvfb). Set before any thread starts; an explicit setting wins.
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
-        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    // Without compositing the DMA-BUF renderer has nothing to do, yet it costs the app
+    // process ~4.5 MB (release build, desktop-bench: PSS 91.7 -> 86.9 MB).
+    for name in [
+        "WEBKIT_DISABLE_COMPOSITING_MODE",
+        "WEBKIT_DISABLE_DMABUF_RENDERER",
+    ] {
+        if std::env::var_os(name).is_none() {
+            std::env::set_var(name, "1");
+        }
     }
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -63,6 +63,8 @@ pub struct SettingsView {
     pub recent_dirs: Vec<String>,
     /// The user's home directory, the form's default directory.
     pub home: Option<String>,
+    /// How this app was built: `"release"` or `"debug"` (what `desktop-bench` measured).
+    pub build: &'static str,
 }
 
 /// The outcome of "Stop all sessions".

@@ -134,6 +134,12 @@ fn a_started_session_is_kept_open_until_closed_and_its_transcript_reads_in_pages
     assert_eq!(settings["db_path"], app.db.display().to_string());
     assert_eq!(settings["recent_dirs"], json!([app.dir.path()]));
     assert!(settings["daemon_pid"].as_u64().is_some());
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    assert_eq!(settings["build"], build, "the build desktop-bench reports");
 }
 
 #[test]

@@ -2,6 +2,14 @@
 //! its growth after opening a 100k-entry transcript, the time from a status change in the
 //! database to the badge showing it, and cold start to the first painted dashboard.
 //! Run under Xvfb: `xvfb-run -a cargo run -p lulu-desktop-e2e --bin desktop-bench`.
+//!
+//! It measures the debug build of `lulu-desktop` it builds itself unless
+//! `LULU_DESKTOP_BIN` names another binary: the release build users run, say
+//! (`cargo build --release -p lulu-app-tauri --features custom-protocol`, then
+//! `LULU_DESKTOP_BIN=$PWD/target/release/lulu-desktop`, or `/usr/bin/lulu-desktop` from
+//! the `.deb`). Its first line says which build it measured, as the app reports it.
+//! `LULU_BENCH_QUICK=1` skips the 100k-entry transcript (a run in ~20 s instead of
+//! minutes): memory with 50 sessions and the badge latency only.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -9,12 +17,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use serde_json::Value;
 
-use lulu_desktop_e2e::{process_tree_memory, Desktop};
+use lulu_desktop_e2e::{apps, process_tree_memory, Desktop};
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let began = Instant::now();
     let mut app = Desktop::open(&[("LULU_MAX_RUNNING", "8"), ("FAKE_CLAUDE_TICK_MS", "0")]).await?;
+    say_build(&app).await?;
     println!(
         "cold start to first painted dashboard (empty): {} ms",
         app.started_ms
@@ -37,33 +46,47 @@ async fn main() -> anyhow::Result<()> {
         sessions.len() == 50 && sessions.iter().all(|s| s["status"] == "completed")
     })
     .await?;
-    // A 100k-entry transcript: 100 000 text blocks as fast as the daemon stores them.
-    let long = run(
-        &app,
-        &[
-            "run",
-            "-d",
-            "--title",
-            "a very long transcript",
-            "SLOW 99998",
-        ],
-    )?;
-    wait_until(&app, |sessions| {
-        sessions
-            .iter()
-            .any(|s| s["id"] == long.as_str() && s["status"] == "completed")
-    })
-    .await?;
+    // A 100k-entry transcript: 100 000 text blocks as fast as the daemon stores them
+    // (`LULU_BENCH_QUICK=1` leaves it out, and the measures that need it).
+    let quick = std::env::var_os("LULU_BENCH_QUICK").is_some();
+    let long = if quick {
+        String::new()
+    } else {
+        run(
+            &app,
+            &[
+                "run",
+                "-d",
+                "--title",
+                "a very long transcript",
+                "SLOW 99998",
+            ],
+        )?
+    };
+    if !quick {
+        wait_until(&app, |sessions| {
+            sessions
+                .iter()
+                .any(|s| s["id"] == long.as_str() && s["status"] == "completed")
+        })
+        .await?;
+    }
 
     app.reopen(&[]).await?;
     println!(
-        "cold start to first painted dashboard (51 sessions): {} ms",
+        "cold start to first painted dashboard ({} sessions): {} ms",
+        if quick { 50 } else { 51 },
         app.started_ms
     );
     app.wait_text("#rows", |t| t.contains("session 49")).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle = process_tree_memory(app.app_pid()?)?;
-    println!("idle memory, 51 sessions listed: {idle}");
+    println!("idle memory, sessions listed: {idle}");
+    if quick {
+        latency(&app).await?;
+        app.close().await;
+        return Ok(());
+    }
 
     let opened = Instant::now();
     app.click(&format!("#rows .row[data-id='{long}']")).await?;
@@ -104,17 +127,7 @@ async fn main() -> anyhow::Result<()> {
 /// Status change in the database (its `updated_at`) to the badge showing it, for
 /// sessions this app started and sessions `lulu` started.
 async fn latency(app: &Desktop) -> anyhow::Result<()> {
-    app.eval(
-        "window.__seen = {};
-         new MutationObserver(() => {
-           for (const b of document.querySelectorAll('#rows .row')) {
-             const key = b.dataset.id + ' ' + b.querySelector('.badge').dataset.status;
-             if (!(key in window.__seen)) window.__seen[key] = Date.now();
-           }
-         }).observe(document.getElementById('rows'), { childList: true, subtree: true });
-         return 0",
-    )
-    .await?;
+    app.eval(OBSERVE_BADGES).await?;
     let mut own = Vec::new();
     for n in 0..5 {
         let started = app
@@ -124,7 +137,11 @@ async fn latency(app: &Desktop) -> anyhow::Result<()> {
                 app.cwd()
             ))
             .await?;
-        own.push(started.as_str().context("an id")?.to_owned());
+        let id = started.as_str().context("an id")?;
+        if id.starts_with("error") {
+            bail!("start_session: {id}");
+        }
+        own.push(id.to_owned());
     }
     let mut others = Vec::new();
     for n in 0..5 {
@@ -133,46 +150,129 @@ async fn latency(app: &Desktop) -> anyhow::Result<()> {
     // Waits in the page, not with `lulu list` (a reader opening the database could hold
     // up the daemon's writes) nor by polling through WebDriver (each poll is a script the
     // web process runs between the very updates measured).
+    // The app's sessions stay open for a follow-up: their turn ends in `idle`.
     let keys: Vec<String> = own
         .iter()
-        .chain(&others)
-        .map(|id| format!("{id} completed"))
+        .map(|id| format!("{id} idle"))
+        .chain(others.iter().map(|id| format!("{id} completed")))
         .collect();
-    app.eval_async(&format!(
-        "const done = arguments[arguments.length - 1];
-         const keys = {};
-         const check = () => keys.every((k) => k in window.__seen) ? done(0) : setTimeout(check, 200);
-         check();",
-        serde_json::to_string(&keys)?
-    ))
-    .await?;
+    wait_for_badges(app, &keys).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let seen: HashMap<String, i64> =
         serde_json::from_value(app.eval("return window.__seen").await?)?;
+    let arrived: HashMap<String, i64> =
+        serde_json::from_value(app.eval("return window.__arrived").await?)?;
     let sessions = app.sessions()?;
-    for (label, ids) in [
-        ("started by the app", &own),
-        ("started by `lulu run -d`", &others),
+    for (label, ids, status) in [
+        ("started by the app, to idle", &own, "idle"),
+        (
+            "started by `lulu run -d`, to completed",
+            &others,
+            "completed",
+        ),
     ] {
-        let mut delays = Vec::new();
+        let (mut delays, mut delivery, mut drawing) = (Vec::new(), Vec::new(), Vec::new());
         for id in ids {
             let session = sessions
                 .iter()
                 .find(|s| s["id"] == id.as_str())
                 .context("listed")?;
             let stored = chrono_ms(&session["updated_at"])?;
-            let shown = seen.get(&format!("{id} completed")).context("badge seen")?;
+            let key = format!("{id} {status}");
+            let shown = seen.get(&key).context("badge seen")?;
             delays.push(shown - stored);
+            if let Some(reached) = arrived.get(&key) {
+                delivery.push(reached - stored);
+                drawing.push(shown - reached);
+            }
         }
-        delays.sort_unstable();
         println!(
-            "status stored -> badge shows it ({label}): median {} ms, max {} ms over {} sessions",
-            delays[delays.len() / 2],
-            delays[delays.len() - 1],
-            delays.len()
+            "status stored -> badge shows it ({label}): {}; stored -> page receives it: {}; received -> badge: {}",
+            spread(&mut delays),
+            spread(&mut delivery),
+            spread(&mut drawing),
         );
     }
     Ok(())
+}
+
+/// Prints which build of `lulu-desktop` is measured, as the app reports it.
+async fn say_build(app: &Desktop) -> anyhow::Result<()> {
+    let build = app
+        .eval_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI__.core.invoke('get_settings').then((s) => done(s.build), (e) => done('unknown: ' + e.message));",
+        )
+        .await?;
+    println!(
+        "measuring the {} build of lulu-desktop: {}",
+        build.as_str().unwrap_or("unknown"),
+        apps().desktop.display()
+    );
+    Ok(())
+}
+
+/// Records in the page when each status reaches it (its channel callbacks, wrapped) and
+/// when its badge shows: the difference is the page's own work.
+const OBSERVE_BADGES: &str = "window.__arrived = {};
+         const callbacks = window.__TAURI_INTERNALS__.callbacks;
+         for (const [id, callback] of [...callbacks]) {
+           callbacks.set(id, (data) => {
+             const now = Date.now();
+             const m = data && data.message;
+             const changes = !m ? [] : m.type === 'change' ? [m.change] : m.type === 'changes' ? m.changes : [];
+             for (const c of changes) {
+               if (c.change !== 'session') continue;
+               const key = c.session.id + ' ' + c.session.status;
+               if (!(key in window.__arrived)) window.__arrived[key] = now;
+             }
+             return callback(data);
+           });
+         }
+         window.__seen = {};
+         new MutationObserver(() => {
+           for (const b of document.querySelectorAll('#rows .row')) {
+             const key = b.dataset.id + ' ' + b.querySelector('.badge').dataset.status;
+             if (!(key in window.__seen)) window.__seen[key] = Date.now();
+           }
+         }).observe(document.getElementById('rows'), { childList: true, subtree: true });
+         return 0";
+
+/// Waits in the page until every `id status` key's badge has shown; each wait stays
+/// within `WebDriver`'s 30 s script timeout, and a loaded machine may need several.
+async fn wait_for_badges(app: &Desktop, keys: &[String]) -> anyhow::Result<()> {
+    let began = Instant::now();
+    loop {
+        let missing = app
+            .eval_async(&format!(
+                "const done = arguments[arguments.length - 1];
+                 const keys = {};
+                 const began = Date.now();
+                 const missing = () => keys.filter((k) => !(k in window.__seen));
+                 const check = () => missing().length === 0 || Date.now() - began > 20000 ? done(missing()) : setTimeout(check, 200);
+                 check();",
+                serde_json::to_string(keys)?
+            ))
+            .await?;
+        if missing.as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+        if began.elapsed() > Duration::from_secs(300) {
+            bail!("these badges never showed: {missing}");
+        }
+    }
+    Ok(())
+}
+
+/// "median M ms, max X ms over N" of `delays`.
+fn spread(delays: &mut [i64]) -> String {
+    delays.sort_unstable();
+    match (delays.get(delays.len() / 2), delays.last()) {
+        (Some(median), Some(max)) => {
+            format!("median {median} ms, max {max} ms over {}", delays.len())
+        }
+        _ => "none seen".to_owned(),
+    }
 }
 
 /// Milliseconds since the epoch of an RFC 3339 time.

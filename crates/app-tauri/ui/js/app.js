@@ -93,7 +93,7 @@ async function showSettings() {
   if (!s) return;
   const rows = [
     ["Database", s.db_path], ["Agent binary", s.claude_bin], ["Live runs at once", String(s.max_running)],
-    ["Daemon", s.daemon_pid ? `running, pid ${s.daemon_pid}` : "not running"], ["Socket", s.daemon_socket], ["Log", s.daemon_log],
+    ["Daemon", s.daemon_pid ? `running, pid ${s.daemon_pid}` : "not running"], ["Socket", s.daemon_socket], ["Log", s.daemon_log], ["Build", s.build],
   ];
   const list = $("#settings-list");
   list.replaceChildren(...rows.map(([k, v]) => {
