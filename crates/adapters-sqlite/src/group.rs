@@ -3,9 +3,11 @@
 //!
 //! A commit costs more than the rows of a small batch (the WAL frames, the locks, the
 //! thread's wake-up), and a daemon with many live sessions stores many small batches, one
-//! per session and line. When appends come from several runs at a rate where they follow
-//! each other closely, the writer also waits a moment ([`LINGER`]) for more before it
-//! commits; a lone run (a single session streaming, an interrupt settling) never waits.
+//! per session and line. Once appends have queued up behind one another (a group of more
+//! than one: several runs write at once), the writer also waits a moment ([`LINGER`]) for
+//! more before it commits, for as long as that keeps gathering more than one. A lone run
+//! never waits: it awaits each append before its next, so its appends never queue up (a
+//! single session streaming, an interrupt settling, runs one after another).
 //! Nothing is answered before its group's commit: a caller told "stored" is stored.
 
 use std::collections::VecDeque;
@@ -17,11 +19,8 @@ use tokio::sync::oneshot;
 
 use crate::error::DbError;
 
-/// How long a group waits for more appends once runs write in quick succession.
+/// How long a group waits for more appends while appends queue up behind one another.
 pub(crate) const LINGER: Duration = Duration::from_millis(10);
-/// How closely appends of two different runs must follow each other, and how recently, for
-/// a group to linger: the sign that several runs stream at once.
-const MIXED_MEMORY: Duration = Duration::from_millis(50);
 /// Most appends in one group.
 const MAX_GROUP: usize = 256;
 
@@ -42,16 +41,13 @@ pub(crate) type Work = Box<dyn FnOnce(Result<&Transaction<'_>, DbError>) -> Stag
 
 /// One grouped write, run inside the group's transaction.
 pub(crate) struct GroupedWrite {
-    /// Which run writes: appends of several runs close together make a group linger.
-    pub source: u128,
     /// The work.
     pub work: Work,
 }
 
 impl GroupedWrite {
-    /// A grouped write of `work` by run `source`, and where its answer will come.
+    /// A grouped write of `work`, and where its answer will come.
     pub(crate) fn new<T: Send + 'static>(
-        source: u128,
         work: impl FnOnce(&Transaction<'_>) -> Result<T, DbError> + Send + 'static,
     ) -> (Self, oneshot::Receiver<Result<T, DbError>>) {
         let (answer_tx, answer) = oneshot::channel();
@@ -74,7 +70,7 @@ impl GroupedWrite {
                 }),
             }
         });
-        (Self { source, work }, answer)
+        (Self { work }, answer)
     }
 
     /// Tells the caller the write failed with `error` without running it.
@@ -87,10 +83,9 @@ impl GroupedWrite {
 /// The writer thread's memory of recent grouped writes.
 #[derive(Default)]
 pub(crate) struct Grouping {
-    /// The last grouped write's run, and when it came.
-    last: Option<(u128, Instant)>,
-    /// When two different runs' appends last followed each other.
-    mixed_at: Option<Instant>,
+    /// The last group gathered more than one write: writers queue up, so the next one
+    /// waits for more.
+    lingering: bool,
 }
 
 impl Grouping {
@@ -105,7 +100,6 @@ impl Grouping {
         as_grouped: impl Fn(M) -> Result<GroupedWrite, M>,
     ) -> Option<M> {
         let began = Instant::now();
-        self.note(first.source, began);
         let mut group = vec![first];
         let mut next = None;
         while group.len() < MAX_GROUP {
@@ -123,37 +117,23 @@ impl Grouping {
             };
             let Some(message) = received else { break };
             match as_grouped(message) {
-                Ok(write) => {
-                    self.note(write.source, Instant::now());
-                    group.push(write);
-                }
+                Ok(write) => group.push(write),
                 Err(other) => {
                     next = Some(other);
                     break;
                 }
             }
         }
+        self.lingering = group.len() > 1;
         commit(connection, group);
         next
     }
 
-    /// Remembers a grouped write of run `source` that came at `at`.
-    fn note(&mut self, source: u128, at: Instant) {
-        if let Some((last, last_at)) = self.last {
-            if last != source && at.saturating_duration_since(last_at) < MIXED_MEMORY {
-                self.mixed_at = Some(at);
-            }
-        }
-        self.last = Some((source, at));
-    }
-
     /// Until when a group begun at `began` waits for more, seen at `now`, if it waits at
-    /// all: only while several runs have been writing in quick succession.
+    /// all: only while writes queue up behind one another.
     fn linger_until(&self, began: Instant, now: Instant) -> Option<Instant> {
-        let mixed = self.mixed_at?;
         let deadline = began + LINGER;
-        (began.saturating_duration_since(mixed) < MIXED_MEMORY && now < deadline)
-            .then_some(deadline)
+        (self.lingering && now < deadline).then_some(deadline)
     }
 }
 
@@ -256,7 +236,7 @@ mod tests {
 
     /// A grouped write of run `run` inserting line `n`, failing after the insert if asked.
     fn insert(run: u128, n: i64, fails: bool) -> (GroupedWrite, Answer) {
-        GroupedWrite::new(run, move |transaction| {
+        GroupedWrite::new(move |transaction| {
             transaction.execute(
                 "INSERT INTO lines (run, n) VALUES (?1, ?2)",
                 rusqlite::params![i64::try_from(run).unwrap(), n],
@@ -355,35 +335,36 @@ mod tests {
     }
 
     #[test]
-    fn a_group_lingers_only_while_several_runs_write_in_quick_succession() {
+    fn a_group_lingers_only_after_writes_queued_up_and_as_long_as_they_do() {
+        let (_dir, mut connection) = connection();
+        let (queue_tx, queue) = mpsc::channel();
         let start = Instant::now();
         let mut grouping = Grouping::default();
-        grouping.note(1, start);
-        assert_eq!(grouping.linger_until(start, start), None, "one run alone");
-        grouping.note(1, start + Duration::from_millis(1));
-        assert_eq!(grouping.linger_until(start, start), None, "still one run");
-
-        let began = start + Duration::from_millis(2);
-        grouping.note(2, began);
-        assert_eq!(grouping.linger_until(began, began), Some(began + LINGER));
         assert_eq!(
-            grouping.linger_until(began, began + LINGER),
+            grouping.linger_until(start, start),
+            None,
+            "nothing queued yet"
+        );
+
+        let (first, _) = insert(1, 1, false);
+        grouping.gather_and_commit(&mut connection, first, &queue, as_grouped);
+        assert_eq!(grouping.linger_until(start, start), None, "a lone write");
+
+        let (first, _) = insert(1, 2, false);
+        let (queued, _) = insert(2, 3, false);
+        queue_tx.send(Message::Grouped(queued)).unwrap();
+        grouping.gather_and_commit(&mut connection, first, &queue, as_grouped);
+        assert_eq!(grouping.linger_until(start, start), Some(start + LINGER));
+        assert_eq!(
+            grouping.linger_until(start, start + LINGER),
             None,
             "waited long enough"
         );
 
-        let quiet = began + MIXED_MEMORY;
-        grouping.note(2, quiet);
-        assert_eq!(
-            grouping.linger_until(quiet, quiet),
-            None,
-            "the runs stopped mixing"
-        );
-
-        let mut slow = Grouping::default();
-        slow.note(1, start);
-        let later = start + MIXED_MEMORY;
-        slow.note(2, later);
-        assert_eq!(slow.linger_until(later, later), None, "two runs far apart");
+        // Lingering gathered nothing more: the next group goes at once again.
+        let (first, _) = insert(1, 4, false);
+        grouping.gather_and_commit(&mut connection, first, &queue, as_grouped);
+        assert_eq!(grouping.linger_until(start, start), None);
+        assert_eq!(stored(&connection), [1, 2, 3, 4]);
     }
 }

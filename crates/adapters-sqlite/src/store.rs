@@ -192,12 +192,9 @@ impl SessionStore for SqliteStore {
             return Ok(());
         }
         let rows = events::encode(entries).map_err(|error| self.context.store_error(error))?;
-        let source = entries[0].run_id.as_uuid().as_u128();
         let result = self
             .writer
-            .write_grouped(source, move |transaction| {
-                events::append(transaction, &rows)
-            })
+            .write_grouped(move |transaction| events::append(transaction, &rows))
             .await;
         result.map_err(|error| self.write_error(error))
     }

@@ -125,14 +125,13 @@ impl Worker {
 
     /// Runs `work` in an IMMEDIATE transaction it may share with other grouped writes
     /// queued at the same time (see [`crate::group`]), inside a savepoint of its own: all of
-    /// it is committed, or none of it. `source` names the run that writes. Answered once
+    /// it is committed, or none of it. Answered once
     /// the shared transaction's commit is known.
     pub async fn write_grouped<T: Send + 'static>(
         &self,
-        source: u128,
         work: impl FnOnce(&Transaction<'_>) -> Result<T, DbError> + Send + 'static,
     ) -> Result<T, DbError> {
-        let (write, answer) = GroupedWrite::new(source, work);
+        let (write, answer) = GroupedWrite::new(work);
         self.messages
             .send(Message::Grouped(write))
             .map_err(|_| DbError::WorkerGone)?;
