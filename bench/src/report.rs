@@ -171,7 +171,7 @@ async fn all_rows(
 }
 
 /// The desktop app's measures: taken by its own bench, which needs a display and a
-/// WebDriver (`desktop-bench` in the desktop's end-to-end crate), not by this one.
+/// `WebDriver` (`desktop-bench` in the desktop's end-to-end crate), not by this one.
 fn desktop_rows() -> Vec<Row> {
     [
         ("desktop app: idle RSS with 50 sessions", "<= 150 MB"),
