@@ -26,24 +26,21 @@ const MAX_GROUP: usize = 256;
 
 /// Answers a grouped write's caller once its group's commit is known: with its value
 /// (`None`: committed) or an error.
-pub(crate) type Deliver = Box<dyn FnOnce(Option<DbError>) + Send>;
+type Deliver = Box<dyn FnOnce(Option<DbError>) + Send>;
 
 /// What a grouped write's work left: its own failure, if any, and how to answer.
-pub(crate) struct Staged {
+struct Staged {
     /// Why it failed (it was rolled back alone), if it did.
-    pub failure: Option<DbError>,
+    failure: Option<DbError>,
     /// Answers its caller.
-    pub deliver: Deliver,
+    deliver: Deliver,
 }
 
 /// A grouped write's work: run in the group's transaction, or told it cannot run.
-pub(crate) type Work = Box<dyn FnOnce(Result<&Transaction<'_>, DbError>) -> Staged + Send>;
+type Work = Box<dyn FnOnce(Result<&Transaction<'_>, DbError>) -> Staged + Send>;
 
 /// One grouped write, run inside the group's transaction.
-pub(crate) struct GroupedWrite {
-    /// The work.
-    pub work: Work,
-}
+pub(crate) struct GroupedWrite(Work);
 
 impl GroupedWrite {
     /// A grouped write of `work`, and where its answer will come.
@@ -70,12 +67,12 @@ impl GroupedWrite {
                 }),
             }
         });
-        (Self { work }, answer)
+        (Self(work), answer)
     }
 
     /// Tells the caller the write failed with `error` without running it.
     fn fail(self, error: &DbError) {
-        let staged = (self.work)(Err(error.replicate()));
+        let staged = (self.0)(Err(error.replicate()));
         (staged.deliver)(staged.failure);
     }
 }
@@ -164,7 +161,7 @@ fn commit(connection: &mut Connection, group: Vec<GroupedWrite>) {
                 lost = Some(error);
                 break;
             }
-            let Staged { failure, deliver } = (write.work)(Ok(&transaction));
+            let Staged { failure, deliver } = (write.0)(Ok(&transaction));
             let Some(error) = failure else {
                 staged.push(deliver);
                 if let Err(error) = transaction.execute_batch("RELEASE lulu_grouped_write") {
