@@ -332,11 +332,10 @@ pub fn final_line(session: &Session, elapsed_ms: u64) -> String {
         text.push_str(&cut(error, LINE));
     }
     if session.lost_events > 0 {
-        let _ = write!(
-            text,
-            " · {} transcript lines could not be stored",
-            session.lost_events
-        );
+        let _ = match session.lost_events {
+            1 => write!(text, " · 1 transcript line could not be stored"),
+            lost => write!(text, " · {lost} transcript lines could not be stored"),
+        };
     }
     match status {
         SessionStatus::Interrupted | SessionStatus::Completed | SessionStatus::Failed => {
