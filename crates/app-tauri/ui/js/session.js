@@ -110,6 +110,9 @@ function onFollow(id, message) {
       $("#streaming").textContent = "";
       view.transcript.addEntries(event.entries);
       break;
+    case "lines_lost":
+      showError(`${event.lines === 1 ? "A transcript line" : `${event.lines} transcript lines`} could not be stored: ${event.reason}`);
+      break;
     case "end_not_stored":
       showError(`The run ended (${event.status}) but its end cannot be stored yet: ${event.reason}`);
       break;
