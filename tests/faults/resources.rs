@@ -46,6 +46,12 @@ fn a_full_disk_loses_no_line_uncounted_and_leaves_nothing_running() {
         "nobody said the disk is full: {full:?}\n{session:#?}\nowners log (tail):\n{}",
         world.owners_log_tail()
     );
+    // Said as it happened, by the daemon to the client: not read back from a log that
+    // the full disk may have cut short.
+    assert!(
+        String::from_utf8_lossy(&full.stderr).contains("could not be stored and"),
+        "the run did not warn of the lost line: {full:?}"
+    );
     check_invariants(&world, Transcripts::Exact);
 }
 

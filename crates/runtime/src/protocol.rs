@@ -18,7 +18,7 @@ use lulu_domain::{
 pub use crate::runtime::InterruptOutcome;
 
 /// The version of this protocol; a daemon and a client of different versions refuse each other.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// This Lulu's version, told in the hello.
 pub const LULU_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -206,6 +206,14 @@ pub enum FollowEvent {
         run_id: RunId,
         /// The new text, to append to what came before it.
         text: String,
+    },
+    /// Transcript lines of the run could not be stored and were dropped (a full disk);
+    /// the session's `lost_events` counts them once it can be stored.
+    LinesLost {
+        /// How many lines.
+        lines: u64,
+        /// Why they could not be stored.
+        reason: String,
     },
     /// The run ended but its end cannot be stored yet (a full disk); it is retried.
     EndNotStored {

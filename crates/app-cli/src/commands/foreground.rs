@@ -91,6 +91,7 @@ pub async fn start_and_follow(
                     approvals.saw(&session);
                     show_approvals(&mut approvals, &mut live);
                 }
+                Some(FollowEvent::LinesLost { lines, reason }) => live.lines_lost(lines, &reason),
                 Some(FollowEvent::EndNotStored { status, reason }) => {
                     live.finish();
                     let runtime = database.get().await?;
@@ -225,7 +226,9 @@ async fn conclude(
         super::advice::explain_denials(runtime, run, last_seq).await;
     }
     explain_failure(context, runtime, settled).await;
-    explain_lost_lines(context, settled);
+    if !live.told_lost_lines() {
+        explain_lost_lines(context, settled);
+    }
     super::advice::next_steps(settled);
     // The daemon stopped the run because its database file went away: say so.
     if let Some(lost) = runtime.check_database_file() {
@@ -238,7 +241,8 @@ fn elapsed_ms(began: Instant) -> u64 {
     u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Says why transcript lines were lost, as the daemon logged it (a full disk, say).
+/// Says why transcript lines were lost, as the daemon logged it (a full disk, say), for
+/// a run whose losses the follow stream did not tell (a daemon restarted meanwhile).
 fn explain_lost_lines(context: &Context, session: &Session) {
     if session.lost_events == 0 {
         return;

@@ -17,8 +17,8 @@ use lulu_domain::{AgentEvent, Session, TranscriptEntry};
 
 use super::json::{EntryJson, SessionJson};
 use super::notes::claude_problem;
-use super::safe::safe_text;
-use super::style::{paint, DIM, ERROR};
+use super::safe::{safe_line, safe_text};
+use super::style::{paint, DIM, ERROR, WARN};
 use super::transcript::{event_line, final_line, refused_lines};
 
 /// The status line's spinner frames.
@@ -50,6 +50,8 @@ pub struct LiveView {
     held: Option<Duration>,
     /// The last text block printed (an API error is said there, then not again).
     last_text: String,
+    /// Whether it said why transcript lines were lost.
+    told_lost_lines: bool,
 }
 
 /// The status line as it is drawn to `target`, its clock started `elapsed` ago.
@@ -112,6 +114,7 @@ impl LiveView {
             json,
             held: None,
             last_text: String::new(),
+            told_lost_lines: false,
         }
     }
 
@@ -168,6 +171,25 @@ impl LiveView {
         self.show_pending();
         self.refresh();
         entries.last().map(|entry| entry.seq)
+    }
+
+    /// Warns that `lines` transcript lines could not be stored, and why.
+    pub fn lines_lost(&mut self, lines: u64, reason: &str) {
+        let (what, are) = match lines {
+            1 => ("a transcript line".to_owned(), "is"),
+            _ => (format!("{lines} transcript lines"), "are"),
+        };
+        self.say(&format!(
+            "{} {what} could not be stored and {are} lost: {}",
+            paint(WARN, "lulu: warning:"),
+            safe_line(reason),
+        ));
+        self.told_lost_lines = true;
+    }
+
+    /// Whether it warned that transcript lines were lost.
+    pub fn told_lost_lines(&self) -> bool {
+        self.told_lost_lines
     }
 
     /// Prints a note of Lulu's own on stderr, above the status line.

@@ -31,6 +31,17 @@ pub enum SessionUpdate {
     },
     /// A session was deleted with its runs and transcript.
     Deleted(SessionId),
+    /// Transcript lines of a live run could not be stored and were dropped (the database
+    /// or disk is full, say). The count reaches the session's `lost_events` once it can be
+    /// stored; this says why, even when nothing can be.
+    LinesLost {
+        /// The session.
+        session_id: SessionId,
+        /// How many lines were dropped.
+        lines: u64,
+        /// Why the store refused them, in plain words.
+        reason: String,
+    },
     /// A live session's run has ended, but its end could not be stored (the database or
     /// disk is full, say). Nothing about the stored session changed: the owner keeps the
     /// final value and retries storing it until it succeeds, when a `Session` update follows.

@@ -235,6 +235,11 @@ impl SessionSupervisor {
                 // Never announce what was not stored; count it, so the loss is on record.
                 error!(%error, lines = batch.len(), "could not store transcript lines; they are lost");
                 live.add_losses(batch.len() as u64);
+                ports.updates.publish(SessionUpdate::LinesLost {
+                    session_id: live.id,
+                    lines: batch.len() as u64,
+                    reason: error.to_string(),
+                });
                 let mut state = live.state.lock().await;
                 if let Err(error) = self.record_losses(live, &mut state).await {
                     warn!(%error, "could not record the lost lines yet; will retry");

@@ -71,6 +71,13 @@ impl Daemon {
                 }) if session_id == id && Some(run_id) == cursor.run => {
                     event(write, FollowEvent::TextDelta { id, run_id, text }).await?;
                 }
+                Ok(SessionUpdate::LinesLost {
+                    session_id,
+                    lines,
+                    reason,
+                }) if session_id == id => {
+                    event(write, FollowEvent::LinesLost { lines, reason }).await?;
+                }
                 Ok(SessionUpdate::EndNotStored {
                     session_id,
                     status,
@@ -208,7 +215,9 @@ fn own_change(update: SessionUpdate) -> Option<Change> {
             last_seq: last.seq,
         }),
         // Nothing stored changed.
-        SessionUpdate::EndNotStored { .. } | SessionUpdate::TextDelta { .. } => None,
+        SessionUpdate::EndNotStored { .. }
+        | SessionUpdate::LinesLost { .. }
+        | SessionUpdate::TextDelta { .. } => None,
     }
 }
 

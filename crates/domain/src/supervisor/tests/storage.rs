@@ -149,6 +149,42 @@ async fn a_run_ending_on_a_full_disk_is_reported_and_stored_once_space_returns()
 }
 
 #[tokio::test(start_paused = true)]
+async fn subscribers_are_told_at_once_why_transcript_lines_were_lost() {
+    let mut h = harness(StopResponse::ExitOnGraceful);
+    let mut updates = h.supervisor.subscribe();
+    let (id, run) = h.running("hello").await;
+    h.established(id).await;
+    h.store.set_full(true);
+    run.emit(AgentEvent::AssistantText {
+        text: "lost".into(),
+    })
+    .await;
+
+    // Told while nothing can be stored: the reason travels with the news, not the store.
+    let (lines, reason) = timeout(PATIENCE, async {
+        loop {
+            if let Ok(SessionUpdate::LinesLost {
+                session_id,
+                lines,
+                reason,
+            }) = updates.recv().await
+            {
+                assert_eq!(session_id, id);
+                return (lines, reason);
+            }
+        }
+    })
+    .await
+    .expect("told in time");
+    assert_eq!(lines, 1);
+    assert!(reason.contains("full"), "{reason}");
+    h.store.set_full(false);
+    run.emit(result(0.1)).await;
+    run.exit(RunOutcome::Completed, 0).await;
+    assert_eq!(h.settled(id).await.lost_events, 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn lost_transcript_lines_are_counted_on_the_session_as_soon_as_it_can_be_written() {
     let mut h = harness(StopResponse::ExitOnGraceful);
     let (id, run) = h.running("hello").await;
