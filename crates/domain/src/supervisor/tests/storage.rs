@@ -2,6 +2,22 @@
 
 use super::*;
 
+/// The first update `updates` announces that `pick` picks, waited for with patience.
+async fn told<T>(
+    updates: &mut tokio::sync::broadcast::Receiver<SessionUpdate>,
+    pick: impl Fn(SessionUpdate) -> Option<T>,
+) -> T {
+    timeout(PATIENCE, async {
+        loop {
+            if let Some(picked) = updates.recv().await.ok().and_then(&pick) {
+                return picked;
+            }
+        }
+    })
+    .await
+    .expect("told in time")
+}
+
 #[tokio::test(start_paused = true)]
 async fn every_change_is_stored_before_it_is_announced() {
     let mut order = Sequence::new();
@@ -100,21 +116,16 @@ async fn a_run_ending_on_a_full_disk_is_reported_and_stored_once_space_returns()
     complete(&run, 0.1).await;
 
     // Subscribers (a foreground `lulu run`) learn the end could not be stored: no hang.
-    let (status, reason) = timeout(PATIENCE, async {
-        loop {
-            if let Ok(SessionUpdate::EndNotStored {
-                session_id,
-                status,
-                reason,
-            }) = updates.recv().await
-            {
-                assert_eq!(session_id, id);
-                return (status, reason);
-            }
-        }
+    let (session_id, status, reason) = told(&mut updates, |update| match update {
+        SessionUpdate::EndNotStored {
+            session_id,
+            status,
+            reason,
+        } => Some((session_id, status, reason)),
+        _ => None,
     })
-    .await
-    .expect("told in time");
+    .await;
+    assert_eq!(session_id, id);
     assert_eq!(status, SessionStatus::Completed);
     assert!(reason.contains("full"), "{reason}");
     // An interrupt meanwhile tells the truth: the agent is gone, its end is not stored.
@@ -161,21 +172,16 @@ async fn subscribers_are_told_at_once_why_transcript_lines_were_lost() {
     .await;
 
     // Told while nothing can be stored: the reason travels with the news, not the store.
-    let (lines, reason) = timeout(PATIENCE, async {
-        loop {
-            if let Ok(SessionUpdate::LinesLost {
-                session_id,
-                lines,
-                reason,
-            }) = updates.recv().await
-            {
-                assert_eq!(session_id, id);
-                return (lines, reason);
-            }
-        }
+    let (session_id, lines, reason) = told(&mut updates, |update| match update {
+        SessionUpdate::LinesLost {
+            session_id,
+            lines,
+            reason,
+        } => Some((session_id, lines, reason)),
+        _ => None,
     })
-    .await
-    .expect("told in time");
+    .await;
+    assert_eq!(session_id, id);
     assert_eq!(lines, 1);
     assert!(reason.contains("full"), "{reason}");
     h.store.set_full(false);
