@@ -4,7 +4,11 @@
 //! blocks become [`AgentEvent::Other`] with their raw JSON; unknown fields are ignored.
 //! Nothing here fails: a line that is not JSON becomes an [`AgentEvent::Diagnostic`].
 
+use std::borrow::Cow;
+
 use lulu_domain::{AgentEvent, PermissionDenial, RunUsage};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::lines::Line;
@@ -66,6 +70,13 @@ fn parse_text(text: &str) -> Output {
     if text.trim().is_empty() {
         return Output::Events(Vec::new());
     }
+    // Most lines of a streaming reply are partial messages: read only the fields they
+    // use and skip the rest unbuilt, which costs a fraction of a `Value` of the line.
+    if let Ok(line) = serde_json::from_str::<PartialLine<'_>>(text) {
+        if line.kind == "stream_event" {
+            return line.output();
+        }
+    }
     let value: Value = match serde_json::from_str(text) {
         Ok(value) => value,
         Err(error) => {
@@ -91,7 +102,8 @@ fn parse_text(text: &str) -> Output {
         "control_cancel_request" => vec![AgentEvent::PermissionCancelled {
             request_id: str_field(object, "request_id"),
         }],
-        "stream_event" => return partial(object),
+        // A partial-message line not of the shape [`PartialLine`] reads carries no text.
+        "stream_event" => Vec::new(),
         _ => vec![other(kind, text)],
     })
 }
@@ -102,23 +114,52 @@ fn requesting(object: &Map<String, Value>) -> bool {
     str_field(object, "subtype") == "status" && str_field(object, "status") == "requesting"
 }
 
-/// A partial-message line: the reply's text as it streams, or nothing. Its other events
-/// (message and block starts and stops, thinking and tool-input deltas) repeat what the
-/// complete `assistant` and `result` lines say, so they are not kept; a subagent's text
-/// (`parent_tool_use_id` set) is not the reply.
-fn partial(object: &Map<String, Value>) -> Output {
-    let top_level = object.get("parent_tool_use_id").is_none_or(Value::is_null);
-    let delta = object
-        .get("event")
-        .filter(|event| event.get("type").and_then(Value::as_str) == Some("content_block_delta"))
-        .and_then(|event| event.get("delta"))
-        .filter(|delta| delta.get("type").and_then(Value::as_str) == Some("text_delta"))
-        .and_then(|delta| delta.get("text"))
-        .and_then(Value::as_str)
-        .filter(|text| top_level && !text.is_empty());
-    match delta {
-        Some(text) => Output::TextDelta(text.to_owned()),
-        None => Output::Events(Vec::new()),
+/// A partial-message line (`stream_event`), as far as it is read: the reply's text as
+/// it streams, or nothing. Its other events (message and block starts and stops,
+/// thinking and tool-input deltas) repeat what the complete `assistant` and `result`
+/// lines say, so they are not kept; a subagent's text (`parent_tool_use_id` set) is not
+/// the reply.
+#[derive(Deserialize)]
+struct PartialLine<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    event: Option<PartialEvent<'a>>,
+    parent_tool_use_id: Option<IgnoredAny>,
+}
+
+/// The API event a partial-message line carries.
+#[derive(Deserialize)]
+struct PartialEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    delta: Option<PartialDelta<'a>>,
+}
+
+/// A `content_block_delta`'s delta (or a `message_delta`'s, which has no text).
+#[derive(Deserialize)]
+struct PartialDelta<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+}
+
+impl PartialLine<'_> {
+    fn output(self) -> Output {
+        let top_level = self.parent_tool_use_id.is_none();
+        let text = self
+            .event
+            .filter(|event| event.kind.as_deref() == Some("content_block_delta"))
+            .and_then(|event| event.delta)
+            .filter(|delta| delta.kind.as_deref() == Some("text_delta"))
+            .and_then(|delta| delta.text)
+            .filter(|text| top_level && !text.is_empty());
+        match text {
+            Some(text) => Output::TextDelta(text.into_owned()),
+            None => Output::Events(Vec::new()),
+        }
     }
 }
 

@@ -63,7 +63,18 @@ fn a_top_level_text_delta_is_live_text_and_other_partials_are_nothing() {
         ),
         Output::TextDelta("Hel".into())
     );
+    // Escaped text, fields in another order, no `parent_tool_use_id` at all.
+    assert_eq!(
+        output(
+            r#"{"session_id":"s","event":{"delta":{"text":"\"lo\"\n\u00e9","type":"text_delta"},"index":0,"type":"content_block_delta"},"type":"stream_event"}"#
+        ),
+        Output::TextDelta("\"lo\"\n\u{e9}".into())
+    );
     for nothing in [
+        r#"{"type":"stream_event","event":{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":3}},"session_id":"s"}"#,
+        r#"{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""}},"session_id":"s"}"#,
+        r#"{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":7}},"session_id":"s"}"#,
+        r#"{"type":"stream_event","event":"not an object","session_id":"s"}"#,
         r#"{"type":"stream_event","event":{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"com"}},"session_id":"s"}"#,
         r#"{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"sub"}},"session_id":"s","parent_tool_use_id":"toolu_1"}"#,
         r#"{"type":"stream_event","event":{"type":"content_block_stop","index":0},"session_id":"s"}"#,
