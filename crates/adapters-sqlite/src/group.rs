@@ -20,7 +20,10 @@ use tokio::sync::oneshot;
 use crate::error::DbError;
 
 /// How long a group waits for more appends while appends queue up behind one another.
-pub(crate) const LINGER: Duration = Duration::from_millis(10);
+/// At 200 runs streaming slowly, 25 ms gathers about ten appends a commit and takes the
+/// daemon's CPU from about 9 % of a core to 8 % (10 ms: about 9 %); a follower sees a line
+/// at most this much later, and only while many runs write at once.
+pub(crate) const LINGER: Duration = Duration::from_millis(25);
 /// Most appends in one group.
 const MAX_GROUP: usize = 256;
 
