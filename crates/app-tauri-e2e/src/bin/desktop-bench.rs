@@ -162,7 +162,8 @@ async fn latency(app: &Desktop) -> anyhow::Result<()> {
         serde_json::from_value(app.eval("return window.__seen").await?)?;
     let arrived: HashMap<String, i64> =
         serde_json::from_value(app.eval("return window.__arrived").await?)?;
-    let sessions = app.sessions()?;
+    let stored: HashMap<String, String> =
+        serde_json::from_value(app.eval("return window.__stored").await?)?;
     for (label, ids, status) in [
         ("started by the app, to idle", &own, "idle"),
         (
@@ -172,25 +173,29 @@ async fn latency(app: &Desktop) -> anyhow::Result<()> {
         ),
     ] {
         let (mut delays, mut delivery, mut drawing) = (Vec::new(), Vec::new(), Vec::new());
+        // Badges drawn from a read of the list (after a resync), not from a change.
+        let mut unmeasured = 0;
         for id in ids {
-            let session = sessions
-                .iter()
-                .find(|s| s["id"] == id.as_str())
-                .context("listed")?;
-            let stored = chrono_ms(&session["updated_at"])?;
             let key = format!("{id} {status}");
             let shown = seen.get(&key).context("badge seen")?;
+            let (Some(stored), Some(reached)) = (stored.get(&key), arrived.get(&key)) else {
+                unmeasured += 1;
+                continue;
+            };
+            let stored = epoch_ms(stored)?;
             delays.push(shown - stored);
-            if let Some(reached) = arrived.get(&key) {
-                delivery.push(reached - stored);
-                drawing.push(shown - reached);
-            }
+            delivery.push(reached - stored);
+            drawing.push(shown - reached);
         }
         println!(
-            "status stored -> badge shows it ({label}): {}; stored -> page receives it: {}; received -> badge: {}",
+            "status stored -> badge shows it ({label}): {}; stored -> page receives it: {}; received -> badge: {}{}",
             spread(&mut delays),
             spread(&mut delivery),
             spread(&mut drawing),
+            match unmeasured {
+                0 => String::new(),
+                n => format!(" ({n} shown without a change message, not measured)"),
+            }
         );
     }
     Ok(())
@@ -212,9 +217,11 @@ async fn say_build(app: &Desktop) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Records in the page when each status reaches it (its channel callbacks, wrapped) and
-/// when its badge shows: the difference is the page's own work.
+/// Records in the page when each status reaches it (its channel callbacks, wrapped),
+/// when it was stored (the session's `updated_at`, to the nanosecond) and when its badge
+/// shows: the difference is the page's own work.
 const OBSERVE_BADGES: &str = "window.__arrived = {};
+         window.__stored = {};
          const callbacks = window.__TAURI_INTERNALS__.callbacks;
          for (const [id, callback] of [...callbacks]) {
            callbacks.set(id, (data) => {
@@ -224,7 +231,10 @@ const OBSERVE_BADGES: &str = "window.__arrived = {};
              for (const c of changes) {
                if (c.change !== 'session') continue;
                const key = c.session.id + ' ' + c.session.status;
-               if (!(key in window.__arrived)) window.__arrived[key] = now;
+               if (!(key in window.__arrived)) {
+                 window.__arrived[key] = now;
+                 window.__stored[key] = c.session.updated_at;
+               }
              }
              return callback(data);
            });
@@ -275,9 +285,9 @@ fn spread(delays: &mut [i64]) -> String {
     }
 }
 
-/// Milliseconds since the epoch of an RFC 3339 time.
-fn chrono_ms(value: &Value) -> anyhow::Result<i64> {
-    let text = value.as_str().context("a time")?;
+/// Milliseconds since the epoch of an RFC 3339 time (with its fraction of a second:
+/// `lulu list --json` gives whole seconds, too coarse for these delays).
+fn epoch_ms(text: &str) -> anyhow::Result<i64> {
     let output = std::process::Command::new("date")
         .args(["-d", text, "+%s%3N"])
         .output()?;
