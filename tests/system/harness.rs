@@ -27,8 +27,8 @@ pub use crate::processes::{
 /// How long any wait in these tests may take before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
-/// The daemon protocol this build speaks (`lulu_runtime::protocol::PROTOCOL_VERSION`).
-pub const PROTOCOL: u32 = 4;
+/// The daemon protocol this build speaks.
+pub const PROTOCOL: u32 = lulu_runtime::protocol::PROTOCOL_VERSION;
 
 /// The `lulu` binary under test, built from the sources this test run was built from.
 ///
