@@ -10,20 +10,24 @@
 //! the `.deb`). Its first line says which build it measured, as the app reports it.
 //! `LULU_BENCH_QUICK=1` skips the 100k-entry transcript (a run in ~20 s instead of
 //! minutes): memory with 50 sessions and the badge latency only.
+//! Its last line, `desktop-bench results: {...}`, gives the numbers as JSON for
+//! `lulu-bench`'s table.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
-use lulu_desktop_e2e::{apps, process_tree_memory, Desktop};
+use lulu_desktop_e2e::{apps, process_tree_memory, Desktop, TreeMemory};
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let began = Instant::now();
     let mut app = Desktop::open(&[("LULU_MAX_RUNNING", "8"), ("FAKE_CLAUDE_TICK_MS", "0")]).await?;
-    say_build(&app).await?;
+    let mut results = Map::new();
+    results.insert("build".into(), say_build(&app).await?);
+    results.insert("cold_start_empty_ms".into(), json!(app.started_ms));
     println!(
         "cold start to first painted dashboard (empty): {} ms",
         app.started_ms
@@ -78,16 +82,40 @@ async fn main() -> anyhow::Result<()> {
         if quick { 50 } else { 51 },
         app.started_ms
     );
+    results.insert("cold_start_ms".into(), json!(app.started_ms));
     app.wait_text("#rows", |t| t.contains("session 49")).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle = process_tree_memory(app.app_pid()?)?;
     println!("idle memory, sessions listed: {idle}");
+    results.insert("idle_pss_mb".into(), json!(idle.pss_mb));
+    results.insert("idle_rss_mb".into(), json!(idle.rss_mb));
     if quick {
-        latency(&app).await?;
+        results.extend(latency(&app).await?);
         app.close().await;
+        println!("desktop-bench results: {}", Value::Object(results));
         return Ok(());
     }
 
+    results.extend(open_long_transcript(&app, &long, &idle).await?);
+
+    app.click("#back").await?;
+    let visibility = app.eval("return document.visibilityState").await?;
+    println!("the window's page is {visibility} to WebKit");
+    results.extend(latency(&app).await?);
+    println!("total bench time: {:.0} s", began.elapsed().as_secs_f64());
+    app.close().await;
+    println!("desktop-bench results: {}", Value::Object(results));
+    Ok(())
+}
+
+/// Opens the 100k-entry transcript of session `long` at its end and scrolls through it:
+/// how long it took to open and how much the app grew from `idle`, as results.
+async fn open_long_transcript(
+    app: &Desktop,
+    long: &str,
+    idle: &TreeMemory,
+) -> anyhow::Result<Map<String, Value>> {
+    let mut found = Map::new();
     let opened = Instant::now();
     app.click(&format!("#rows .row[data-id='{long}']")).await?;
     app.wait_text("#transcript", |t| t.contains("tick 9999"))
@@ -96,6 +124,7 @@ async fn main() -> anyhow::Result<()> {
         "open a 100k-entry transcript at its end: {} ms",
         opened.elapsed().as_millis()
     );
+    found.insert("open_100k_ms".into(), json!(opened.elapsed().as_millis()));
     for fraction in [0.0, 0.25, 0.5, 0.75, 1.0, 0.1, 0.9] {
         app.eval(&format!(
             "const t = document.getElementById('transcript'); t.scrollTop = (t.scrollHeight - t.clientHeight) * {fraction}; return 0"
@@ -114,19 +143,14 @@ async fn main() -> anyhow::Result<()> {
         after.rss_mb - idle.rss_mb,
         after.pss_mb - idle.pss_mb
     );
-
-    app.click("#back").await?;
-    let visibility = app.eval("return document.visibilityState").await?;
-    println!("the window's page is {visibility} to WebKit");
-    latency(&app).await?;
-    println!("total bench time: {:.0} s", began.elapsed().as_secs_f64());
-    app.close().await;
-    Ok(())
+    found.insert("growth_pss_mb".into(), json!(after.pss_mb - idle.pss_mb));
+    Ok(found)
 }
 
 /// Status change in the database (its `updated_at`) to the badge showing it, for
-/// sessions this app started and sessions `lulu` started.
-async fn latency(app: &Desktop) -> anyhow::Result<()> {
+/// sessions this app started and sessions `lulu` started; their medians and maxima in
+/// milliseconds, as results.
+async fn latency(app: &Desktop) -> anyhow::Result<Map<String, Value>> {
     app.eval(OBSERVE_BADGES).await?;
     let mut own = Vec::new();
     for n in 0..5 {
@@ -164,9 +188,11 @@ async fn latency(app: &Desktop) -> anyhow::Result<()> {
         serde_json::from_value(app.eval("return window.__arrived").await?)?;
     let stored: HashMap<String, String> =
         serde_json::from_value(app.eval("return window.__stored").await?)?;
-    for (label, ids, status) in [
-        ("started by the app, to idle", &own, "idle"),
+    let mut results = Map::new();
+    for (name, label, ids, status) in [
+        ("own", "started by the app, to idle", &own, "idle"),
         (
+            "others",
             "started by `lulu run -d`, to completed",
             &others,
             "completed",
@@ -197,12 +223,17 @@ async fn latency(app: &Desktop) -> anyhow::Result<()> {
                 n => format!(" ({n} shown without a change message, not measured)"),
             }
         );
+        results.insert(
+            format!("badge_{name}_median_ms"),
+            json!(delays.get(delays.len() / 2)),
+        );
+        results.insert(format!("badge_{name}_max_ms"), json!(delays.last()));
     }
-    Ok(())
+    Ok(results)
 }
 
-/// Prints which build of `lulu-desktop` is measured, as the app reports it.
-async fn say_build(app: &Desktop) -> anyhow::Result<()> {
+/// Prints which build of `lulu-desktop` is measured, as the app reports it; returns it.
+async fn say_build(app: &Desktop) -> anyhow::Result<Value> {
     let build = app
         .eval_async(
             "const done = arguments[arguments.length - 1];
@@ -214,7 +245,7 @@ async fn say_build(app: &Desktop) -> anyhow::Result<()> {
         build.as_str().unwrap_or("unknown"),
         apps().desktop.display()
     );
-    Ok(())
+    Ok(build)
 }
 
 /// Records in the page when each status reaches it (its channel callbacks, wrapped),
