@@ -165,35 +165,13 @@ async fn all_rows(
         ));
     }
     if step("desktop") {
-        rows.extend(desktop_rows());
+        rows.extend(rows_or(
+            "desktop app",
+            "<= 150 MB idle, <= 100 ms badge",
+            measures::desktop::measure(context),
+        ));
     }
     rows
-}
-
-/// The desktop app's measures: taken by its own bench, which needs a display and a
-/// `WebDriver` (`desktop-bench` in the desktop's end-to-end crate), not by this one.
-fn desktop_rows() -> Vec<Row> {
-    [
-        ("desktop app: idle RSS with 50 sessions", "<= 150 MB"),
-        (
-            "desktop app: growth after a 100k-entry transcript",
-            "<= 30 MB",
-        ),
-        (
-            "desktop app: status change → badge",
-            "<= 100 ms own, <= 1 s others'",
-        ),
-        ("desktop app: cold start to first dashboard", "(reported)"),
-    ]
-    .into_iter()
-    .map(|(measure, goal)| {
-        Row::not_run(
-            measure,
-            goal,
-            "measured by `xvfb-run -a cargo run -p lulu-desktop-e2e --bin desktop-bench` (README)",
-        )
-    })
-    .collect()
 }
 
 /// Runs the benchmark.

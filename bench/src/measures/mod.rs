@@ -1,5 +1,6 @@
 //! The measures, in the order; each gives table rows (or an error the table shows).
 
+pub mod desktop;
 pub mod detach;
 pub mod ingest;
 pub mod interrupt;
