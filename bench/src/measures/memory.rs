@@ -105,7 +105,7 @@ fn daemon_peak(world: &World, count: usize) -> anyhow::Result<f64> {
 /// What 200 slowly streaming fake sessions cost the daemon.
 pub fn fake_200(context: &Context) -> anyhow::Result<Vec<Row>> {
     const SESSIONS: usize = 200;
-    const TICKS: usize = 60;
+    const TICKS: usize = 100;
     let prompt = format!("SLOW {TICKS}");
     let expected = reference_events(context, &prompt)?;
     let world = World::new(&context.tools, &Agent::Fake { tick_ms: 500 }, SESSIONS + 8)?;
@@ -120,12 +120,23 @@ pub fn fake_200(context: &Context) -> anyhow::Result<Vec<Row>> {
             .filter(|live| *live == SESSIONS)
     })
     .is_some();
-    let window = context.pick(Duration::from_secs(5), Duration::from_secs(10));
-    let cpu_before = procfs::cpu_seconds(pid).unwrap_or(0.0);
-    let started = Instant::now();
-    let rss = sample_rss(pid, window);
-    let cpu_share =
-        (procfs::cpu_seconds(pid).unwrap_or(0.0) - cpu_before) / started.elapsed().as_secs_f64();
+    // The CPU share in several windows while they all stream, and their median: one
+    // window alone moves by a point or two with whatever else the machine does.
+    let window = context.pick(Duration::from_secs(3), Duration::from_secs(6));
+    let mut shares = Vec::new();
+    let mut rss: f64 = 0.0;
+    for _ in 0..context.pick(3, 4) {
+        let cpu_before = procfs::cpu_seconds(pid).unwrap_or(0.0);
+        let started = Instant::now();
+        rss = rss.max(sample_rss(pid, window));
+        shares.push(
+            (procfs::cpu_seconds(pid).unwrap_or(0.0) - cpu_before)
+                / started.elapsed().as_secs_f64(),
+        );
+    }
+    shares.sort_by(f64::total_cmp);
+    let cpu_share = shares[shares.len() / 2];
+    let cpu_most = shares.last().copied().unwrap_or(cpu_share);
     wait_until(Duration::from_secs(180), || {
         world
             .count_with_status("completed")
@@ -139,9 +150,11 @@ pub fn fake_200(context: &Context) -> anyhow::Result<Vec<Row>> {
         measure: format!("{SESSIONS} fake sessions streaming slowly: daemon RSS, CPU, lines lost"),
         baseline: "-".to_owned(),
         lulu: format!(
-            "{}, {:.1} % of a core, {lost} lost, {}",
+            "{}, {:.1} % of a core (median of {} windows, most {:.1} %), {lost} lost, {}",
             mib(rss),
             cpu_share * 100.0,
+            shares.len(),
+            cpu_most * 100.0,
             if all_live {
                 "all live at once"
             } else {
