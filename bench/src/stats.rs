@@ -38,6 +38,19 @@ impl Samples {
     pub fn percentile(&self, p: f64) -> f64 {
         percentile(&self.values, p)
     }
+
+    /// The median of the ratios of each measurement to `baseline`'s taken beside it
+    /// (the same round): a drift of the machine between rounds moves both sides of a
+    /// pair, and cancels out. NaN with no pair.
+    pub fn paired_ratio(&self, baseline: &Self) -> f64 {
+        let ratios: Vec<f64> = self
+            .values
+            .iter()
+            .zip(&baseline.values)
+            .map(|(value, base)| value / base)
+            .collect();
+        percentile(&ratios, 50.0)
+    }
 }
 
 /// The `p`th percentile of `values` by nearest rank: the smallest value with at least
@@ -61,6 +74,20 @@ pub fn percentile(values: &[f64], p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paired_ratios_cancel_a_drift_between_rounds() {
+        let mut base = Samples::new();
+        let mut lulu = Samples::new();
+        // The machine slows down round by round; Lulu is 2 % slower in every pair.
+        for round in 0..9_u32 {
+            let slow = 700.0 + 50.0 * f64::from(round);
+            base.push_ms(slow);
+            lulu.push_ms(slow * 1.02);
+        }
+        assert!((lulu.paired_ratio(&base) - 1.02).abs() < 1e-9);
+        assert!(Samples::new().paired_ratio(&base).is_nan());
+    }
 
     #[test]
     fn nearest_rank_percentiles() {
