@@ -37,7 +37,8 @@ function banner(text) {
 
 async function reload() {
   try {
-    dashboard.setSessions(await api.listSessions());
+    const since = dashboard.changesSoFar();
+    dashboard.setSessions(await api.listSessions(), since);
   } catch (error) {
     banner(`Cannot read the sessions: ${error.message}`);
   }

@@ -25,8 +25,28 @@ export function initDashboard(open) {
   setInterval(() => { if ([...store.sessions.values()].some((s) => LIVE.has(s.status))) render(); }, 1000);
 }
 
-export function setSessions(list) {
-  store.sessions = new Map(list.map((s) => [s.id, s]));
+// Every change the watch applies gets the next number, remembered per session: a list
+// read while changes arrive is older than they are, and must not undo them.
+let changes = 0;
+const changedAt = new Map();
+
+// The number a list read begun now passes to `setSessions`.
+export function changesSoFar() {
+  return changes;
+}
+
+// Shows `list`, read after `since` changes: a session changed or removed after that
+// keeps what its change said (the list may hold an older value, or miss a new session).
+export function setSessions(list, since) {
+  const next = new Map(list.map((s) => [s.id, s]));
+  for (const [id, at] of changedAt) {
+    if (at <= since) continue;
+    const known = store.sessions.get(id);
+    const listed = next.get(id);
+    if (!known) next.delete(id);
+    else if (!listed || storedBefore(listed, known)) next.set(id, known);
+  }
+  store.sessions = next;
   schedule();
 }
 
@@ -34,12 +54,14 @@ export function upsert(session) {
   const known = store.sessions.get(session.id);
   if (known && storedBefore(session, known)) return;
   store.sessions.set(session.id, session);
+  changedAt.set(session.id, ++changes);
   if (!LIVE.has(session.status)) store.activity.delete(session.id);
   schedule();
 }
 
 export function remove(id) {
   store.sessions.delete(id);
+  changedAt.set(id, ++changes);
   store.activity.delete(id);
   schedule();
 }
