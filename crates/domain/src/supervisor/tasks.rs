@@ -233,11 +233,12 @@ impl SessionSupervisor {
         while let Err(error) = ports.store.append_events(&batch).await {
             if retries.failed(&error) == SETTLE_ATTEMPTS {
                 // Never announce what was not stored; count it, so the loss is on record.
-                error!(%error, lines = batch.len(), "could not store transcript lines; they are lost");
-                live.add_losses(batch.len() as u64);
+                let lines = batch.len() as u64;
+                error!(%error, lines, "could not store transcript lines; they are lost");
+                live.add_losses(lines);
                 ports.updates.publish(SessionUpdate::LinesLost {
                     session_id: live.id,
-                    lines: batch.len() as u64,
+                    lines,
                     reason: error.to_string(),
                 });
                 let mut state = live.state.lock().await;
