@@ -2,9 +2,11 @@
 //! end-to-end crate: the release app in a real window under Xvfb, driven through
 //! `WebDriver`), run from here and read from the JSON line it prints last.
 
+use std::ffi::OsStr;
 use std::process::Command;
 
 use anyhow::{bail, Context as _};
+use lulu_adapters_cli::resolve_binary;
 use serde_json::Value;
 
 use crate::measures::Context;
@@ -36,14 +38,12 @@ pub fn measure(context: &Context) -> anyhow::Result<Vec<Row>> {
         number("badge_others_median_ms")?,
         number("badge_others_max_ms")?,
     );
-    let mut rows = vec![Row {
-        measure: "desktop app: idle memory with 50 sessions (app + web view, PSS)".to_owned(),
-        baseline: "-".to_owned(),
-        lulu: format!("{idle:.0} MB PSS ({idle_rss:.0} MB RSS summed)"),
-        ratio: "-".to_owned(),
-        goal: format!("<= {IDLE_MB:.0} MB"),
-        verdict: Verdict::from_goal(idle <= IDLE_MB),
-    }];
+    let mut rows = vec![goal_row(
+        "desktop app: idle memory with 50 sessions (app + web view, PSS)",
+        format!("{idle:.0} MB PSS ({idle_rss:.0} MB RSS summed)"),
+        format!("<= {IDLE_MB:.0} MB"),
+        idle <= IDLE_MB,
+    )];
     if context.quick {
         for (measure, goal) in [
             (
@@ -124,7 +124,7 @@ fn goal_row(measure: &str, lulu: String, goal: String, held: bool) -> Row {
 /// under `xvfb-run` and returns the numbers it printed.
 fn run_desktop_bench(context: &Context) -> anyhow::Result<Value> {
     let tools = &context.tools;
-    if !on_path("xvfb-run") {
+    if resolve_binary(OsStr::new("xvfb-run"), std::env::var_os("PATH").as_deref()).is_err() {
         bail!("needs xvfb-run (apt install xvfb), WebKitWebDriver and tauri-driver");
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -176,9 +176,4 @@ fn run_desktop_bench(context: &Context) -> anyhow::Result<Value> {
         );
     };
     Ok(serde_json::from_str(line)?)
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
