@@ -186,7 +186,7 @@ impl SessionStore for SqliteStore {
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(lines = entries.len()))]
+    #[tracing::instrument(level = "debug", skip_all, fields(lines = entries.len()))]
     async fn append_events(&self, entries: &[TranscriptEntry]) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
