@@ -13,6 +13,34 @@ use crate::error::{not_found, DbError};
 pub use lulu_domain::ports::{ControlAction, ControlAnswer, ControlRequest};
 pub use lulu_domain::ControlRequestId;
 
+// The mailbox is polled often and is nearly always empty, while an owner may own hundreds
+// of sessions: both queries read the unanswered requests first (`CROSS JOIN` fixes the
+// order; the claim would otherwise scan every request ever answered to read them by id),
+// never the owner's sessions one by one.
+
+/// Whether any unclaimed request waits for a session `?1` owns.
+const UNCLAIMED_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM control_requests c \
+     CROSS JOIN sessions s ON s.id = c.session_id \
+     WHERE c.answered_at IS NULL AND c.claimed_by IS NULL AND s.owner_id = ?1)";
+
+/// The oldest `?2` unclaimed requests for sessions `?1` owns.
+const CLAIMABLE: &str = "SELECT c.id, c.session_id, c.action, c.prompt, c.requested_at, c.detail \
+     FROM control_requests c INDEXED BY control_requests_unanswered \
+     CROSS JOIN sessions s ON s.id = c.session_id \
+     WHERE c.answered_at IS NULL AND c.claimed_by IS NULL AND s.owner_id = ?1 \
+     ORDER BY c.id LIMIT ?2";
+
+/// Whether an unclaimed request waits for a session `owner` owns: a read, so that polling
+/// an empty mailbox never takes the write lock.
+pub(crate) fn any_unclaimed(
+    transaction: &Transaction<'_>,
+    owner: OwnerId,
+) -> Result<bool, DbError> {
+    Ok(transaction
+        .prepare_cached(UNCLAIMED_EXISTS)?
+        .query_row([owner.to_string()], |row| row.get::<_, bool>(0))?)
+}
+
 /// Leaves a request for the session's owner.
 pub(crate) fn enqueue(
     transaction: &Transaction<'_>,
@@ -111,12 +139,7 @@ pub(crate) fn claim(
 ) -> Result<Vec<ControlRequest>, DbError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let requests = transaction
-        .prepare_cached(
-            "SELECT c.id, c.session_id, c.action, c.prompt, c.requested_at, c.detail \
-             FROM control_requests c JOIN sessions s ON s.id = c.session_id \
-             WHERE c.answered_at IS NULL AND c.claimed_by IS NULL AND s.owner_id = ?1 \
-             ORDER BY c.id LIMIT ?2",
-        )?
+        .prepare_cached(CLAIMABLE)?
         .query_map(params![owner.to_string(), limit], request_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut mark = transaction.prepare_cached(
@@ -239,4 +262,43 @@ pub(crate) fn refuse_orphaned(
         .map(|id| id.map(ControlRequestId::from_value))
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::{CLAIMABLE, UNCLAIMED_EXISTS};
+
+    /// The steps of SQLite's plan for `sql` on `connection`, its parameters unbound.
+    fn plan(connection: &Connection, sql: &str) -> Vec<String> {
+        let mut explain = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let unbound = vec![rusqlite::types::Null; explain.parameter_count()];
+        explain
+            .query_map(rusqlite::params_from_iter(unbound), |row| row.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_mailbox_is_read_from_its_unanswered_requests_not_from_the_owners_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.db");
+        let mut connection = Connection::open(&path).unwrap();
+        crate::migrations::migrate(&mut connection, &path).unwrap();
+        for sql in [UNCLAIMED_EXISTS, CLAIMABLE] {
+            let steps = plan(&connection, sql);
+            let first_table = steps
+                .iter()
+                .find(|step| step.starts_with("SCAN c") || step.starts_with("SEARCH"))
+                .unwrap_or_else(|| panic!("no table step in {steps:?}"));
+            assert!(
+                first_table.contains("control_requests_unanswered"),
+                "{sql}: {steps:?}"
+            );
+        }
+    }
 }

@@ -94,13 +94,8 @@ impl ControlStore for SqliteStore {
 
     async fn claim_controls(&self) -> Result<Vec<ControlRequest>, StoreError> {
         let me = ControlStore::owner(self);
-        // Owners poll often: a read first, so an empty mailbox never takes the write lock.
         let pending = self
-            .read(move |transaction| {
-                let sql = "SELECT EXISTS (SELECT 1 FROM control_requests c JOIN sessions s ON s.id = c.session_id \
-                           WHERE c.answered_at IS NULL AND c.claimed_by IS NULL AND s.owner_id = ?1)";
-                Ok(transaction.query_row(sql, [me.to_string()], |row| row.get::<_, bool>(0))?)
-            })
+            .read(move |transaction| crate::control::any_unclaimed(transaction, me))
             .await?;
         if !pending {
             return Ok(Vec::new());
