@@ -139,6 +139,38 @@ async fn a_hostile_title_and_output_render_as_text() -> Result {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_megabyte_reply_shows_two_lines_and_expands_to_a_bounded_part() -> Result {
+    let app = Desktop::open(&[]).await?;
+    // A 1 MiB reply, which the result line repeats.
+    let id = app.lulu_ok(&["run", "--detach", "--title", "huge", "HUGE 1"])?;
+    app.wait_row(&id, "Completed").await?;
+    app.click(&format!("#rows .row[data-id='{id}']")).await?;
+    app.wait_text("#transcript", |t| t.contains("Sent a huge line."))
+        .await?;
+    let longest = app
+        .eval("return Math.max(...[...document.querySelectorAll('#transcript .entry .body')].map((body) => body.textContent.length))")
+        .await?;
+    let longest = longest.as_u64().unwrap_or(u64::MAX);
+    assert!(
+        (1000..=1001).contains(&longest),
+        "a collapsed entry holds {longest} characters"
+    );
+    app.click("#transcript .entry.k-result").await?;
+    let expanded = app
+        .wait_text("#transcript .entry.k-result.expanded .body", |t| {
+            t.contains("more characters not shown")
+        })
+        .await?;
+    assert!(
+        expanded.len() < 100_100,
+        "an expanded entry holds {} characters",
+        expanded.len()
+    );
+    app.close().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn closing_the_app_leaves_a_running_session_running_and_reopening_shows_it() -> Result {
     let mut app = Desktop::open(&[]).await?;
     start_from_form(&app, "SLOW 60", &app.cwd()).await?;

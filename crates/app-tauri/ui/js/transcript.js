@@ -7,6 +7,11 @@ import { getTranscript } from "./api.js";
 const PAGE = 200;
 const OVERSCAN = 8;
 const KEEP_PAGES = 3; // pages kept cached on each side of the visible one
+// A collapsed entry shows two lines, an expanded one its text up to a bound: the page lays
+// out all of an element's text even where it is clipped, and a result repeats the whole
+// reply (a megabyte of text froze the page for a second as it opened).
+const COLLAPSED_CHARS = 1000; // more than two lines of the widest window
+const EXPANDED_CHARS = 100_000;
 
 // Control characters (ANSI escapes, bidi overrides) made visible instead of obeyed.
 export function visible(text) {
@@ -14,6 +19,16 @@ export function visible(text) {
     .replace(/[\u0000-\u0008\u000b-\u001f]/g, (c) => String.fromCharCode(0x2400 + c.charCodeAt(0)))
     .replace(/\u007f/g, "\u2421")
     .replace(/[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g, (c) => `⟨U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}⟩`);
+}
+
+// At most `max` characters of `text` (never half a surrogate pair), and what was left out.
+export function clip(text, max, saying = false) {
+  const whole = String(text ?? "");
+  if (whole.length <= max) return whole;
+  const code = whole.charCodeAt(max - 1);
+  const end = code >= 0xd800 && code <= 0xdbff ? max - 1 : max;
+  const rest = whole.length - end;
+  return `${whole.slice(0, end)}…${saying ? `\n(${rest.toLocaleString("en")} more characters not shown)` : ""}`;
 }
 
 function pretty(json) {
@@ -173,9 +188,9 @@ export class Transcript {
       title: entry.at,
     },
     h("span", { class: "kind", text: kind }),
-    h("span", { class: `body ${classes.includes("code") ? "code" : ""}`, text: visible(text) }));
-    el.fullText = full === null ? null : visible(full);
-    el.shortText = visible(text);
+    h("span", { class: `body ${classes.includes("code") ? "code" : ""}`, text: visible(clip(text, COLLAPSED_CHARS)) }));
+    el.fullText = full === null ? null : visible(clip(full, EXPANDED_CHARS, true));
+    el.shortText = visible(clip(text, COLLAPSED_CHARS));
     return el;
   }
 
