@@ -12,6 +12,18 @@ const INTERRUPTIBLE = new Set(["queued", "starting", "running", "needs_approval"
 // Statuses whose run takes a follow-up message.
 const TAKES_MESSAGES = new Set(["running", "needs_approval", "idle"]);
 
+// The streaming box shows the latest text of the block being written, never all of a long
+// one: it is laid out again with every delta.
+const STREAMING_CHARS = 8000;
+
+function streamingTail(text) {
+  if (text.length <= STREAMING_CHARS) return text;
+  let start = text.length - STREAMING_CHARS;
+  const code = text.charCodeAt(start);
+  if (code >= 0xdc00 && code <= 0xdfff) start += 1; // not half a surrogate pair
+  return `…${text.slice(start)}`;
+}
+
 const view = {
   id: null,
   session: null,
@@ -122,7 +134,7 @@ function onFollow(id, message) {
       if (typeof text === "string") {
         const box = $("#streaming");
         box.hidden = false;
-        box.textContent += visible(text);
+        box.textContent = streamingTail(box.textContent + visible(text));
         box.scrollTop = box.scrollHeight;
       }
     }
