@@ -8,7 +8,9 @@
 //! takes what queued meanwhile before it commits (one wake-up a group, not one an append),
 //! for as long as that keeps gathering more than one. A lone run
 //! never waits: it awaits each append before its next, so its appends never queue up (a
-//! single session streaming, an interrupt settling, runs one after another).
+//! single session streaming, an interrupt settling, runs one after another). A write of
+//! another kind (a session's state) that queues during the sleep waits for its end: at most
+//! [`LINGER`] more, and only while many runs write at once.
 //! Nothing is answered before its group's commit: a caller told "stored" is stored.
 
 use std::collections::VecDeque;
