@@ -145,7 +145,7 @@ async fn open_long_transcript(
         after.pss_mb - idle.pss_mb
     );
     found.insert("growth_pss_mb".into(), json!(after.pss_mb - idle.pss_mb));
-    // Once more, for context: what the first opening paid for a cold start of its own.
+    // Once more, for context: an opening that is slow only the first time shows here.
     app.click("#back").await?;
     let again = open_timed(app, long).await?;
     println!(

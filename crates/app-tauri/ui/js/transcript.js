@@ -183,14 +183,15 @@ export class Transcript {
 
   describeEntry(entry) {
     const [kind, text, full, classes] = describe(entry.event);
+    const short = visible(clip(text, COLLAPSED_CHARS));
     const el = h("div", {
       class: `entry k-${entry.event.kind} ${classes.includes("is-error") ? "is-error" : ""} ${full ? "expandable" : ""}`,
       title: entry.at,
     },
     h("span", { class: "kind", text: kind }),
-    h("span", { class: `body ${classes.includes("code") ? "code" : ""}`, text: visible(clip(text, COLLAPSED_CHARS)) }));
+    h("span", { class: `body ${classes.includes("code") ? "code" : ""}`, text: short }));
     el.fullText = full === null ? null : visible(clip(full, EXPANDED_CHARS, true));
-    el.shortText = visible(clip(text, COLLAPSED_CHARS));
+    el.shortText = short;
     return el;
   }
 
